@@ -1,0 +1,192 @@
+"""The wide-and-deep Keras model, its input pipeline, run_fn for Trainer and tuner_fn for Tuner.
+
+Wide part: one-hot categories, buckets and their crosses into one linear unit.
+Deep part: embeddings of the same categories plus the scaled numerics through dense layers.
+Training reads Transform's output and adds, to every batch, a copy with sex and plurality
+masked (is_male "Unknown"; plurality "Single(1)" or "Multiple(2+)"), as the course's data
+augmentation does, so the model also predicts before an ultrasound can tell either.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from models import features as F
+from models.signatures import make_signatures
+
+UNKNOWN_SEX_ID = F.IS_MALE_VALUES.index(F.UNKNOWN)
+SINGLE_ID = F.PLURALITY_VALUES.index(F.SINGLE)
+MULTIPLE_ID = F.PLURALITY_VALUES.index(F.MULTIPLE)
+
+
+def mask_sex_and_plurality(features: dict) -> dict:
+    """What is known before birth without an ultrasound: no sex, and single or multiple only."""
+    masked = dict(features)
+    is_male = features[F.transformed_name(F.IS_MALE)]
+    plurality = features[F.transformed_name(F.PLURALITY)]
+    masked[F.transformed_name(F.IS_MALE)] = tf.fill(
+        tf.shape(is_male), tf.constant(UNKNOWN_SEX_ID, is_male.dtype)
+    )
+    masked[F.transformed_name(F.PLURALITY)] = tf.where(
+        tf.equal(plurality, SINGLE_ID),
+        tf.constant(SINGLE_ID, plurality.dtype),
+        tf.constant(MULTIPLE_ID, plurality.dtype),
+    )
+    return masked
+
+
+def with_masked_copy(features: dict, label: tf.Tensor):
+    masked = mask_sex_and_plurality(features)
+    both = {k: tf.concat([features[k], masked[k]], axis=0) for k in features}
+    return both, tf.concat([label, label], axis=0)
+
+
+def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, augment: bool):
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=F.LABEL_KEY),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    if augment:
+        dataset = dataset.map(with_masked_copy, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def build_model(
+    learning_rate: float = 0.003,
+    hidden_units: list[int] = (64, 32),
+    embedding_dim: int = 4,
+) -> tf.keras.Model:
+    """Wide-and-deep regressor over Transform's outputs; call it inside a strategy scope."""
+    inputs = {
+        name: tf.keras.Input(shape=(1,), name=name, dtype=tf.int64) for name in F.CATEGORICAL_XF
+    }
+    inputs.update(
+        {name: tf.keras.Input(shape=(1,), name=name, dtype=tf.float32) for name in F.NUMERIC_XF}
+    )
+
+    wide = [
+        tf.keras.layers.CategoryEncoding(num_tokens=n, output_mode="one_hot")(inputs[name])
+        for name, n in F.CATEGORICAL_XF.items()
+    ]
+    for a, b in F.CROSSES:
+        n_a, n_b = F.CATEGORICAL_XF[a], F.CATEGORICAL_XF[b]
+        crossed = inputs[a] * n_b + inputs[b]
+        wide.append(
+            tf.keras.layers.CategoryEncoding(num_tokens=n_a * n_b, output_mode="one_hot")(crossed)
+        )
+    wide_out = tf.keras.layers.Dense(1, name="wide")(tf.keras.layers.concatenate(wide))
+
+    deep = [
+        tf.keras.layers.Flatten()(tf.keras.layers.Embedding(n, embedding_dim)(inputs[name]))
+        for name, n in F.CATEGORICAL_XF.items()
+    ]
+    deep += [inputs[name] for name in F.NUMERIC_XF]
+    x = tf.keras.layers.concatenate(deep)
+    for units in hidden_units:
+        x = tf.keras.layers.Dense(units, activation="relu")(x)
+    deep_out = tf.keras.layers.Dense(1, name="deep")(x)
+
+    output = tf.keras.layers.Add(name=F.PREDICTION_KEY)([wide_out, deep_out])
+    model = tf.keras.Model(inputs=inputs, outputs=output)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate),
+        loss="mse",
+        metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
+    return model
+
+
+def _hyperparameters(fn_args) -> dict:
+    """Tuner's best values when the Tuner ran, else the configured ones."""
+    configured = dict((fn_args.custom_config or {}).get("hyperparameters", {}))
+    if fn_args.hyperparameters:
+        import keras_tuner
+
+        tuned = keras_tuner.HyperParameters.from_config(fn_args.hyperparameters).values
+        configured.update(tuned)
+    if isinstance(configured.get("hidden_units"), str):
+        configured["hidden_units"] = [int(u) for u in configured["hidden_units"].split(",")]
+    return configured
+
+
+def _model_args(hp: dict) -> dict:
+    return {k: hp[k] for k in ("learning_rate", "hidden_units", "embedding_dim") if k in hp}
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Trainer entry point: train under MirroredStrategy and export the serving signatures."""
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    hp = _hyperparameters(fn_args)
+    strategy = tf.distribute.MirroredStrategy()
+    batch_size = int(hp.get("batch_size", 64)) * strategy.num_replicas_in_sync
+    train = input_fn(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, batch_size, augment=True
+    )
+    evaluation = input_fn(
+        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, batch_size, augment=False
+    )
+    with strategy.scope():
+        model = build_model(**_model_args(hp))
+    model.fit(
+        train,
+        steps_per_epoch=fn_args.train_steps,
+        validation_data=evaluation,
+        validation_steps=fn_args.eval_steps,
+        verbose=2,
+        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+    )
+    model.save(
+        fn_args.serving_model_dir,
+        save_format="tf",
+        signatures=make_signatures(model, tf_transform_output),
+    )
+
+
+def tuner_fn(fn_args: tfx.components.FnArgs):
+    """Tuner entry point: random search over learning rate, hidden units and embedding size."""
+    import keras_tuner
+
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    custom = fn_args.custom_config or {}
+    batch_size = int(custom.get("hyperparameters", {}).get("batch_size", 64))
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("learning_rate", [0.001, 0.003, 0.01])
+    hp.Choice("hidden_units", ["32,16", "64,32", "128,64"])
+    hp.Choice("embedding_dim", [2, 4, 8])
+
+    def build(hp):
+        return build_model(
+            learning_rate=hp.get("learning_rate"),
+            hidden_units=[int(u) for u in hp.get("hidden_units").split(",")],
+            embedding_dim=hp.get("embedding_dim"),
+        )
+
+    tuner = keras_tuner.RandomSearch(
+        build,
+        objective=keras_tuner.Objective("val_rmse", "min"),
+        max_trials=int(custom.get("max_trials", 6)),
+        hyperparameters=hp,
+        directory=fn_args.working_dir,
+        project_name="babyweight_tuning",
+        seed=42,
+    )
+    train = input_fn(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, batch_size, augment=True
+    )
+    evaluation = input_fn(
+        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, batch_size, augment=False
+    )
+    return tfx.components.TunerFnResult(
+        tuner=tuner,
+        fit_kwargs={
+            "x": train,
+            "validation_data": evaluation,
+            "steps_per_epoch": fn_args.train_steps,
+            "validation_steps": fn_args.eval_steps,
+            "verbose": 0,
+        },
+    )

@@ -1,0 +1,25 @@
+"""A gate after ExampleValidator: anomalies stop the run before Transform and Trainer.
+
+The stock ExampleValidator only records anomalies; this component fails on them, so nothing
+downstream runs and nothing is pushed. Its error names each anomalous feature and why.
+"""
+
+from tfx import v1 as tfx
+
+from pipeline.anomalies import describe, read_anomalies
+
+
+class DataAnomaliesError(RuntimeError):
+    """The data does not match the curated schema."""
+
+
+@tfx.dsl.components.component
+def DataValidationGate(  # noqa: N802  (TFX component names are classes by convention)
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+) -> None:
+    found = read_anomalies(anomalies.uri, anomalies.split_names)
+    if found:
+        raise DataAnomaliesError(
+            "Data validation failed; the run stops before Transform and nothing is pushed.\n"
+            "Anomalous features (split): reason\n" + describe(found)
+        )

@@ -1,0 +1,87 @@
+"""Small read-only queries over a TFX pipeline's ML Metadata store."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata
+
+STATE_NAMES = {
+    value: name
+    for name, value in metadata_store_pb2.Execution.State.items()
+}
+
+
+@dataclasses.dataclass
+class NodeRun:
+    node_id: str
+    state: str
+    execution: metadata_store_pb2.Execution
+    inputs: dict[str, list[metadata_store_pb2.Artifact]]
+    outputs: dict[str, list[metadata_store_pb2.Artifact]]
+
+
+def open_store(sqlite_path: str) -> metadata_store.MetadataStore:
+    return metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(sqlite_path))
+    )
+
+
+def latest_run_id(store, pipeline_name: str) -> str | None:
+    """The newest pipeline_run context of the pipeline (LocalDagRunner makes one per run)."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline is None:
+        return None
+    pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline.id)}
+    runs = [
+        c
+        for c in store.get_contexts_by_type("pipeline_run")
+        if {e.id for e in store.get_executions_by_context(c.id)} & pipeline_executions
+    ]
+    if not runs:
+        return None
+    return max(runs, key=lambda c: (c.create_time_since_epoch, c.id)).name
+
+
+def node_id_of(store, execution_id: int) -> str:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == "node":
+            return context.name.split(".", 1)[-1]
+    return "?"
+
+
+def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
+    """Every execution of one pipeline run, keyed by node id, with its input/output artifacts."""
+    context = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if context is None:
+        return {}
+    executions = store.get_executions_by_context(context.id)
+    events = store.get_events_by_execution_ids([e.id for e in executions])
+    artifacts = {
+        a.id: a for a in store.get_artifacts_by_id(list({ev.artifact_id for ev in events}))
+    }
+    input_types = {metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT}
+    nodes: dict[str, NodeRun] = {}
+    for execution in sorted(executions, key=lambda e: e.id):
+        node_id = node_id_of(store, execution.id)
+        run = NodeRun(
+            node_id, STATE_NAMES.get(execution.last_known_state, "?"), execution, {}, {}
+        )
+        for event in events:
+            if event.execution_id != execution.id or event.artifact_id not in artifacts:
+                continue
+            key = event.path.steps[0].key if event.path.steps else ""
+            side = run.inputs if event.type in input_types else run.outputs
+            side.setdefault(key, []).append(artifacts[event.artifact_id])
+        nodes[node_id] = run  # a retried node keeps its newest execution
+    return nodes
+
+
+def custom_property(artifact, name: str, default=None):
+    if name not in artifact.custom_properties:
+        return default
+    value = artifact.custom_properties[name]
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else default

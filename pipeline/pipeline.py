@@ -1,0 +1,186 @@
+"""create_pipeline: the babyweight DAG, the same for every orchestrator.
+
+ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> gate -> Transform
+-> [Tuner] -> Trainer -> Evaluator (vs. the latest blessed model) -> Pusher.
+It reads no globals or environment and runs nothing; runners choose where it runs.
+"""
+
+from __future__ import annotations
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
+
+from models import features as F
+from models.signatures import EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE
+
+from . import configs
+from .gate import DataValidationGate
+
+SLICE_FEATURES = [F.IS_MALE, F.PLURALITY, F.bucket_name(F.MOTHER_AGE)]
+
+
+def split_config(buckets: dict[str, int]) -> tfx.proto.Output:
+    """Hash buckets over the split key, so a row lands in the same split on every run."""
+    return tfx.proto.Output(
+        split_config=tfx.proto.SplitConfig(
+            splits=[
+                tfx.proto.SplitConfig.Split(name=name, hash_buckets=n)
+                for name, n in buckets.items()
+            ],
+            partition_feature_name=F.SPLIT_KEY,
+        )
+    )
+
+
+def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
+    """Slices overall, by sex, by plurality and by mother-age bucket; RMSE, MAE and count.
+
+    Blessing needs an overall RMSE under the bound and, when a baseline exists, an RMSE no more
+    than the tolerance above the baseline's.
+    """
+    rmse_threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(
+            upper_bound={"value": settings.rmse_upper_bound}
+        ),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.LOWER_IS_BETTER,
+            absolute={"value": settings.baseline_rmse_tolerance},
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name=EXAMPLE_SIGNATURE,
+                preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                label_key=F.LABEL_KEY,
+                prediction_key=F.PREDICTION_KEY,
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURES],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="MeanAbsoluteError"),
+                    tfma.MetricConfig(
+                        class_name="RootMeanSquaredError", threshold=rmse_threshold
+                    ),
+                ]
+            )
+        ],
+    )
+
+
+def create_pipeline(
+    settings: configs.PipelineSettings, metadata_connection_config=None
+) -> tfx.dsl.Pipeline:
+    # Read the data and split it by hash of the split key (train/eval/test).
+    if settings.data_source == "bigquery":
+        example_gen = BigQueryExampleGen(
+            query=settings.bigquery_query, output_config=split_config(settings.split_buckets)
+        )
+    else:
+        example_gen = tfx.components.CsvExampleGen(
+            input_base=settings.data_root, output_config=split_config(settings.split_buckets)
+        )
+
+    # Statistics of every split: input to validation and to the reports.
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+
+    # The curated schema kept in the repo, not a fresh inference that would accept any data.
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=settings.schema_path)
+
+    # Compare the statistics with the schema ...
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    # ... and stop the run on any anomaly (the stock validator only records them).
+    gate = DataValidationGate(anomalies=example_validator.outputs["anomalies"]).with_id(
+        "DataValidationGate"
+    )
+
+    # Feature work, the same graph at training and serving time.
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=configs.PREPROCESSING_FN,
+    )
+    transform.add_upstream_node(gate)
+
+    training_inputs = dict(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=settings.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=settings.eval_steps),
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator, gate, transform]
+
+    # Optional hyperparameter search; the Trainer then uses its best values.
+    hyperparameters = None
+    if settings.enable_tuning:
+        tuner = tfx.components.Tuner(
+            tuner_fn=configs.TUNER_FN,
+            custom_config={
+                "hyperparameters": settings.hyperparameters,
+                "max_trials": settings.tuner_trials,
+            },
+            **{
+                **training_inputs,
+                "train_args": tfx.proto.TrainArgs(num_steps=settings.tuner_train_steps),
+            },
+        )
+        hyperparameters = tuner.outputs["best_hyperparameters"]
+        components.append(tuner)
+
+    # Wide-and-deep Keras model under MirroredStrategy.
+    trainer = tfx.components.Trainer(
+        run_fn=configs.RUN_FN,
+        hyperparameters=hyperparameters,
+        custom_config={"hyperparameters": settings.hyperparameters},
+        **training_inputs,
+    )
+    components.append(trainer)
+
+    # The last blessed model is the baseline (OSS KFP v2 cannot run a resolver).
+    baseline = None
+    if settings.use_baseline:
+        resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
+        baseline = resolver.outputs["model"]
+        components.append(resolver)
+
+    # Metrics per slice on the held-out test split, and the blessing.
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline,
+        eval_config=eval_config(settings),
+        example_splits=[configs.EVAL_SPLIT],
+    )
+
+    # Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones).
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=settings.serving_model_dir
+            )
+        ),
+    )
+    components += [evaluator, pusher]
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=settings.pipeline_name,
+        pipeline_root=settings.pipeline_root,
+        components=components,
+        enable_cache=settings.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(settings.beam_pipeline_args),
+    )
