@@ -25,10 +25,18 @@ from pipeline.pipeline import create_pipeline  # noqa: E402
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the babyweight TFX pipeline locally.")
-    parser.add_argument("--data", type=Path, default=configs.DEFAULT_DATA,
-                        help="CSV file or directory of CSVs with the samples.natality columns")
-    parser.add_argument("--output", type=Path, default=configs.DEFAULT_OUTPUT,
-                        help="where the pipeline root, MLMD and serving models go")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=configs.DEFAULT_DATA,
+        help="CSV file or directory of CSVs with the samples.natality columns",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=configs.DEFAULT_OUTPUT,
+        help="where the pipeline root, MLMD and serving models go",
+    )
     parser.add_argument("--source", choices=configs.DATA_SOURCES, default="csv")
     parser.add_argument("--bq-table", default=configs.BIGQUERY_TABLE)
     parser.add_argument("--bq-limit", type=int, default=configs.BIGQUERY_ROW_LIMIT)
@@ -36,8 +44,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--temp-location", help="gs:// temp location for the BigQuery source")
     parser.add_argument("--train-steps", type=int, default=configs.TRAIN_STEPS)
     parser.add_argument("--eval-steps", type=int, default=configs.EVAL_STEPS)
-    parser.add_argument("--tune", action="store_true", default=configs.ENABLE_TUNING,
-                        help="run the Tuner and train with its best hyperparameters")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        default=configs.ENABLE_TUNING,
+        help="run the Tuner and train with its best hyperparameters",
+    )
     parser.add_argument("--no-cache", action="store_true", help="rerun every component")
     parser.add_argument("--quiet", action="store_true", help="only warnings from TFX and Beam")
     return parser.parse_args(argv)
@@ -75,8 +87,10 @@ def main(argv=None) -> int:
     if args.source == "csv":
         stage_report = staging.stage_csv(args.data, output / "staged")
         data_root = stage_report.examples_dir
-        print(f"staged {stage_report.rows_kept} of {stage_report.rows_read} rows from {args.data}"
-              f" ({stage_report.rows_dropped} dropped: {stage_report.dropped or 'none'})")
+        print(
+            f"staged {stage_report.rows_kept} of {stage_report.rows_read} rows from {args.data}"
+            f" ({stage_report.rows_dropped} dropped: {stage_report.dropped or 'none'})"
+        )
     settings = settings_from_args(args, output, data_root)
 
     from tfx import v1 as tfx  # heavy: after the cheap checks above

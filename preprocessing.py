@@ -10,6 +10,7 @@ Outputs (names from models.features):
 
 # isort: off
 from models import features as F  # first: the models package selects Keras 2 for TensorFlow
+
 # isort: on
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -48,9 +49,7 @@ def preprocessing_fn(inputs):
         F.bucket_name(F.MOTHER_AGE): buckets(mother_age, F.MOTHER_AGE_BOUNDARIES),
         F.bucket_name(F.GESTATION_WEEKS): buckets(gestation, F.GESTATION_WEEKS_BOUNDARIES),
         F.transformed_name(F.MOTHER_AGE): tft.scale_to_z_score(tf.cast(mother_age, tf.float32)),
-        F.transformed_name(F.GESTATION_WEEKS): tft.scale_to_z_score(
-            tf.cast(gestation, tf.float32)
-        ),
+        F.transformed_name(F.GESTATION_WEEKS): tft.scale_to_z_score(tf.cast(gestation, tf.float32)),
     }
     if F.LABEL_KEY in inputs:
         outputs[F.LABEL_KEY] = tf.cast(inputs[F.LABEL_KEY], tf.float32)

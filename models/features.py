@@ -25,14 +25,24 @@ UNKNOWN = "Unknown"
 IS_MALE_VALUES = ["False", "True", UNKNOWN]
 # Spellings a person or a data source uses for is_male, lower-cased, mapped to IS_MALE_VALUES.
 IS_MALE_SPELLINGS = {
-    "false": "False", "0": "False", "f": "False",
-    "true": "True", "1": "True", "t": "True",
-    "unknown": UNKNOWN, "": UNKNOWN,
+    "false": "False",
+    "0": "False",
+    "f": "False",
+    "true": "True",
+    "1": "True",
+    "t": "True",
+    "unknown": UNKNOWN,
+    "": UNKNOWN,
 }
 
 MULTIPLE = "Multiple(2+)"
 PLURALITY_VALUES = [
-    "Single(1)", "Twins(2)", "Triplets(3)", "Quadruplets(4)", "Quintuplets(5)", MULTIPLE,
+    "Single(1)",
+    "Twins(2)",
+    "Triplets(3)",
+    "Quadruplets(4)",
+    "Quintuplets(5)",
+    MULTIPLE,
 ]
 SINGLE = PLURALITY_VALUES[0]
 MAX_PLURALITY = 5  # raw plurality is an integer 1..5; index p-1 in PLURALITY_VALUES

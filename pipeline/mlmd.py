@@ -8,10 +8,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
-STATE_NAMES = {
-    value: name
-    for name, value in metadata_store_pb2.Execution.State.items()
-}
+STATE_NAMES = {value: name for name, value in metadata_store_pb2.Execution.State.items()}
 
 
 @dataclasses.dataclass
@@ -66,9 +63,7 @@ def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
     nodes: dict[str, NodeRun] = {}
     for execution in sorted(executions, key=lambda e: e.id):
         node_id = node_id_of(store, execution.id)
-        run = NodeRun(
-            node_id, STATE_NAMES.get(execution.last_known_state, "?"), execution, {}, {}
-        )
+        run = NodeRun(node_id, STATE_NAMES.get(execution.last_known_state, "?"), execution, {}, {})
         for event in events:
             if event.execution_id != execution.id or event.artifact_id not in artifacts:
                 continue

@@ -64,9 +64,7 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
                     tfma.MetricConfig(class_name="MeanAbsoluteError"),
-                    tfma.MetricConfig(
-                        class_name="RootMeanSquaredError", threshold=rmse_threshold
-                    ),
+                    tfma.MetricConfig(class_name="RootMeanSquaredError", threshold=rmse_threshold),
                 ]
             )
         ],

@@ -75,8 +75,10 @@ def blessing_reason(evaluation_uri: str, blessed: bool) -> str:
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         where = slice_name(
-            tuple((c.column, c.int64_value or c.bytes_value or c.float_value)
-                  for c in per_slice.slice_key.single_slice_keys)
+            tuple(
+                (c.column, c.int64_value or c.bytes_value or c.float_value)
+                for c in per_slice.slice_key.single_slice_keys
+            )
         )
         for failure in per_slice.failures:
             reasons.append(f"{failure.metric_key.name} on {where}: {failure.message}")

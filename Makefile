@@ -1,0 +1,34 @@
+# The two commands of the README:
+#   make run    set up the environment if needed, then run the local pipeline (ARGS="..." for flags)
+#   make test   set up the environment if needed, then lint and run every test
+# Both work on a machine that has never seen the project: Python 3.10 (pyenv; see .python-version)
+# and PyPI are all they need.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+PYTEST_ARGS ?=
+
+.PHONY: run test lint env clean
+
+$(STAMP): pyproject.toml uv.lock
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version'
+	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv sync --frozen --compile-bytecode --python $$($(PYTHON) -c 'import sys; print(sys.executable)')
+	touch $@
+
+env: $(STAMP)
+
+run: $(STAMP)
+	$(PY) local_runner.py $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+clean:
+	rm -rf outputs

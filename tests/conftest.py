@@ -1,0 +1,51 @@
+"""Shared fixtures. The expensive one, `tiny_run`, runs the real pipeline once per session on a
+few hundred rows of data/births.csv; every test that needs a trained, pushed model uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import run_local_pipeline, tiny_slice
+
+import models  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    return tiny_slice(tmp_path_factory.mktemp("data") / "tiny.csv")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_data):
+    """The real pipeline, end to end, on the tiny slice. Returns (output_dir, summary dict)."""
+    output = tmp_path_factory.mktemp("tiny_run")
+    result = run_local_pipeline(tiny_data, output)
+    assert result.returncode == 0, (
+        f"pipeline failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    )
+    summary = json.loads((output / "run_summary.json").read_text())
+    return output, summary
+
+
+@pytest.fixture(scope="session")
+def pushed_model_dir(tiny_run) -> Path:
+    _, summary = tiny_run
+    assert summary["pushed_model"], summary
+    return Path(summary["pushed_model"])
+
+
+@pytest.fixture(scope="session")
+def tiny_rerun(tiny_run, tiny_data) -> dict:
+    """A second run in the same output directory, as a person reruns the pipeline. It changes
+    that directory (a newer MLMD run, a second pushed version), so tests that use it run last."""
+    output, _ = tiny_run
+    result = run_local_pipeline(tiny_data, output)
+    assert result.returncode == 0, f"rerun failed:\n{result.stderr[-6000:]}"
+    return json.loads((output / "run_summary.json").read_text())
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that rerun the pipeline in the shared output directory go last."""
+    items.sort(key=lambda item: "tiny_rerun" in getattr(item, "fixturenames", ()))
