@@ -48,3 +48,32 @@ def run_local_pipeline(data: Path, output: Path, *extra: str) -> subprocess.Comp
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     (output / "runner.log").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
     return result
+
+
+def chromium() -> str | None:
+    """Path of a headless-capable Chromium, installing Debian's package when it is missing.
+
+    Returns None only when it truly cannot be had (no apt, not root, or the install failed);
+    browser tests then skip and say so.
+    """
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        if subprocess.run(cmd, env=env, capture_output=True, timeout=900).returncode != 0:
+            return None
+    return shutil.which("chromium")
+
+
+# Flags for Chromium on these machines: headless, as root, and with no background traffic
+# (the network is closed; without them it retries connections all the time).
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
