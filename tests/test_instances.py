@@ -1,0 +1,71 @@
+"""babyweight.instances: what a valid prediction input is, and errors that name the field."""
+
+import numpy as np
+import pytest
+
+from babyweight.instances import (
+    InvalidInstance,
+    parse_instance,
+    parse_instances,
+    signature_inputs,
+)
+from models import features as F
+
+GOOD = {"is_male": "True", "mother_age": 26, "plurality": "Single(1)", "gestation_weeks": 39}
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({}, ("True", 26, "Single(1)", 39)),
+        ({"is_male": True}, ("True", 26, "Single(1)", 39)),
+        ({"is_male": 0}, ("False", 26, "Single(1)", 39)),
+        ({"is_male": "unknown"}, ("Unknown", 26, "Single(1)", 39)),
+        ({"plurality": "Multiple(2+)"}, ("True", 26, "Multiple(2+)", 39)),
+        ({"plurality": 2}, ("True", 26, "Twins(2)", 39)),
+        ({"plurality": "3"}, ("True", 26, "Triplets(3)", 39)),
+        ({"mother_age": 26.0, "gestation_weeks": "40"}, ("True", 26, "Single(1)", 40)),
+        ({"extra": "ignored"}, ("True", 26, "Single(1)", 39)),
+    ],
+)
+def test_people_spellings_are_normalized(overrides, expected):
+    got = parse_instance({**GOOD, **overrides})
+    assert (got.is_male, got.mother_age, got.plurality, got.gestation_weeks) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides, field, words",
+    [
+        ({"is_male": "maybe"}, "is_male", "True, False or Unknown"),
+        ({"is_male": 2}, "is_male", "True, False or Unknown"),
+        ({"plurality": 9}, "plurality", "Single(1)"),
+        ({"plurality": True}, "plurality", "boolean"),
+        ({"mother_age": 99}, "mother_age", "range 11-55"),
+        ({"mother_age": 26.5}, "mother_age", "whole number"),
+        ({"mother_age": "old"}, "mother_age", "whole number"),
+        ({"gestation_weeks": 16}, "gestation_weeks", "range 17-47"),
+        ({"gestation_weeks": float("nan")}, "gestation_weeks", "whole number"),
+        ({"gestation_weeks": None}, "gestation_weeks", "missing"),
+    ],
+)
+def test_bad_values_name_the_field(overrides, field, words):
+    with pytest.raises(InvalidInstance) as e:
+        parse_instance({**GOOD, **overrides})
+    assert e.value.field == field
+    assert words in str(e.value) and field in str(e.value)
+
+
+def test_missing_field_and_index_are_named():
+    with pytest.raises(InvalidInstance, match=r"instances\[1\]\.plurality: missing"):
+        parse_instances([GOOD, {k: v for k, v in GOOD.items() if k != "plurality"}])
+    with pytest.raises(InvalidInstance, match=r"instances\[0\]: expected an object"):
+        parse_instances([[1, 2]])
+
+
+def test_plurality_count_and_signature_inputs():
+    rows = parse_instances([GOOD, {**GOOD, "plurality": "Multiple(2+)", "is_male": "Unknown"}])
+    assert [r.plurality_count for r in rows] == [1, None]
+    inputs = signature_inputs(rows)
+    assert set(inputs) == set(F.FEATURE_KEYS)
+    assert inputs[F.MOTHER_AGE].dtype == np.int64
+    assert list(inputs[F.PLURALITY]) == ["Single(1)", "Multiple(2+)"]
