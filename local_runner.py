@@ -50,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=configs.ENABLE_TUNING,
         help="run the Tuner and train with its best hyperparameters",
     )
+    parser.add_argument("--tuner-trials", type=int, default=configs.TUNER_TRIALS)
+    parser.add_argument("--tuner-train-steps", type=int, default=configs.TUNER_TRAIN_STEPS)
     parser.add_argument("--no-cache", action="store_true", help="rerun every component")
     parser.add_argument("--quiet", action="store_true", help="only warnings from TFX and Beam")
     return parser.parse_args(argv)
@@ -72,6 +74,8 @@ def settings_from_args(args, output: Path, data_root: str | None) -> configs.Pip
         train_steps=args.train_steps,
         eval_steps=args.eval_steps,
         enable_tuning=args.tune,
+        tuner_trials=args.tuner_trials,
+        tuner_train_steps=args.tuner_train_steps,
         enable_cache=not args.no_cache,
         beam_pipeline_args=tuple(beam_args),
     )

@@ -46,6 +46,27 @@ def tiny_rerun(tiny_run, tiny_data) -> dict:
     return json.loads((output / "run_summary.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def tiny_tuned_rerun(tiny_rerun, tiny_run, tiny_data) -> dict:
+    """A third run with the Tuner on: Transform stays cached, Tuner and Trainer run anew, and the
+    Evaluator compares the tuned model with the last blessed one."""
+    output, _ = tiny_run
+    result = run_local_pipeline(
+        tiny_data, output, "--tune", "--tuner-trials", "2", "--tuner-train-steps", "100"
+    )
+    summary = json.loads((output / "run_summary.json").read_text())
+    assert result.returncode == 0, f"tuned rerun failed:\n{result.stderr[-6000:]}"
+    return summary
+
+
+RERUN_FIXTURES = ("tiny_rerun", "tiny_tuned_rerun")
+
+
 def pytest_collection_modifyitems(items):
-    """Tests that rerun the pipeline in the shared output directory go last."""
-    items.sort(key=lambda item: "tiny_rerun" in getattr(item, "fixturenames", ()))
+    """Tests that rerun the pipeline in the shared output directory go last, in run order."""
+
+    def order(item):
+        names = getattr(item, "fixturenames", ())
+        return [i for i, f in enumerate(RERUN_FIXTURES, start=1) if f in names][-1:] or [0]
+
+    items.sort(key=order)

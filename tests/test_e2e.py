@@ -128,6 +128,19 @@ def test_second_run_hits_the_cache_and_compares_with_the_first_model(tiny_run, t
     )
 
 
+def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(tiny_tuned_rerun):
+    summary = tiny_tuned_rerun
+    states = summary["components"]
+    assert states["Tuner"] == "COMPLETE" and states["Trainer"] == "COMPLETE"
+    assert states["Transform"] == "CACHED"
+    assert summary["baseline"] is True
+    if summary["blessed"]:
+        assert summary["blessing_reason"] == "every threshold passed"
+    else:  # a worse tuned model must be refused with the metric and slice named
+        assert "root_mean_squared_error on Overall" in summary["blessing_reason"]
+        assert summary["pushed_model"] is None
+
+
 def test_bad_data_stops_at_validation_and_pushes_nothing(tmp_path):
     header = ["weight_pounds", "is_male", "mother_age", "plurality", "gestation_weeks"]
     rows = [["7.1", "True", "28", "1", "39"], ["6.5", "False", "31", "1", "40"]] * 60
