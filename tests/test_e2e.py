@@ -11,24 +11,11 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import run_local_pipeline, write_rows
+from helpers import PIPELINE_COMPONENTS, run_local_pipeline, write_rows
 
 from models import features as F
 from models.signatures import EXAMPLE_SIGNATURE, RAW_SIGNATURE, TRANSFORM_SIGNATURE
 from pipeline import mlmd
-
-COMPONENTS = [
-    "CsvExampleGen",
-    "StatisticsGen",
-    "ImportSchemaGen",
-    "ExampleValidator",
-    "DataValidationGate",
-    "Transform",
-    "Trainer",
-    "latest_blessed_model_resolver",
-    "Evaluator",
-    "Pusher",
-]
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +24,7 @@ def test_every_component_ran_and_is_recorded_in_mlmd(tiny_run):
     output, summary = tiny_run
     store = mlmd.open_store(output / "metadata.sqlite")
     nodes = mlmd.run_nodes(store, mlmd.latest_run_id(store, "babyweight"))
-    assert sorted(nodes) == sorted(COMPONENTS)
+    assert sorted(nodes) == sorted(PIPELINE_COMPONENTS)
     assert {n.state for n in nodes.values()} == {"COMPLETE"}
     assert summary["components"] == {n: "COMPLETE" for n in nodes}
 

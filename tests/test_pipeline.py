@@ -2,6 +2,8 @@
 
 import json
 
+from helpers import PIPELINE_COMPONENTS
+
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
 
@@ -22,20 +24,7 @@ def ids(pipeline):
 
 def test_default_dag(tmp_path):
     pipeline = build(tmp_path)
-    assert sorted(ids(pipeline)) == sorted(
-        [
-            "CsvExampleGen",
-            "StatisticsGen",
-            "ImportSchemaGen",
-            "ExampleValidator",
-            "DataValidationGate",
-            "Transform",
-            "Trainer",
-            "latest_blessed_model_resolver",
-            "Evaluator",
-            "Pusher",
-        ]
-    )
+    assert sorted(ids(pipeline)) == sorted(PIPELINE_COMPONENTS)
     order = ids(pipeline)
     for component in pipeline.components:  # dependency order: every node after its upstreams
         for upstream in component.upstream_nodes:
