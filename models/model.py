@@ -119,7 +119,7 @@ def _model_args(hp: dict) -> dict:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trainer entry point: train under MirroredStrategy and export the serving signatures."""
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     hp = _hyperparameters(fn_args)
     strategy = tf.distribute.MirroredStrategy()
     batch_size = int(hp.get("batch_size", 64)) * strategy.num_replicas_in_sync
@@ -150,7 +150,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs):
     """Tuner entry point: random search over learning rate, hidden units and embedding size."""
     import keras_tuner
 
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     custom = fn_args.custom_config or {}
     batch_size = int(custom.get("hyperparameters", {}).get("batch_size", 64))
     hp = keras_tuner.HyperParameters()

@@ -115,8 +115,14 @@ def test_second_run_hits_the_cache_and_compares_with_the_first_model(tiny_run, t
     )
 
 
-def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(tiny_tuned_rerun):
+def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(
+    tiny_run, tiny_tuned_rerun
+):
     summary = tiny_tuned_rerun
+    store = mlmd.open_store(tiny_run[0] / "metadata.sqlite")
+    nodes = mlmd.run_nodes(store, summary["run_id"])
+    best = nodes["Tuner"].outputs["best_hyperparameters"][0]
+    assert [a.id for a in nodes["Trainer"].inputs["hyperparameters"]] == [best.id]
     states = summary["components"]
     assert states["Tuner"] == "COMPLETE" and states["Trainer"] == "COMPLETE"
     assert states["Transform"] == "CACHED"
