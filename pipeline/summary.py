@@ -102,6 +102,8 @@ def collect(metadata_path, pipeline_name: str, stage_report=None, error: Excepti
         "blessed": False,
         "blessing_reason": "",
         "pushed_model": None,
+        "model": None,  # the trained model the Evaluator judged
+        "baseline": None,  # the last blessed model it was compared with, if any
         "error": str(error) if error else None,
     }
     if stage_report is not None:
@@ -126,7 +128,10 @@ def collect(metadata_path, pipeline_name: str, stage_report=None, error: Excepti
         summary["metrics"] = slice_metrics(evaluation_uri)
         summary["blessed"] = bool(mlmd.custom_property(blessing, "blessed", 0))
         summary["blessing_reason"] = blessing_reason(evaluation_uri, summary["blessed"])
-        summary["baseline"] = bool(evaluator.inputs.get("baseline_model"))
+        # The blessing records its baseline; MLMD keeps one input event per artifact, so the
+        # Evaluator's baseline_model event is missing when the baseline is the model itself.
+        summary["model"] = mlmd.custom_property(blessing, "current_model")
+        summary["baseline"] = mlmd.custom_property(blessing, "baseline_model")
     elif summary["anomalies"]:
         summary["blessing_reason"] = "not evaluated: the run stopped at data validation"
     elif error:
@@ -163,6 +168,8 @@ def format_text(summary: dict) -> str:
                 f"{name:<40} {m.get('example_count', 0):>7.0f} "
                 f"{m.get('rmse', float('nan')):>8.3f} {m.get('mae', float('nan')):>8.3f}"
             )
+    if summary["model"]:
+        lines.append(f"baseline: {summary['baseline'] or 'none (no blessed model yet)'}")
     lines.append(f"blessed: {'yes' if summary['blessed'] else 'no'} ({summary['blessing_reason']})")
     lines.append(f"pushed model: {summary['pushed_model'] or 'none'}")
     if summary.get("error"):

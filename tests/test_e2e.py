@@ -108,7 +108,8 @@ def test_second_run_hits_the_cache_and_compares_with_the_first_model(tiny_run, t
     for cached in ["CsvExampleGen", "StatisticsGen", "Transform", "Trainer"]:
         assert states[cached] == "CACHED", states
     assert states["Evaluator"] == "COMPLETE"  # a new input: the first model as its baseline
-    assert second["baseline"] is True and first["baseline"] is False
+    assert first["baseline"] is None
+    assert second["baseline"] == second["model"] == first["model"]
     assert second["blessed"] is True
     assert second["metrics"]["Overall"]["rmse"] == pytest.approx(
         first["metrics"]["Overall"]["rmse"], abs=1e-6
@@ -126,7 +127,7 @@ def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(
     states = summary["components"]
     assert states["Tuner"] == "COMPLETE" and states["Trainer"] == "COMPLETE"
     assert states["Transform"] == "CACHED"
-    assert summary["baseline"] is True
+    assert summary["baseline"]
     if summary["blessed"]:
         assert summary["blessing_reason"] == "every threshold passed"
     else:  # a worse tuned model must be refused with the metric and slice named

@@ -47,7 +47,9 @@ def test_eval_config_slices_metrics_and_thresholds(tmp_path):
     assert slices == [[], ["is_male"], ["plurality"], ["mother_age_bucket_xf"]]
     metrics = {m["class_name"]: m for m in config["metrics_specs"][0]["metrics"]}
     assert set(metrics) == {"ExampleCount", "MeanAbsoluteError", "RootMeanSquaredError"}
-    threshold = metrics["RootMeanSquaredError"]["threshold"]
+    (gate,) = metrics["RootMeanSquaredError"]["per_slice_thresholds"]
+    assert gate["slicing_specs"] == [{}]  # blessing looks at the Overall slice
+    threshold = gate["threshold"]
     assert threshold["value_threshold"]["upper_bound"] == configs.RMSE_UPPER_BOUND
     assert threshold["change_threshold"]["absolute"] == configs.BASELINE_RMSE_TOLERANCE
     assert threshold["change_threshold"]["direction"] == "LOWER_IS_BETTER"
