@@ -6,7 +6,8 @@ Beam and TFX log hundreds of lines a run; this prints what a person wants instea
     [  14.0s] ExampleValidator                 CACHED       0.0s  (cache hit)
 
 A background thread polls the run's MLMD store (read-only, once a second) for executions of
-runs that began after it started, so it needs no hook into the orchestrator or its logging.
+runs that began after it started (new pipeline_run contexts), so it needs no hook into the
+orchestrator or its logging.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Progress:
 
     def __enter__(self):
         self._started = time.monotonic()
-        self._started_ms = int(time.time() * 1000)
+        self._old_runs = self._run_ids()  # runs from before: not reported
         self._thread.start()
         return self
 
@@ -55,15 +56,19 @@ class Progress:
         while not self._stop.wait(self.interval_s):
             self.poll()
 
+    def _run_ids(self) -> set[int]:
+        if not self.metadata_path.is_file():
+            return set()
+        store = lineage_lib.open_store_readonly(self.metadata_path)
+        return {c.id for c in store.get_contexts_by_type("pipeline_run")}
+
     def poll(self) -> None:
         if not self.metadata_path.is_file():
             return
         try:
             store = lineage_lib.open_store_readonly(self.metadata_path)
             runs = [
-                c
-                for c in store.get_contexts_by_type("pipeline_run")
-                if c.create_time_since_epoch >= self._started_ms - 1000
+                c for c in store.get_contexts_by_type("pipeline_run") if c.id not in self._old_runs
             ]
             executions = [e for c in runs for e in store.get_executions_by_context(c.id)]
             new = []
