@@ -18,6 +18,7 @@ from pathlib import Path
 # The Google Cloud client libraries warn about Python 3.10 on import, dozens of lines a run.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
+from babyweight import progress, report  # noqa: E402
 from pipeline import bigquery, configs, staging, summary  # noqa: E402
 from pipeline.gate import DataAnomaliesError  # noqa: E402
 from pipeline.pipeline import create_pipeline  # noqa: E402
@@ -103,7 +104,8 @@ def main(argv=None) -> int:
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path))
     error = None
     try:
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(settings, connection))
+        with progress.Progress(metadata_path):  # one line per component as it finishes
+            tfx.orchestration.LocalDagRunner().run(create_pipeline(settings, connection))
     except Exception as e:  # noqa: BLE001  (reported in the summary, and by the exit code)
         error = e
         if not isinstance(e, DataAnomaliesError):
@@ -112,6 +114,10 @@ def main(argv=None) -> int:
     summary.write_json(result, output / "run_summary.json")
     print(summary.format_text(result))
     print(f"summary written to {output / 'run_summary.json'}")
+    try:
+        print(f"report written to {report.write_report(output, result, settings.pipeline_name)}")
+    except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
+        logging.exception("writing the HTML report failed")
     return 1 if error else 0
 
 

@@ -50,6 +50,13 @@ TUNER_TRAIN_STEPS = 300
 RMSE_UPPER_BOUND = 2.0
 BASELINE_RMSE_TOLERANCE = 0.05
 
+# Training-serving skew and drift (babyweight.skew): a feature fails when the distance between
+# its training distribution (or an earlier serving log's) and the served one is over these.
+SKEW_THRESHOLDS = {
+    "categorical_linf": 0.1,  # L-infinity distance of the category frequencies
+    "numeric_jensen_shannon": 0.15,  # approximate Jensen-Shannon divergence of the histograms
+}
+
 # Beam, for the heavy steps (statistics, Transform, Evaluator). One in-process worker locally.
 LOCAL_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
