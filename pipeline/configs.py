@@ -7,6 +7,7 @@ Runners read these defaults, let flags or the environment override them, and han
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,9 @@ class PipelineSettings:
     tuner_train_steps: int = TUNER_TRAIN_STEPS
     rmse_upper_bound: float = RMSE_UPPER_BOUND
     baseline_rmse_tolerance: float = BASELINE_RMSE_TOLERANCE
-    use_baseline: bool = True  # OSS KFP v2 cannot run the resolver that finds the baseline
+    # OSS KFP v2 cannot run the resolver that finds the baseline: without it the Evaluator keeps
+    # only its absolute threshold.
+    use_baseline: bool = True
     split_buckets: dict = dataclasses.field(default_factory=lambda: dict(SPLIT_BUCKETS))
     beam_pipeline_args: tuple[str, ...] = tuple(LOCAL_BEAM_ARGS)
     enable_cache: bool = True
@@ -115,3 +118,165 @@ class PipelineSettings:
         missing = set(HYPERPARAMETERS) - set(self.hyperparameters)
         if missing:
             raise ValueError(f"hyperparameters: missing {sorted(missing)}")
+
+
+# Kubeflow Pipelines v2 and Vertex AI Pipelines (kubeflow_runner.py, babyweight/kfp_cli.py).
+# The runner fills CloudSettings from flags, then the environment variables of CLOUD_ENV, then
+# these defaults; nothing here reads the environment.
+KFP_TARGETS = {
+    "vertex": "Vertex AI Pipelines: the whole DAG, the baseline resolver included",
+    "kfp": "OSS KFP v2 (AI Platform Pipelines / Kubeflow): no resolver, so no baseline model; "
+    "the Evaluator keeps only its absolute threshold",
+}
+DEFAULT_KFP_TARGET = "vertex"  # what `tfx pipeline compile/create --engine vertex` compiles
+BEAM_RUNNERS = ("dataflow", "direct")  # the heavy steps on Dataflow, or in the component's pod
+DEFAULT_BEAM_RUNNER = "dataflow"
+GCP_REGION = "us-central1"
+DATAFLOW_MAX_WORKERS = 4
+KFP_SPEC_FILE = "babyweight_{target}.json"  # the compiled PipelineJob, in the working directory
+# The pipeline image (Dockerfile): the project is copied to IMAGE_PROJECT_DIR, and every path a
+# component reads at run time must exist there.
+DEFAULT_IMAGE = "gcr.io/{project}/babyweight-pipeline:latest"
+IMAGE_PROJECT_DIR = "/pipeline"
+IMAGE_SCHEMA_PATH = f"{IMAGE_PROJECT_DIR}/schema/schema.pbtxt"
+CLOUD_ENV = {  # CloudSettings field -> environment variable that sets it
+    "target": "BABYWEIGHT_TARGET",
+    "project": "BABYWEIGHT_GCP_PROJECT",
+    "region": "BABYWEIGHT_GCP_REGION",
+    "bucket": "BABYWEIGHT_GCS_BUCKET",
+    "pipeline_root": "BABYWEIGHT_PIPELINE_ROOT",
+    "serving_model_dir": "BABYWEIGHT_SERVING_MODEL_DIR",
+    "image": "BABYWEIGHT_IMAGE",
+    "temp_location": "BABYWEIGHT_TEMP_LOCATION",
+    "data_source": "BABYWEIGHT_DATA_SOURCE",
+    "data_root": "BABYWEIGHT_DATA_ROOT",
+    "bigquery_table": "BABYWEIGHT_BQ_TABLE",
+    "bigquery_limit": "BABYWEIGHT_BQ_LIMIT",
+    "beam_runner": "BABYWEIGHT_BEAM_RUNNER",
+    "schema_path": "BABYWEIGHT_SCHEMA_PATH",
+    "train_steps": "BABYWEIGHT_TRAIN_STEPS",
+    "eval_steps": "BABYWEIGHT_EVAL_STEPS",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CloudSettings:
+    """Where and how the compiled pipeline runs on KFP v2 or Vertex.
+
+    `bucket` is a shortcut: pipeline root, serving directory, Dataflow temp location and CSV data
+    default to folders under gs://BUCKET/babyweight/. Explicit values win.
+    """
+
+    target: str = DEFAULT_KFP_TARGET
+    project: str | None = None
+    region: str = GCP_REGION
+    bucket: str | None = None
+    pipeline_root: str | None = None
+    serving_model_dir: str | None = None
+    image: str | None = None
+    temp_location: str | None = None
+    data_source: str = "bigquery"
+    data_root: str | None = None
+    bigquery_table: str = BIGQUERY_TABLE
+    bigquery_limit: int | None = BIGQUERY_ROW_LIMIT
+    beam_runner: str = DEFAULT_BEAM_RUNNER
+    schema_path: str = IMAGE_SCHEMA_PATH
+    train_steps: int = TRAIN_STEPS
+    eval_steps: int = EVAL_STEPS
+
+    @classmethod
+    def resolve(cls, flags: Mapping[str, object], env: Mapping[str, str]) -> CloudSettings:
+        """Flags (None: not given) over environment variables over defaults, then derived paths.
+
+        Raises ValueError naming the setting, its flag and its variable when one is wrong.
+        """
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            value = flags.get(field.name)
+            if value is None and env.get(CLOUD_ENV[field.name]):
+                value = env[CLOUD_ENV[field.name]]
+                if field.name in ("bigquery_limit", "train_steps", "eval_steps"):
+                    try:
+                        value = int(value)
+                    except ValueError:
+                        raise ValueError(
+                            f"{CLOUD_ENV[field.name]}={value!r}: {field.name} must be a number"
+                        ) from None
+            if value is not None:
+                values[field.name] = value
+        bucket = values.get("bucket")
+        if bucket:
+            bucket = str(bucket).removeprefix("gs://").rstrip("/")
+            values["bucket"] = bucket
+            base = f"gs://{bucket}/{PIPELINE_NAME}"
+            values.setdefault("pipeline_root", f"{base}/pipeline_root")
+            values.setdefault("serving_model_dir", f"{base}/serving_model/{MODEL_NAME}")
+            values.setdefault("temp_location", f"{base}/tmp")
+            if values.get("data_source") == "csv":
+                values.setdefault("data_root", f"{base}/data")
+        if values.get("project") and not values.get("image"):
+            values["image"] = DEFAULT_IMAGE.format(project=values["project"])
+        return cls(**values)
+
+    def __post_init__(self):
+        self.validate()
+
+    @staticmethod
+    def _where(name: str) -> str:
+        return f"--{name.replace('_', '-')} or {CLOUD_ENV[name]}"
+
+    def validate(self) -> None:
+        def need(name: str, why: str) -> None:
+            if not getattr(self, name):
+                raise ValueError(f"{name} is not set ({self._where(name)}): {why}")
+
+        if self.target not in KFP_TARGETS:
+            raise ValueError(f"target={self.target!r}: must be one of {sorted(KFP_TARGETS)}")
+        if self.beam_runner not in BEAM_RUNNERS:
+            raise ValueError(f"beam_runner={self.beam_runner!r}: must be one of {BEAM_RUNNERS}")
+        if self.data_source not in DATA_SOURCES:
+            raise ValueError(f"data_source={self.data_source!r}: must be one of {DATA_SOURCES}")
+        need("pipeline_root", "where every component writes its artifacts (or set --bucket)")
+        need("serving_model_dir", "where the Pusher copies a blessed model (or set --bucket)")
+        need("image", "the pipeline image every task runs (or set --project for the default)")
+        if self.target == "vertex" and not self.pipeline_root.startswith("gs://"):
+            raise ValueError(
+                f"pipeline_root={self.pipeline_root!r}: Vertex AI Pipelines needs a gs:// root"
+            )
+        if self.beam_runner == "dataflow":
+            for name in ("project", "region", "temp_location"):
+                need(name, "the Dataflow runner needs it")
+        if self.data_source == "bigquery":
+            for name in ("project", "temp_location"):
+                need(name, "the BigQuery source needs it")
+        if self.data_source == "csv":
+            need("data_root", "the directory of staged CSV files that CsvExampleGen reads")
+        if self.temp_location and not self.temp_location.startswith("gs://"):
+            raise ValueError(f"temp_location={self.temp_location!r}: must be a gs:// path")
+        for name in ("train_steps", "eval_steps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be at least 1")
+        if self.bigquery_limit is not None and int(self.bigquery_limit) < 1:
+            raise ValueError(f"bigquery_limit={self.bigquery_limit!r}: must be at least 1")
+
+    @property
+    def use_baseline(self) -> bool:
+        return self.target == "vertex"
+
+    def beam_pipeline_args(self) -> tuple[str, ...]:
+        """Beam args of the heavy steps (ExampleGen, StatisticsGen, Transform, Evaluator)."""
+        if self.beam_runner == "direct":
+            args = list(LOCAL_BEAM_ARGS)
+            if self.data_source == "bigquery":  # BigQuery export needs a project and a bucket
+                args += [f"--project={self.project}", f"--temp_location={self.temp_location}"]
+            return tuple(args)
+        return (
+            "--runner=DataflowRunner",
+            f"--project={self.project}",
+            f"--region={self.region}",
+            f"--temp_location={self.temp_location}",
+            # Dataflow workers run the pipeline image too, so preprocessing.py imports there.
+            f"--sdk_container_image={self.image}",
+            "--experiments=use_runner_v2",
+            f"--max_num_workers={DATAFLOW_MAX_WORKERS}",
+        )

@@ -38,16 +38,20 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
 
     Blessing looks at the Overall slice: an RMSE under the bound and, when a baseline exists,
     no more than the tolerance above the baseline's. Per-slice metrics are reported, not gated:
-    a slice of a handful of test rows would decide blessings by noise.
+    a slice of a handful of test rows would decide blessings by noise. Without a baseline
+    (use_baseline=False, as on OSS KFP v2) only the absolute threshold is kept.
     """
+    change_threshold = None
+    if settings.use_baseline:
+        change_threshold = tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.LOWER_IS_BETTER,
+            absolute={"value": settings.baseline_rmse_tolerance},
+        )
     rmse_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(
             upper_bound={"value": settings.rmse_upper_bound}
         ),
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.LOWER_IS_BETTER,
-            absolute={"value": settings.baseline_rmse_tolerance},
-        ),
+        change_threshold=change_threshold,
     )
     overall = tfma.SlicingSpec()
     return tfma.EvalConfig(

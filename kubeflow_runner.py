@@ -1,0 +1,135 @@
+"""Compile the babyweight pipeline for Kubeflow Pipelines v2 or Vertex AI Pipelines.
+
+The same `create_pipeline` as local_runner.py, compiled by TFX's KubeflowV2DagRunner into a KFP v2
+PipelineJob JSON file. Two targets:
+
+    vertex  Vertex AI Pipelines, the whole DAG (the default; what the stock `tfx` CLI compiles)
+    kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
+            Resolver nodes, so the baseline resolver is left out and the Evaluator keeps only
+            its absolute threshold
+
+    python kubeflow_runner.py --target vertex --project P --bucket B
+    python kubeflow_runner.py --target kfp --project P --bucket B --image gcr.io/P/bw:1
+    tfx pipeline compile --engine vertex --pipeline_path kubeflow_runner.py   # settings from env
+
+Every flag has an environment variable (pipeline/configs.py, CLOUD_ENV), so the stock `tfx` CLI,
+which runs this file without arguments, gets the same settings. Upload and run a compiled KFP
+spec with `kfp-pipeline` (babyweight/kfp_cli.py); run it here, task by task, with
+`python -m babyweight.spec_runner`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+# The Google Cloud client libraries warn about Python 3.10 on import, dozens of lines a run.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+
+import models  # noqa: E402,F401  (selects Keras 2 before TFX imports TensorFlow)
+from pipeline import bigquery, configs  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Compile the babyweight pipeline to a KFP v2 / Vertex pipeline spec.",
+        epilog="Each flag can be set by the environment variable named in its help.",
+    )
+
+    def add(flag: str, field: str, help: str, **kwargs) -> None:
+        parser.add_argument(flag, dest=field, help=f"{help} [{configs.CLOUD_ENV[field]}]", **kwargs)
+
+    add("--target", "target", f"one of {sorted(configs.KFP_TARGETS)}", choices=configs.KFP_TARGETS)
+    add("--project", "project", "GCP project (Dataflow, BigQuery, default image)")
+    add("--region", "region", f"GCP region (default {configs.GCP_REGION})")
+    add("--bucket", "bucket", "GCS bucket: the default for every gs:// path below")
+    add("--pipeline-root", "pipeline_root", "where components write artifacts")
+    add("--serving-model-dir", "serving_model_dir", "where the Pusher copies blessed models")
+    add("--image", "image", f"pipeline image (default {configs.DEFAULT_IMAGE})")
+    add("--temp-location", "temp_location", "gs:// temp location for Dataflow and BigQuery")
+    add("--source", "data_source", "bigquery (default) or csv", choices=configs.DATA_SOURCES)
+    add("--data-root", "data_root", "directory of staged CSV files, for --source csv")
+    add("--bq-table", "bigquery_table", f"BigQuery table (default {configs.BIGQUERY_TABLE})")
+    add("--bq-limit", "bigquery_limit", "read at most this many rows", type=int)
+    runners = configs.BEAM_RUNNERS
+    add("--beam-runner", "beam_runner", "dataflow (default) or direct", choices=runners)
+    add("--schema-path", "schema_path", f"schema file (default {configs.IMAGE_SCHEMA_PATH})")
+    add("--train-steps", "train_steps", f"default {configs.TRAIN_STEPS}", type=int)
+    add("--eval-steps", "eval_steps", f"default {configs.EVAL_STEPS}", type=int)
+    parser.add_argument("--tune", action="store_true", help="run the Tuner before the Trainer")
+    parser.add_argument("--no-cache", action="store_true", help="compile with caching off")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"spec file to write (default {configs.KFP_SPEC_FILE.format(target='TARGET')})",
+    )
+    return parser.parse_args(argv)
+
+
+def pipeline_settings(
+    cloud: configs.CloudSettings, enable_tuning: bool = False, enable_cache: bool = True
+) -> configs.PipelineSettings:
+    """The PipelineSettings of a cloud target: its paths, source, Beam args and baseline."""
+    query = None
+    if cloud.data_source == "bigquery":
+        query = bigquery.natality_query(cloud.bigquery_table, cloud.bigquery_limit)
+    return configs.PipelineSettings(
+        pipeline_root=cloud.pipeline_root,
+        serving_model_dir=cloud.serving_model_dir,
+        data_source=cloud.data_source,
+        data_root=cloud.data_root,
+        bigquery_query=query,
+        schema_path=cloud.schema_path,
+        train_steps=int(cloud.train_steps),
+        eval_steps=int(cloud.eval_steps),
+        enable_tuning=enable_tuning,
+        use_baseline=cloud.use_baseline,
+        beam_pipeline_args=cloud.beam_pipeline_args(),
+        enable_cache=enable_cache,
+    )
+
+
+def compile_pipeline(
+    cloud: configs.CloudSettings, settings: configs.PipelineSettings, output: Path
+) -> Path:
+    """Write the KFP v2 PipelineJob JSON of `create_pipeline(settings)` to `output`."""
+    from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kv2
+
+    from pipeline.pipeline import create_pipeline
+
+    runner = kv2.KubeflowV2DagRunner(
+        config=kv2.KubeflowV2DagRunnerConfig(default_image=cloud.image, use_pipeline_spec_2_1=True),
+        output_dir=str(output.parent),
+        output_filename=output.name,
+    )
+    runner.run(create_pipeline(settings))
+    return output
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    flags = {name: getattr(args, name) for name in configs.CLOUD_ENV}
+    try:
+        cloud = configs.CloudSettings.resolve(flags, os.environ)
+        settings = pipeline_settings(cloud, enable_tuning=args.tune, enable_cache=not args.no_cache)
+    except ValueError as e:
+        print(f"kubeflow_runner: {e}", file=sys.stderr)
+        return 2
+    output = (args.output or Path(configs.KFP_SPEC_FILE.format(target=cloud.target))).resolve()
+    compile_pipeline(cloud, settings, output)
+    print(f"target {cloud.target}: {configs.KFP_TARGETS[cloud.target]}")
+    if not cloud.use_baseline:
+        print(
+            "  no latest_blessed_model_resolver; blessing needs only RMSE < "
+            f"{settings.rmse_upper_bound} on the Overall slice"
+        )
+    print(f"  image {cloud.image}; Beam on {cloud.beam_runner}; root {cloud.pipeline_root}")
+    print(f"compiled to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
