@@ -82,7 +82,7 @@ def type_title(artifact_type: dict) -> str:
     return yaml.safe_load(artifact_type.get("instanceSchema", "")).get("title", "")
 
 
-def _upstream(task: dict) -> set[str]:
+def upstream_tasks(task: dict) -> set[str]:
     found = set(task.get("dependentTasks", []))
     inputs = task.get("inputs", {})
     for ref in inputs.get("artifacts", {}).values():
@@ -97,7 +97,7 @@ def _upstream(task: dict) -> set[str]:
 def task_order(spec: dict) -> list[str]:
     """Task names in dependency order (upstream first; ties in the spec's order)."""
     tasks = spec["root"]["dag"]["tasks"]
-    upstream = {name: _upstream(task) for name, task in tasks.items()}
+    upstream = {name: upstream_tasks(task) for name, task in tasks.items()}
     for name, ups in upstream.items():
         unknown = ups - set(tasks)
         if unknown:
