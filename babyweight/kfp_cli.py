@@ -214,7 +214,7 @@ def cmd_update(ep: Endpoint, args) -> int:
         pipeline_id=pipeline_id,
         description=args.description,
     )
-    print(f"pipeline {args.name!r} updated: version {version_name!r} ")
+    print(f"pipeline {args.name!r} updated: version {version_name!r}")
     print(f"  id {version.pipeline_version_id}")
     return 0
 
@@ -264,8 +264,8 @@ def cmd_list(ep: Endpoint, args) -> int:
 
 def cmd_delete(ep: Endpoint, args) -> int:
     pipeline_id = ep.pipeline_id(args.name)
-    # KFP 2 deletes only an empty pipeline: its versions go first.
-    while True:
+    # KFP 2 deletes only an empty pipeline: its versions go first, a page at a time.
+    for _ in range(100):
         versions = ep.call(
             f"list versions of {args.name!r}",
             ep.client.list_pipeline_versions,
