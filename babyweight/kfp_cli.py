@@ -31,8 +31,10 @@ from pathlib import Path
 
 import yaml
 
-PIPELINE_NAME = "babyweight"  # pipeline/configs.py PIPELINE_NAME; kept import-light here
-DEFAULT_SPEC = "babyweight_kfp.json"  # configs.KFP_SPEC_FILE for the kfp target
+from pipeline import configs
+
+PIPELINE_NAME = configs.PIPELINE_NAME
+DEFAULT_SPEC = configs.KFP_SPEC_FILE.format(target="kfp")  # what kubeflow_runner writes
 API = "/apis/v2beta1"
 ENV_ENDPOINT, ENV_NAMESPACE, ENV_TOKEN = "KFP_ENDPOINT", "KFP_NAMESPACE", "KFP_TOKEN"
 FAILED_STATES = {"FAILED", "CANCELED"}

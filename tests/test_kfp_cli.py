@@ -227,3 +227,9 @@ def test_the_double_enforces_the_servers_rules(kfp, spec):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(f"{kfp.url}/apis/v1beta1/pipelines")
     assert e.value.code == 404
+
+
+def test_defaults_match_what_kubeflow_runner_writes():
+    args = kfp_cli.parse_args(["create"])
+    assert args.name == configs.PIPELINE_NAME
+    assert str(args.spec) == configs.KFP_SPEC_FILE.format(target="kfp")
