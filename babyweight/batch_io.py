@@ -1,8 +1,11 @@
 """Readers and writers of batch prediction: CSV, JSONL, TFRecord of tf.Example and BigQuery.
 
-Every reader turns one input record into one element, `(raw_row, error)`: a dict of column
-values and None, or the record as text and why it could not be parsed. Nothing is dropped at
-reading time; the validation step decides, and failures go to the dead-letter output.
+A source reads records (text lines, serialized tf.Examples, BigQuery rows) and has a `parser`
+that turns one record into `(raw_row, error)`: a dict of column values and None, or the record
+as text and why it could not be parsed. The job parses whole batches of records at once, so
+after reading, Beam moves batches rather than rows. Nothing is dropped at reading time; the
+validation step decides, and failures go to the dead-letter output. Sinks likewise write
+batches of rows (lists of dicts).
 
 The BigQuery source and sink build their Beam I/O through `read=`/`write=` arguments (the stock
 `ReadFromBigQuery`/`WriteToBigQuery` by default), so a test can put in-memory collections in
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import re
@@ -127,6 +131,10 @@ def _feature_value(feature):
     return values[0] if len(values) == 1 else values
 
 
+def parse_bigquery_row(row):
+    return dict(row), None
+
+
 def parse_example(record: bytes):
     from tensorflow.core.example import example_pb2  # the proto only, no TensorFlow runtime
 
@@ -152,15 +160,18 @@ class FileSource:
         return csv_header(self.pattern) if self.fmt == "csv" else None
 
     def read(self, pipeline) -> beam.PCollection:
+        """The records: text lines (CSV without headers, JSONL) or serialized tf.Examples."""
         if self.fmt == "csv":
-            header = csv_header(self.pattern)
-            lines = pipeline | "ReadCsv" >> beam.io.ReadFromText(self.pattern, skip_header_lines=1)
-            return lines | "ParseCsv" >> beam.Map(parse_csv_line, header)
+            return pipeline | "ReadCsv" >> beam.io.ReadFromText(self.pattern, skip_header_lines=1)
         if self.fmt == "jsonl":
-            lines = pipeline | "ReadJsonl" >> beam.io.ReadFromText(self.pattern)
-            return lines | "ParseJson" >> beam.Map(parse_json_line)
-        records = pipeline | "ReadTFRecord" >> beam.io.ReadFromTFRecord(self.pattern)
-        return records | "ParseExample" >> beam.Map(parse_example)
+            return pipeline | "ReadJsonl" >> beam.io.ReadFromText(self.pattern)
+        return pipeline | "ReadTFRecord" >> beam.io.ReadFromTFRecord(self.pattern)
+
+    def parser(self) -> Callable:
+        """record -> (raw_row, error); picklable, built at construction time."""
+        if self.fmt == "csv":
+            return functools.partial(parse_csv_line, header=csv_header(self.pattern))
+        return parse_json_line if self.fmt == "jsonl" else parse_example
 
 
 @dataclasses.dataclass
@@ -188,8 +199,10 @@ class BigQuerySource:
         return {"query": self.spec[len(BQ_SCHEME) :].strip(), "use_standard_sql": True}
 
     def read(self, pipeline) -> beam.PCollection:
-        rows = pipeline | "ReadBigQuery" >> self.read_transform(**self.read_kwargs())
-        return rows | "AsRawRows" >> beam.Map(lambda row: (dict(row), None))
+        return pipeline | "ReadBigQuery" >> self.read_transform(**self.read_kwargs())
+
+    def parser(self) -> Callable:
+        return parse_bigquery_row
 
 
 def make_source(spec: str, fmt: str | None = None, **bigquery_kwargs):
@@ -211,9 +224,12 @@ def dead_letter_columns(key_column: str | None) -> list[str]:
 
 
 def csv_line(row: dict, columns: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(["" if row[c] is None else row[c] for c in columns])
-    return out.getvalue()
+    values = ["" if row[c] is None else str(row[c]) for c in columns]
+    if any(("," in v or '"' in v or "\n" in v or "\r" in v) for v in values):
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(values)
+        return out.getvalue()
+    return ",".join(values)  # the common case, without a csv.writer per row
 
 
 def bigquery_schema(columns: list[str]) -> dict:
@@ -248,17 +264,20 @@ class FileSink:
     def suffix(self) -> str:
         return f".{self.fmt}"
 
-    def write(self, rows, columns: list[str], *, dead_letter: bool = False, label: str = ""):
+    def write(self, batches, columns: list[str], *, dead_letter: bool = False, label: str = ""):
+        """Each non-empty batch of rows becomes one block of lines in a shard."""
         prefix = self.dead_letter_uri if dead_letter else self.prefix
         if self.fmt == "csv":
-            lines = rows | f"{label}ToCsv" >> beam.Map(csv_line, columns)
+            text = batches | f"{label}ToCsv" >> beam.Map(
+                lambda rows: "\n".join(csv_line(row, columns) for row in rows)
+            )
             header = ",".join(columns)
         else:
-            lines = rows | f"{label}ToJson" >> beam.Map(
-                lambda row: json.dumps({c: row[c] for c in columns})
+            text = batches | f"{label}ToJson" >> beam.Map(
+                lambda rows: "\n".join(json.dumps({c: row[c] for c in columns}) for row in rows)
             )
             header = None
-        return lines | f"{label}Write" >> beam.io.WriteToText(
+        return text | f"{label}Write" >> beam.io.WriteToText(
             prefix, file_name_suffix=self.suffix(), header=header
         )
 
@@ -281,10 +300,11 @@ class BigQuerySink:
     def dead_letter_uri(self) -> str:
         return f"{self.spec}_dead_letter"
 
-    def write(self, rows, columns: list[str], *, dead_letter: bool = False, label: str = ""):
+    def write(self, batches, columns: list[str], *, dead_letter: bool = False, label: str = ""):
         table = bigquery_table(self.dead_letter_uri if dead_letter else self.spec)
         schema = bigquery_schema(columns)
         strings = {f["name"] for f in schema["fields"] if f["type"] == "STRING"}
+        rows = batches | f"{label}Unbatch" >> beam.FlatMap(lambda rows: rows)
         rows = rows | f"{label}ToBigQueryRow" >> beam.Map(
             lambda row: {
                 c: str(row[c]) if c in strings and row[c] is not None else row[c] for c in columns

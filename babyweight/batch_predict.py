@@ -37,7 +37,6 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
 import apache_beam as beam  # noqa: E402
 from apache_beam.ml.inference.base import (  # noqa: E402
-    KeyedModelHandler,
     ModelHandler,
     PredictionResult,
     RunInference,
@@ -46,7 +45,6 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from babyweight import batch_io, batch_lineage  # noqa: E402
 from babyweight.instances import (  # noqa: E402
-    Instance,
     InvalidInstance,
     parse_instance,
     signature_inputs,
@@ -58,40 +56,47 @@ from pipeline import configs, mlmd  # noqa: E402
 DEAD = "dead_letter"
 MIN_BATCH_SIZE = 64
 MAX_BATCH_SIZE = 2048
+ROW_BYTES = 64  # about the size of one Instance, for RunInference's byte metrics
 
 
-class RawSignatureModelHandler(ModelHandler[Instance, PredictionResult, object]):
+# A row batch: the valid rows of one batch of input records, as (key, Instance) pairs.
+RowBatch = list
+
+
+class RawSignatureModelHandler(ModelHandler[RowBatch, PredictionResult, object]):
     """Loads a pushed SavedModel (once per worker process; RunInference shares it between
-    threads) and runs its serving_default signature on a batch of normalized instances."""
+    threads) and runs its serving_default signature.
 
-    def __init__(
-        self,
-        model_dir: str,
-        *,
-        min_batch_size: int = MIN_BATCH_SIZE,
-        max_batch_size: int = MAX_BATCH_SIZE,
-    ):
+    Its unit is a row batch: rows are batched by BatchElements right after reading, so the model
+    gets up to --max-batch-size rows per call and Beam moves one element per batch instead of
+    one per row. RunInference passes one row batch per call (`max_batch_size` 1)."""
+
+    def __init__(self, model_dir: str):
         super().__init__()
         self._model_dir = model_dir
-        self._batching = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
     def load_model(self):
         import tensorflow as tf
 
         return tf.saved_model.load(self._model_dir)
 
-    def run_inference(self, batch: Sequence[Instance], model, inference_args=None):
+    def run_inference(self, batch: Sequence[RowBatch], model, inference_args=None):
         import tensorflow as tf
 
-        inputs = {k: tf.constant(v) for k, v in signature_inputs(list(batch)).items()}
-        predictions = model.signatures[RAW_SIGNATURE](**inputs)[F.PREDICTION_KEY].numpy()
-        return [
-            PredictionResult(instance, float(value), self._model_dir)
-            for instance, value in zip(batch, predictions, strict=True)
-        ]
+        results = []
+        for rows in batch:
+            inputs = signature_inputs([instance for _, instance in rows])
+            tensors = {k: tf.constant(v) for k, v in inputs.items()}
+            predictions = model.signatures[RAW_SIGNATURE](**tensors)[F.PREDICTION_KEY].numpy()
+            results.append(PredictionResult(rows, predictions, self._model_dir))
+        return results
 
     def batch_elements_kwargs(self):
-        return self._batching
+        return {"min_batch_size": 1, "max_batch_size": 1}
+
+    def get_num_bytes(self, batch: Sequence[RowBatch]) -> int:
+        # For RunInference's metrics only; the default pickles every batch to measure it.
+        return sum(len(rows) for rows in batch) * ROW_BYTES
 
     def get_metrics_namespace(self) -> str:
         return "babyweight_batch_predict"
@@ -115,13 +120,16 @@ def dead_row(key_column, key, field, value, reason, raw) -> dict:
     return row
 
 
-class Validate(beam.DoFn):
-    """(raw_row, parse_error) -> (key, Instance), or a dead-letter row naming field and reason.
+class ParseAndValidate(beam.DoFn):
+    """A batch of input records -> one RowBatch of valid (key, Instance) pairs, and one
+    dead-letter row per record that could not be parsed or failed the schema's checks (named
+    field and reason). `parse` is the source's record parser.
 
     The schema's text travels with the DoFn (workers need not have the repository), and is
     written to a local file once per DoFn instance for babyweight.instances to read."""
 
-    def __init__(self, key_column: str | None, schema_text: str):
+    def __init__(self, parse, key_column: str | None, schema_text: str):
+        self._parse = parse
         self._key_column = key_column
         self._schema_text = schema_text
         self._schema_path = None
@@ -131,45 +139,61 @@ class Validate(beam.DoFn):
         with os.fdopen(handle, "w") as f:
             f.write(self._schema_text)
 
-    def process(self, element):
-        raw, error = element
+    def check(self, record):
+        """(key, Instance, None) or (key, None, dead-letter row)."""
+        raw, error = self._parse(record)
         key_column = self._key_column
         key = raw.get(key_column) if key_column and isinstance(raw, dict) else None
         if error:
-            yield beam.pvalue.TaggedOutput(DEAD, dead_row(key_column, key, "row", None, error, raw))
-            return
+            return key, None, dead_row(key_column, key, "row", None, error, raw)
         if key_column and (key is None or key == ""):
             reason = f"key column {key_column!r} is missing or empty"
-            yield beam.pvalue.TaggedOutput(
-                DEAD, dead_row(key_column, key, key_column, key, reason, raw)
-            )
-            return
+            return key, None, dead_row(key_column, key, key_column, key, reason, raw)
         try:
-            instance = parse_instance(raw, schema_path=self._schema_path)
+            return key, parse_instance(raw, schema_path=self._schema_path), None
         except InvalidInstance as e:
             reason = f"{e.field}: {e.reason}"
-            yield beam.pvalue.TaggedOutput(
-                DEAD, dead_row(key_column, key, e.field, e.value, reason, raw)
-            )
-            return
-        yield key, instance
+            return key, None, dead_row(key_column, key, e.field, e.value, reason, raw)
+
+    def process(self, records):
+        valid, dead = [], []
+        for record in records:
+            key, instance, dead_letter = self.check(record)
+            if instance is None:
+                dead.append(dead_letter)
+            else:
+                valid.append((key, instance))
+        if valid:
+            yield valid
+        if dead:
+            yield beam.pvalue.TaggedOutput(DEAD, dead)
 
 
-def prediction_row(keyed, key_column: str | None) -> dict:
-    key, result = keyed
-    row = result.example.as_dict()
-    row[F.PREDICTION_KEY] = result.inference
-    if key_column:
-        row[key_column] = key
-    return row
+def prediction_rows(result: PredictionResult, key_column: str | None) -> list[dict]:
+    rows = []
+    for (key, instance), value in zip(result.example, result.inference.tolist(), strict=True):
+        row = {  # by hand: dataclasses.asdict deep-copies, slow on every row
+            F.IS_MALE: instance.is_male,
+            F.MOTHER_AGE: instance.mother_age,
+            F.PLURALITY: instance.plurality,
+            F.GESTATION_WEEKS: instance.gestation_weeks,
+            F.PREDICTION_KEY: value,
+        }
+        if key_column:
+            row[key_column] = key
+        rows.append(row)
+    return rows
 
 
-def failed_batch_rows(failed, key_column: str | None):
-    """Rows of a batch the model raised on (RunInference's dead-letter output)."""
-    batch, error = failed
-    for key, instance in batch:
-        reason = f"model: {type(error).__name__}: {str(error)[:300]}"
-        yield dead_row(key_column, key, "model", None, reason, instance.as_dict())
+def failed_batch_rows(failed, key_column: str | None) -> list[dict]:
+    """Rows of the row batches the model raised on (RunInference's dead-letter output)."""
+    batches, error = failed
+    reason = f"model: {type(error).__name__}: {str(error)[:300]}"
+    return [
+        dead_row(key_column, key, "model", None, reason, instance.as_dict())
+        for rows in batches
+        for key, instance in rows
+    ]
 
 
 def build(
@@ -184,21 +208,21 @@ def build(
     min_batch_size: int = MIN_BATCH_SIZE,
     max_batch_size: int = MAX_BATCH_SIZE,
 ) -> None:
-    """The whole job on `pipeline`: read, validate, RunInference, write, count."""
-    raw = source.read(pipeline)
-    checked = raw | "Validate" >> beam.ParDo(Validate(key_column, schema_text)).with_outputs(
-        DEAD, main="valid"
+    """The whole job on `pipeline`: read, batch, parse and validate, RunInference, write, count."""
+    records = source.read(pipeline)
+    batches = records | "Batch" >> beam.BatchElements(
+        min_batch_size=min_batch_size, max_batch_size=max_batch_size
     )
-    handler = KeyedModelHandler(
-        RawSignatureModelHandler(
-            model_dir, min_batch_size=min_batch_size, max_batch_size=max_batch_size
-        )
-    )
+    checked = batches | "ParseAndValidate" >> beam.ParDo(
+        ParseAndValidate(source.parser(), key_column, schema_text)
+    ).with_outputs(DEAD, main="valid")
     predicted, failed = (
-        checked.valid | "RunInference" >> RunInference(handler).with_exception_handling()
+        checked.valid
+        | "RunInference"
+        >> RunInference(RawSignatureModelHandler(model_dir)).with_exception_handling()
     )
-    rows = predicted | "ToRow" >> beam.Map(prediction_row, key_column)
-    model_dead = failed.failed_inferences | "FailedBatchRows" >> beam.FlatMap(
+    rows = predicted | "ToRows" >> beam.Map(prediction_rows, key_column)
+    model_dead = failed.failed_inferences | "FailedBatchRows" >> beam.Map(
         failed_batch_rows, key_column
     )
     dead = (checked[DEAD], model_dead) | "AllDeadLetter" >> beam.Flatten()
@@ -206,12 +230,13 @@ def build(
     sink.write(rows, batch_io.prediction_columns(key_column), label="Predictions")
     sink.write(dead, batch_io.dead_letter_columns(key_column), dead_letter=True, label="Dead")
 
-    # The counts, as data: what was read, what was written to each output.
+    # The counts, as data: the records read, the rows handed to each output.
     def count(pcoll, label):
-        return beam.pvalue.AsSingleton(pcoll | f"Count{label}" >> beam.combiners.Count.Globally())
+        sizes = pcoll | f"Size{label}" >> beam.Map(len)
+        return beam.pvalue.AsSingleton(sizes | f"Count{label}" >> beam.CombineGlobally(sum))
 
     counts = {
-        "input_rows": count(raw, "Input"),
+        "input_rows": count(batches, "Input"),
         "predictions": count(rows, "Predictions"),
         "dead_letter_rows": count(dead, "DeadLetter"),
     }
