@@ -7,12 +7,15 @@
     batch-predict --input bq://proj.ds.births --output bq://proj.ds.preds --key-column id \\
         --runner DataflowRunner --project proj --region us-central1 --temp_location gs://b/tmp
 
-Each row is parsed and checked by babyweight.instances (the schema's domains); rows that fail go
-to the dead-letter output with the field, the value and the reason. Valid rows go through Beam's
-RunInference with a small model handler of ours: it loads the pushed SavedModel once per worker
-process and calls its `serving_default` signature (raw features) on batches of rows. Beam's
-TFModelHandlerTensor does not fit: it loads with Keras and calls the model on one stacked tensor,
-while this model takes four named raw tensors through the Transform graph.
+Records are batched right after reading (BatchElements, up to --max-batch-size), so Beam moves
+one element per batch, not per row. Each record is parsed and checked by babyweight.instances (the
+schema's domains); records that fail go to the dead-letter output with the field, the value and
+the reason. The valid rows of a batch go through Beam's RunInference with a small model handler
+of ours: it loads the pushed SavedModel once per worker process and calls its `serving_default`
+signature (raw features) on the batch; the key column travels with each row. Beam's
+TFModelHandlerTensor does not fit: it loads with Keras and calls the model on one stacked
+tensor, while this model takes four named raw tensors through the Transform graph (and its
+module imports tensorflow_hub, which needs pkg_resources, absent from this environment).
 
 The three counts (input rows, predictions, dead-letter rows) are computed inside the pipeline as
 data and written to `<output>-counts.json`, not taken from runner metrics; the command prints them
