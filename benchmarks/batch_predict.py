@@ -4,12 +4,16 @@
     python benchmarks/batch_predict.py --pipeline-output outputs      # newest blessed model
 
 On the 100k CDC rows (../shared/data/natality/babyweight_2014_100k.csv), in one process:
-- in-process: read the CSV, check every row with babyweight.instances, call serving_default in
-  batches of --batch rows (the same checks and the same signature the Beam job uses);
-- Beam in_memory (1 worker) and multi_processing (2 worker processes): the whole job, reading
-  the CSV, writing prediction and dead-letter CSVs and the counts (no MLMD record).
-Rows/s is input rows over wall time. Target: Beam at least 50% of the in-process rows/s, and the
-same row counts (predictions and dead-letter rows) everywhere.
+- in-process: the same job as plain Python in this process: load the SavedModel, read the CSV,
+  check every row with babyweight.instances, call serving_default in batches of --batch rows
+  (the same checks and the same signature the Beam job uses) and write the predictions CSV;
+  its model calls alone are shown on their own line;
+- Beam in_memory (1 worker) and multi_processing (2 worker processes): the whole job, loading
+  the model, reading the CSV, writing prediction and dead-letter CSVs and the counts (no MLMD
+  record).
+Rows/s is input rows over wall time; both sides pay for loading the model and writing output
+(the in-process time without the model load is printed too). Target: Beam at least 50% of the
+in-process rows/s, and the same row counts (predictions and dead-letter rows) everywhere.
 """
 
 from __future__ import annotations
@@ -43,12 +47,13 @@ MODES = {
 }
 
 
-def in_process(model_dir: str, data: Path, batch: int) -> tuple[float, float, int, int]:
-    """(total seconds, model-only seconds, predictions, invalid rows)."""
+def in_process(model_dir: str, data: Path, batch: int, out: Path):
+    """(total seconds, seconds after the model load, model-only seconds, predictions, invalid)."""
     import tensorflow as tf
 
-    predict = tf.saved_model.load(model_dir).signatures[RAW_SIGNATURE]
     start = time.perf_counter()
+    predict = tf.saved_model.load(model_dir).signatures[RAW_SIGNATURE]
+    loaded = time.perf_counter()
     instances, invalid = [], 0
     with open(data, newline="") as f:
         for row in csv.DictReader(f):
@@ -56,14 +61,24 @@ def in_process(model_dir: str, data: Path, batch: int) -> tuple[float, float, in
                 instances.append(parse_instance(row))
             except InvalidInstance:
                 invalid += 1
-    model_s = time.perf_counter()
-    predictions = 0
-    for i in range(0, len(instances), batch):
-        inputs = signature_inputs(instances[i : i + batch])
-        out = predict(**{k: tf.constant(v) for k, v in inputs.items()})[F.PREDICTION_KEY]
-        predictions += int(out.shape[0])
+    columns = batch_io.prediction_columns(None)
+    predictions, model_s = 0, 0.0
+    with open(out, "w") as f:
+        f.write(",".join(columns) + "\n")
+        for i in range(0, len(instances), batch):
+            chunk = instances[i : i + batch]
+            inputs = signature_inputs(chunk)
+            model_start = time.perf_counter()
+            values = predict(**{k: tf.constant(v) for k, v in inputs.items()})[F.PREDICTION_KEY]
+            model_s += time.perf_counter() - model_start
+            rows = [
+                {**r.as_dict(), F.PREDICTION_KEY: v}
+                for r, v in zip(chunk, values.numpy().tolist(), strict=True)
+            ]
+            f.write("\n".join(batch_io.csv_line(row, columns) for row in rows) + "\n")
+            predictions += len(chunk)
     end = time.perf_counter()
-    return end - start, end - model_s, predictions, invalid
+    return end - start, end - loaded, model_s, predictions, invalid
 
 
 def beam_run(model_dir: str, data: Path, work: Path, args: list[str], batch: int):
@@ -100,9 +115,13 @@ def main(argv=None) -> int:
         rows = sum(1 for _ in f) - 1
     print(f"data: {args.data} ({rows} rows); model: {model_dir}; batch {args.batch}")
 
-    total_s, model_s, predictions, invalid = in_process(model_dir, args.data, args.batch)
+    with tempfile.TemporaryDirectory(prefix="bench_inproc") as work:
+        total_s, loaded_s, model_s, predictions, invalid = in_process(
+            model_dir, args.data, args.batch, Path(work) / "preds.csv"
+        )
     base = rows / total_s
     table = [("in-process serving_default", total_s, base, predictions, invalid, "")]
+    table.append(("  (model already loaded)", loaded_s, rows / loaded_s, predictions, "", ""))
     table.append(("  (model calls only)", model_s, predictions / model_s, predictions, "", ""))
     ok = True
     for name in args.modes:
