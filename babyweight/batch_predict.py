@@ -46,7 +46,7 @@ from apache_beam.ml.inference.base import (  # noqa: E402
 )
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
-from babyweight import batch_io, batch_lineage  # noqa: E402
+from babyweight import batch_io  # noqa: E402
 from babyweight.instances import (  # noqa: E402
     InvalidInstance,
     parse_instance,
@@ -54,7 +54,7 @@ from babyweight.instances import (  # noqa: E402
 )
 from models import features as F  # noqa: E402
 from models.signatures import RAW_SIGNATURE  # noqa: E402
-from pipeline import configs, mlmd  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 DEAD = "dead_letter"
 MIN_BATCH_SIZE = 64
@@ -267,8 +267,10 @@ def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) ->
     return read_counts(kwargs["counts_path"])
 
 
-def resolve_model(store, model_dir: str | None) -> batch_lineage.ModelRecord:
+def resolve_model(store, model_dir: str | None):
     """--model, traced to its pipeline artifacts; without it, the newest blessed pushed model."""
+    from babyweight import batch_lineage
+
     if model_dir is None:
         record = batch_lineage.newest_blessed_model(store)
         if record is None:
@@ -343,6 +345,11 @@ def _uri(spec: str) -> str:
 
 
 def main(argv=None) -> int:
+    # MLMD and TFX load here, in the launching process only: Beam's worker processes import this
+    # module to unpickle the DoFns, and need neither.
+    from babyweight import batch_lineage
+    from pipeline import mlmd
+
     args, beam_args = parse_args(argv)
     source = batch_io.make_source(args.input, args.input_format)
     sink = batch_io.make_sink(args.output, args.output_format)
