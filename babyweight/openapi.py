@@ -100,7 +100,9 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
             "summary": "Version status (TF Serving GetModelStatus)",
             "responses": {
                 "200": {"description": "status", "content": {JSON: {"schema": _ref("Status")}}},
-                **errors((404, "no such model or version")),
+                **errors(
+                    (400, "a version that is not a number"), (404, "no such model or version")
+                ),
             },
         }
     }
@@ -109,7 +111,11 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
             "summary": "Signatures of a version (TF Serving GetModelMetadata)",
             "responses": {
                 "200": {"description": "metadata", "content": {JSON: {"schema": _ref("Metadata")}}},
-                **errors((404, "no such model or version"), (503, "no version loaded yet")),
+                **errors(
+                    (400, "a version that is not a number"),
+                    (404, "no such model or version"),
+                    (503, "no version loaded yet"),
+                ),
             },
         }
     }

@@ -316,7 +316,7 @@ class BabyweightServer:
             raise RequestError(404, f"Servable not found: model {match['name']!r} is not served")
         version = None
         if match["version"] is not None:
-            if not match["version"].isdigit() or len(match["version"]) > 19:
+            if not match["version"].isascii() or not match["version"].isdigit():
                 raise RequestError(
                     400, f"version: expected a whole number, got {match['version']!r}"
                 )
