@@ -103,8 +103,11 @@ class ModelRegistry:
     def refresh(self, *, wait_stable: bool = True) -> None:
         """Load what is new on disk, drop what fell out of the newest num_versions."""
         with self._lock:
-            wanted = model_store.versions(self.base_dir)[-self.num_versions :]
+            on_disk = model_store.versions(self.base_dir)
+            wanted = on_disk[-self.num_versions :]
+            # Copies, published by assignment: request threads read these without the lock.
             loaded = dict(self.loaded)
+            failed = {v: why for v, why in self.failed.items() if v in on_disk}
             for version in wanted:
                 if version in loaded:
                     continue
@@ -117,16 +120,17 @@ class ModelRegistry:
                 try:
                     loaded[version] = model_store.load(path)
                 except Exception as e:  # a broken push must not stop the server
-                    self.failed[version] = f"{type(e).__name__}: {e}"[:1000]
+                    failed[version] = f"{type(e).__name__}: {e}"[:1000]
                     self._failed_snapshots[version] = snapshot
                     log.error("could not load version %s from %s: %s", version, path, e)
                     continue
-                self.failed.pop(version, None)
+                failed.pop(version, None)
                 log.warning("loaded version %s from %s", version, path)
             keep = set(wanted) & set(loaded)
             if not keep and loaded:  # nothing wanted is loaded (yet): keep serving what we have
                 keep = {max(loaded)}
             loaded = {v: m for v, m in loaded.items() if v in keep}
+            self.failed = failed
             if loaded.keys() != self.loaded.keys():
                 self.loaded = loaded  # one assignment: the swap
                 log.warning("serving versions %s", sorted(loaded))
@@ -296,7 +300,7 @@ class BabyweightServer:
     async def _models_api(self, request):
         from starlette.responses import JSONResponse
 
-        path = request.url.path
+        path = request.scope["path"]  # decoded; request.url would cut it at a "?" inside (%3F)
         action = ""
         if path.endswith(":predict"):
             path, action = path[: -len(":predict")], "predict"
@@ -304,7 +308,7 @@ class BabyweightServer:
             path, action = path[: -len("/metadata")], "metadata"
         match = self._MODEL_PATH.fullmatch(path)
         if not match:
-            raise RequestError(404, f"no such endpoint: {request.url.path}")
+            raise RequestError(404, f"no such endpoint: {request.scope['path']}")
         if (request.method == "POST") != (action == "predict"):
             allowed = "POST" if action == "predict" else "GET"
             return JSONResponse(
