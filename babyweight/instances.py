@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import reprlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -23,12 +24,18 @@ PLURALITY_SPELLINGS = {label.lower(): label for label in F.PLURALITY_VALUES}
 PLURALITY_SPELLINGS.update({str(i + 1): F.PLURALITY_VALUES[i] for i in range(F.MAX_PLURALITY)})
 
 
+# Values in messages are cut short: a request may send a megabyte string or a 400-digit number.
+_VALUE_REPR = reprlib.Repr()
+_VALUE_REPR.maxstring = _VALUE_REPR.maxother = 80
+_VALUE_REPR.maxlong = 40
+
+
 class InvalidInstance(ValueError):
     """A field of an instance is missing or wrong; `field` names it, `value` is what came."""
 
     def __init__(self, field: str, value, reason: str):
         self.field, self.value, self.reason = field, value, reason
-        super().__init__(f"{field}: {reason} (got {value!r})")
+        super().__init__(f"{field}: {reason} (got {_VALUE_REPR.repr(value)})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +89,8 @@ def _is_male(value) -> str:
 def _plurality(value) -> str:
     if isinstance(value, bool):
         raise InvalidInstance(F.PLURALITY, value, "expected a plurality, not a boolean")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer():
-            value = str(int(value))
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        value = str(int(value))  # an int, never float(): a huge JSON integer would overflow
     if isinstance(value, str):
         found = PLURALITY_SPELLINGS.get(value.strip().lower())
         if found:
@@ -103,9 +109,10 @@ def _integer(field: str, value, lo: int, hi: int) -> int:
             raise InvalidInstance(field, value, "expected a whole number") from None
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise InvalidInstance(field, value, "expected a whole number")
-    if not math.isfinite(number) or not float(number).is_integer():
-        raise InvalidInstance(field, value, "expected a whole number")
-    number = int(number)
+    if isinstance(number, float):  # ints stay ints: float() of a huge JSON integer overflows
+        if not math.isfinite(number) or not number.is_integer():
+            raise InvalidInstance(field, value, "expected a whole number")
+        number = int(number)
     if not lo <= number <= hi:
         raise InvalidInstance(field, value, f"outside the schema's range {lo}-{hi}")
     return number
@@ -132,6 +139,30 @@ def parse_instance(obj, *, schema_path: str | None = None, prefix: str = "") -> 
         if prefix:
             raise InvalidInstance(prefix + e.field, e.value, e.reason) from None
         raise
+
+
+def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, InvalidInstance]:
+    """Every wrong field of one instance, by field name (empty when it is valid). parse_instance
+    stops at the first; a form shows them all at once."""
+    if not isinstance(obj, Mapping):
+        return {"instance": InvalidInstance("instance", obj, "expected an object")}
+    domains = integer_domains(schema_path)
+    parsers = {
+        F.IS_MALE: _is_male,
+        F.MOTHER_AGE: lambda v: _integer(F.MOTHER_AGE, v, *domains[F.MOTHER_AGE]),
+        F.PLURALITY: _plurality,
+        F.GESTATION_WEEKS: lambda v: _integer(F.GESTATION_WEEKS, v, *domains[F.GESTATION_WEEKS]),
+    }
+    errors = {}
+    for key in F.FEATURE_KEYS:
+        if key not in obj or obj[key] is None:
+            errors[key] = InvalidInstance(key, None, "missing")
+            continue
+        try:
+            parsers[key](obj[key])
+        except InvalidInstance as e:
+            errors[key] = e
+    return errors
 
 
 def parse_instances(objs: Iterable, *, schema_path: str | None = None) -> list[Instance]:

@@ -1,0 +1,74 @@
+"""Run the REST server as a person does (`python -m babyweight.serve`), on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from helpers import REPO
+
+MODEL_NAME = "babyweight"
+ROW = {"is_male": "True", "mother_age": 26, "plurality": "Single(1)", "gestation_weeks": 39}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(model_dir: Path, log_file: Path, *extra: str, timeout: float = 180):
+    """Start the server on `model_dir` (a directory of numbered versions); yield its base URL.
+
+    `log_file` receives the server's stdout and stderr (kept for failure messages)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "babyweight.serve", "--model-dir", str(model_dir)]
+    cmd += ["--port", str(port), *extra]
+    with open(log_file, "w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env={**os.environ}
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert proc.poll() is None, f"server exited:\n{Path(log_file).read_text()[-4000:]}"
+            assert time.monotonic() < deadline, f"no answer:\n{Path(log_file).read_text()[-4000:]}"
+            try:
+                if httpx.get(f"{url}/v1/models/{MODEL_NAME}", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def in_process_predictions(version_dir: Path, rows: list[dict]) -> list[float]:
+    """The pushed model's serving_default on canonical `rows` ("True", "Single(1)", ...), called
+    in this process with tensors built here, without the server or babyweight.instances."""
+    import tensorflow as tf
+
+    from models.features import PREDICTION_KEY
+    from models.signatures import RAW_INPUT_DTYPES, RAW_SIGNATURE
+
+    predict = tf.saved_model.load(str(version_dir)).signatures[RAW_SIGNATURE]
+    inputs = {
+        name: tf.constant([row[name] for row in rows], dtype)
+        for name, dtype in RAW_INPUT_DTYPES.items()
+    }
+    return [float(x) for x in predict(**inputs)[PREDICTION_KEY].numpy()]
