@@ -46,14 +46,12 @@ from apache_beam.ml.inference.base import (  # noqa: E402
 )
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
-from babyweight import batch_io  # noqa: E402
+from babyweight import batch_io, model_store  # noqa: E402
 from babyweight.instances import (  # noqa: E402
     InvalidInstance,
     parse_instance,
-    signature_inputs,
 )
 from models import features as F  # noqa: E402
-from models.signatures import RAW_SIGNATURE  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 DEAD = "dead_letter"
@@ -78,21 +76,14 @@ class RawSignatureModelHandler(ModelHandler[RowBatch, PredictionResult, object])
         super().__init__()
         self._model_dir = model_dir
 
-    def load_model(self):
-        import tensorflow as tf
-
-        return tf.saved_model.load(self._model_dir)
+    def load_model(self) -> model_store.LoadedModel:
+        return model_store.load(self._model_dir)
 
     def run_inference(self, batch: Sequence[RowBatch], model, inference_args=None):
-        import tensorflow as tf
-
-        results = []
-        for rows in batch:
-            inputs = signature_inputs([instance for _, instance in rows])
-            tensors = {k: tf.constant(v) for k, v in inputs.items()}
-            predictions = model.signatures[RAW_SIGNATURE](**tensors)[F.PREDICTION_KEY].numpy()
-            results.append(PredictionResult(rows, predictions, self._model_dir))
-        return results
+        return [
+            PredictionResult(rows, model.predict([i for _, i in rows]), self._model_dir)
+            for rows in batch
+        ]
 
     def batch_elements_kwargs(self):
         return {"min_batch_size": 1, "max_batch_size": 1}
@@ -174,7 +165,7 @@ class ParseAndValidate(beam.DoFn):
 
 def prediction_rows(result: PredictionResult, key_column: str | None) -> list[dict]:
     rows = []
-    for (key, instance), value in zip(result.example, result.inference.tolist(), strict=True):
+    for (key, instance), value in zip(result.example, result.inference, strict=True):
         row = {  # by hand: dataclasses.asdict deep-copies, slow on every row
             F.IS_MALE: instance.is_male,
             F.MOTHER_AGE: instance.mother_age,
