@@ -89,10 +89,11 @@ def _is_male(value) -> str:
 def _plurality(value) -> str:
     if isinstance(value, bool):
         raise InvalidInstance(F.PLURALITY, value, "expected a plurality, not a boolean")
+    spelling = value
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        value = str(int(value))  # an int, never float(): a huge JSON integer would overflow
-    if isinstance(value, str):
-        found = PLURALITY_SPELLINGS.get(value.strip().lower())
+        spelling = str(int(value))  # an int, never float(): a huge JSON integer would overflow
+    if isinstance(spelling, str):
+        found = PLURALITY_SPELLINGS.get(spelling.strip().lower())
         if found:
             return found
     raise InvalidInstance(

@@ -55,6 +55,11 @@ def test_bad_values_name_the_field(overrides, field, words):
     assert words in str(e.value) and field in str(e.value)
 
 
+def test_error_quotes_the_value_as_sent():
+    with pytest.raises(InvalidInstance, match=r"\(got 9\)$"):
+        parse_instance({**GOOD, "plurality": 9})
+
+
 def test_missing_field_and_index_are_named():
     with pytest.raises(InvalidInstance, match=r"instances\[1\]\.plurality: missing"):
         parse_instances([GOOD, {k: v for k, v in GOOD.items() if k != "plurality"}])
