@@ -30,36 +30,16 @@ import sys
 from pathlib import Path
 
 from ml_metadata import errors
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import configs
+from pipeline.mlmd import STATE_NAMES, custom_property, open_store
 
 Event = metadata_store_pb2.Event
 INPUT_EVENTS = {Event.INPUT, Event.DECLARED_INPUT, Event.INTERNAL_INPUT}
 OUTPUT_EVENTS = {Event.OUTPUT, Event.DECLARED_OUTPUT, Event.INTERNAL_OUTPUT}
 TERMINAL_STATES = {"COMPLETE", "CACHED", "FAILED", "CANCELED"}
 ARTIFACT_STATES = {v: k for k, v in metadata_store_pb2.Artifact.State.items()}
-STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
-
-
-def open_store_readonly(sqlite_path) -> metadata_store.MetadataStore:
-    """The store, read-only: the lineage tools never write (no TFX import either, so fast)."""
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(sqlite_path)
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
-
-
-def custom_property(item, name: str, default=None):
-    """A custom property as a plain value (str, int or float), or `default`."""
-    if name not in item.custom_properties:
-        return default
-    value = item.custom_properties[name]
-    kind = value.WhichOneof("value")
-    if kind in ("int_value", "double_value", "string_value", "bool_value"):
-        return getattr(value, kind)
-    return default
 
 
 def _norm(path: str) -> str:
@@ -442,7 +422,7 @@ def open_lineage(output: Path):
     path = Path(output) / "metadata.sqlite"
     if not path.is_file():
         raise SystemExit(f"no ML Metadata store at {path} (run local_runner.py --output {output})")
-    store = open_store_readonly(path)
+    store = open_store(path, readonly=True)
     return store, Lineage(store)
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import lineage as lineage_lib
+from pipeline import mlmd
 
 FINISHED = {"COMPLETE", "CACHED", "FAILED", "CANCELED"}
 
@@ -59,31 +59,24 @@ class Progress:
     def _run_ids(self) -> set[int]:
         if not self.metadata_path.is_file():
             return set()
-        store = lineage_lib.open_store_readonly(self.metadata_path)
+        store = mlmd.open_store(self.metadata_path, readonly=True)
         return {c.id for c in store.get_contexts_by_type("pipeline_run")}
 
     def poll(self) -> None:
         if not self.metadata_path.is_file():
             return
         try:
-            store = lineage_lib.open_store_readonly(self.metadata_path)
+            store = mlmd.open_store(self.metadata_path, readonly=True)
             runs = [
                 c for c in store.get_contexts_by_type("pipeline_run") if c.id not in self._old_runs
             ]
             executions = [e for c in runs for e in store.get_executions_by_context(c.id)]
             new = []
             for e in sorted(executions, key=lambda e: e.last_update_time_since_epoch):
-                state = lineage_lib.STATE_NAMES.get(e.last_known_state, "?")
+                state = mlmd.STATE_NAMES.get(e.last_known_state, "?")
                 if e.id in self.reported or state not in FINISHED:
                     continue
-                node = next(
-                    (
-                        c.name.split(".", 1)[-1]
-                        for c in store.get_contexts_by_execution(e.id)
-                        if c.type == "node"
-                    ),
-                    e.type.rsplit(".", 1)[-1],
-                )
+                node = mlmd.node_id_of(store, e.id, default=e.type.rsplit(".", 1)[-1])
                 duration = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
                 new.append((e.id, format_line(self._elapsed(), node, state, duration)))
         except Exception:  # noqa: BLE001  (the store is being written: try again next second)

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import configs
+from pipeline import configs, mlmd
 
 from . import lineage as lineage_lib
 
@@ -360,7 +360,7 @@ def write_report(output: Path, summary: dict | None = None, pipeline_name=None) 
             summary["dropped"] = json.loads(saved.read_text()).get("dropped", {})
     report_dir = output / REPORT_DIR
     report_dir.mkdir(parents=True, exist_ok=True)
-    store = lineage_lib.open_store_readonly(metadata_path)
+    store = mlmd.open_store(metadata_path, readonly=True)
     lin = lineage_lib.Lineage(store)
     run = next((r for r in lin.runs(store) if r["run_id"] == summary.get("run_id")), None)
     files = {}

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from models import features as F
-from pipeline import configs
+from pipeline import configs, mlmd
 
 from . import lineage as lineage_lib
 
@@ -152,7 +152,7 @@ def find_training_source(output: Path, model_versions: collections.Counter) -> T
     path = Path(output) / "metadata.sqlite"
     if not path.is_file():
         raise SkewInputError(f"no ML Metadata store at {path}: pass the run's --output")
-    lin = lineage_lib.Lineage(lineage_lib.open_store_readonly(path))
+    lin = lineage_lib.Lineage(mlmd.open_store(path, readonly=True))
     version, how = None, ""
     for candidate, _ in model_versions.most_common():
         try:

@@ -1,4 +1,7 @@
-"""Small read-only queries over a TFX pipeline's ML Metadata store."""
+"""Small read-only queries over a TFX pipeline's ML Metadata store.
+
+Only ml_metadata is imported (not TFX, which takes seconds), so command-line tools stay fast.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import dataclasses
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
-from tfx.orchestration import metadata
 
 STATE_NAMES = {value: name for name, value in metadata_store_pb2.Execution.State.items()}
 
@@ -20,10 +22,13 @@ class NodeRun:
     outputs: dict[str, list[metadata_store_pb2.Artifact]]
 
 
-def open_store(sqlite_path: str) -> metadata_store.MetadataStore:
-    return metadata_store.MetadataStore(
-        metadata.sqlite_metadata_connection_config(str(sqlite_path))
-    )
+def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:
+    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look."""
+    modes = metadata_store_pb2.SqliteMetadataSourceConfig
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(sqlite_path)
+    config.sqlite.connection_mode = modes.READONLY if readonly else modes.READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(config)
 
 
 def latest_run_id(store, pipeline_name: str) -> str | None:
@@ -42,11 +47,11 @@ def latest_run_id(store, pipeline_name: str) -> str | None:
     return max(runs, key=lambda c: (c.create_time_since_epoch, c.id)).name
 
 
-def node_id_of(store, execution_id: int) -> str:
+def node_id_of(store, execution_id: int, default: str = "?") -> str:
     for context in store.get_contexts_by_execution(execution_id):
         if context.type == "node":
             return context.name.split(".", 1)[-1]
-    return "?"
+    return default
 
 
 def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
@@ -74,9 +79,12 @@ def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
     return nodes
 
 
-def custom_property(artifact, name: str, default=None):
-    if name not in artifact.custom_properties:
+def custom_property(item, name: str, default=None):
+    """A custom property as a plain value (str, int, float or bool), or `default`."""
+    if name not in item.custom_properties:
         return default
-    value = artifact.custom_properties[name]
+    value = item.custom_properties[name]
     kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else default
+    if kind in ("int_value", "double_value", "string_value", "bool_value"):
+        return getattr(value, kind)
+    return default

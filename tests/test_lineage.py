@@ -12,13 +12,14 @@ import pytest
 from helpers import REPO
 
 from babyweight import lineage
+from pipeline import mlmd
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("mlmd") / "metadata.sqlite"
     ids = lineage_store.build(path)
-    store = lineage.open_store_readonly(path)
+    store = mlmd.open_store(path, readonly=True)
     return path.parent, ids, store, lineage.Lineage(store)
 
 
@@ -117,7 +118,7 @@ def test_trace_of_pushed_model_reaches_example_gen_through_every_component(tiny_
     trace = json.loads(result.stdout)
     assert trace["artifact"]["type"] == "PushedModel"
     assert trace["artifact"]["pushed_destination"] == summary["pushed_model"]
-    store = lineage.open_store_readonly(output / "metadata.sqlite")
+    store = mlmd.open_store(output / "metadata.sqlite", readonly=True)
     lin = lineage.Lineage(store)
     run = [r for r in lin.runs(store) if r["run_id"] == summary["run_id"]][0]
     # Every component that read or wrote an artifact in the run is on the way up.

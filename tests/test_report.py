@@ -13,11 +13,12 @@ from helpers import CHROMIUM_ARGS, REPO, chromium
 
 from babyweight import lineage, report
 from models import features as F
+from pipeline import mlmd
 
 
 def test_lineage_svg_has_every_execution_and_artifact_of_the_run(tmp_path):
     ids = lineage_store.build(tmp_path / "metadata.sqlite")
-    store = lineage.open_store_readonly(tmp_path / "metadata.sqlite")
+    store = mlmd.open_store(tmp_path / "metadata.sqlite", readonly=True)
     lin = lineage.Lineage(store)
     run = lin.runs(store)[0]
     svg = report.lineage_svg(lin, [c["execution"] for c in run["components"]])
