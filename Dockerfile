@@ -6,7 +6,7 @@
 #   docker push gcr.io/PROJECT/babyweight-pipeline:latest
 FROM tensorflow/tfx:1.16.0
 
-# TFX 1.16 exports Keras 2 models; the entrypoint imports TensorFlow before our `models` package
+# TFX 1.16 exports Keras 2 models; the entrypoint imports TFX before our `babyweight` package
 # could select tf-keras, so the image selects it.
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONUNBUFFERED=1 \
@@ -17,13 +17,12 @@ ENV TF_USE_LEGACY_KERAS=1 \
 RUN pip install --no-cache-dir "tf-keras==2.16.0" "keras-tuner==1.3.5"
 
 # The project, at /pipeline (pipeline/configs.py IMAGE_PROJECT_DIR): code referenced by dotted
-# path (models.model.run_fn, preprocessing.preprocessing_fn, pipeline.gate) and the schema file
-# that ImportSchemaGen reads from /pipeline/schema/schema.pbtxt.
+# path (models.model.run_fn, preprocessing.preprocessing_fn, pipeline.gate) and the babyweight
+# package with the schema file that ImportSchemaGen reads (/pipeline/babyweight/schema.pbtxt).
 WORKDIR /pipeline
 COPY pyproject.toml README.md ./
 COPY preprocessing.py ./
 COPY models/ models/
 COPY pipeline/ pipeline/
 COPY babyweight/ babyweight/
-COPY schema/ schema/
 RUN pip install --no-cache-dir --no-deps .

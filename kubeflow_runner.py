@@ -23,14 +23,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 
-# The Google Cloud client libraries warn about Python 3.10 on import, dozens of lines a run.
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
-
-import models  # noqa: E402,F401  (selects Keras 2 before TFX imports TensorFlow)
-from pipeline import bigquery, configs  # noqa: E402
+from pipeline import configs
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -69,29 +64,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def pipeline_settings(
-    cloud: configs.CloudSettings, enable_tuning: bool = False, enable_cache: bool = True
-) -> configs.PipelineSettings:
-    """The PipelineSettings of a cloud target: its paths, source, Beam args and baseline."""
-    query = None
-    if cloud.data_source == "bigquery":
-        query = bigquery.natality_query(cloud.bigquery_table, cloud.bigquery_limit)
-    return configs.PipelineSettings(
-        pipeline_root=cloud.pipeline_root,
-        serving_model_dir=cloud.serving_model_dir,
-        data_source=cloud.data_source,
-        data_root=cloud.data_root,
-        bigquery_query=query,
-        schema_path=cloud.schema_path,
-        train_steps=int(cloud.train_steps),
-        eval_steps=int(cloud.eval_steps),
-        enable_tuning=enable_tuning,
-        use_baseline=cloud.use_baseline,
-        beam_pipeline_args=cloud.beam_pipeline_args(),
-        enable_cache=enable_cache,
-    )
-
-
 def compile_pipeline(
     cloud: configs.CloudSettings, settings: configs.PipelineSettings, output: Path
 ) -> Path:
@@ -114,7 +86,7 @@ def main(argv=None) -> int:
     flags = {name: getattr(args, name) for name in configs.CLOUD_ENV}
     try:
         cloud = configs.CloudSettings.resolve(flags, os.environ)
-        settings = pipeline_settings(cloud, enable_tuning=args.tune, enable_cache=not args.no_cache)
+        settings = cloud.pipeline_settings(enable_tuning=args.tune, enable_cache=not args.no_cache)
     except ValueError as e:
         print(f"kubeflow_runner: {e}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Run the babyweight pipeline on this machine: TFX LocalDagRunner, Beam DirectRunner, MLMD in
-SQLite. Everything goes under --output: the pipeline root, metadata.sqlite, the staged data,
-serving_model/babyweight/<version>/ and run_summary.json.
+SQLite. Everything goes under --output (babyweight/layout.py names every path): the pipeline
+root, metadata.sqlite, the staged data, serving_model/babyweight/<version>/, run_summary.json
+and the report.
 
     python local_runner.py                                   # data/births.csv
     python local_runner.py --data ../shared/data/natality/babyweight_2014_100k.csv
@@ -12,16 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from pathlib import Path
 
-# The Google Cloud client libraries warn about Python 3.10 on import, dozens of lines a run.
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+from babyweight.layout import OutputLayout
+from babyweight.metadata import progress, report, summary
 
-from babyweight import progress, report  # noqa: E402
-from pipeline import bigquery, configs, staging, summary  # noqa: E402
-from pipeline.gate import DataAnomaliesError  # noqa: E402
-from pipeline.pipeline import create_pipeline  # noqa: E402
+from pipeline import configs, staging
+from pipeline.gate import DataAnomaliesError
+from pipeline.pipeline import create_pipeline
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,20 +57,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def settings_from_args(args, output: Path, data_root: str | None) -> configs.PipelineSettings:
+def settings_from_args(args, layout: OutputLayout, data_root: str | None):
     beam_args = list(configs.LOCAL_BEAM_ARGS)
-    query = None
     if args.source == "bigquery":
         if not args.gcp_project or not args.temp_location:
             raise SystemExit("--source bigquery needs --gcp-project and --temp-location")
         beam_args += [f"--project={args.gcp_project}", f"--temp_location={args.temp_location}"]
-        query = bigquery.natality_query(args.bq_table, args.bq_limit)
     return configs.PipelineSettings(
-        pipeline_root=str(output / "pipeline_root"),
-        serving_model_dir=str(output / "serving_model" / configs.MODEL_NAME),
+        pipeline_root=str(layout.pipeline_root),
+        serving_model_dir=str(layout.serving_model_dir),
         data_source=args.source,
         data_root=data_root,
-        bigquery_query=query,
+        bigquery_table=args.bq_table,
+        bigquery_limit=args.bq_limit,
         train_steps=args.train_steps,
         eval_steps=args.eval_steps,
         enable_tuning=args.tune,
@@ -85,37 +83,38 @@ def settings_from_args(args, output: Path, data_root: str | None) -> configs.Pip
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
-    output = args.output.resolve()
-    output.mkdir(parents=True, exist_ok=True)
+    layout = OutputLayout(args.output.resolve())
+    layout.root.mkdir(parents=True, exist_ok=True)
 
-    stage_report, data_root = None, None
+    data_root = None
     if args.source == "csv":
-        stage_report = staging.stage_csv(args.data, output / "staged")
+        stage_report = staging.stage_csv(args.data, layout)
         data_root = stage_report.examples_dir
         print(
             f"staged {stage_report.rows_kept} of {stage_report.rows_read} rows from {args.data}"
             f" ({stage_report.rows_dropped} dropped: {stage_report.dropped or 'none'})"
         )
-    settings = settings_from_args(args, output, data_root)
+    else:
+        layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier CSV's counts
+    settings = settings_from_args(args, layout, data_root)
 
     from tfx import v1 as tfx  # heavy: after the cheap checks above
 
-    metadata_path = output / "metadata.sqlite"
-    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path))
+    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(layout.metadata))
     error = None
     try:
-        with progress.Progress(metadata_path):  # one line per component as it finishes
+        with progress.Progress(layout.metadata):  # one line per component as it finishes
             tfx.orchestration.LocalDagRunner().run(create_pipeline(settings, connection))
     except Exception as e:  # noqa: BLE001  (reported in the summary, and by the exit code)
         error = e
         if not isinstance(e, DataAnomaliesError):
             logging.exception("the pipeline failed")
-    result = summary.collect(metadata_path, settings.pipeline_name, stage_report, error)
-    summary.write_json(result, output / "run_summary.json")
+    result = summary.collect(layout, error=error)
+    result.write_json(layout.run_summary)
     print(summary.format_text(result))
-    print(f"summary written to {output / 'run_summary.json'}")
+    print(f"summary written to {layout.run_summary}")
     try:
-        print(f"report written to {report.write_report(output, result, settings.pipeline_name)}")
+        print(f"report written to {report.write_report(layout, result)}")
     except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
         logging.exception("writing the HTML report failed")
     return 1 if error else 0

@@ -1,6 +1,6 @@
 """Transform's preprocessing_fn: the feature work, one graph for training and for serving.
 
-Outputs (names from models.features):
+Outputs (names from babyweight.features):
 - is_male_xf, plurality_xf: category ids. is_male has an "Unknown" id; plurality has ids for
   1..5 and one for "Multiple(2+)", which the trainer's masking and the serving signature use.
 - mother_age_bucket_xf, gestation_weeks_bucket_xf: fixed, readable buckets (also TFMA slices).
@@ -8,10 +8,8 @@ Outputs (names from models.features):
 - weight_pounds: the label, unchanged (absent at serving time).
 """
 
-# isort: off
-from models import features as F  # first: the models package selects Keras 2 for TensorFlow
+from babyweight import features as F
 
-# isort: on
 import tensorflow as tf
 import tensorflow_transform as tft
 

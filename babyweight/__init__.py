@@ -1,7 +1,20 @@
-"""Tools around the babyweight pipeline: serving, batch prediction, lineage and reports.
+"""babyweight: the domain of the pipeline and the tools around it.
 
-The pipeline itself lives in `pipeline/`, the model in `models/` and the Transform code in
-`preprocessing.py`, where TFX template users expect them.
+- `features`, `schema`, `instances`: what a birth record is (names, spellings, domains), shared by
+  the pipeline in `pipeline/`, the model in `models/`, `preprocessing.py` and every tool.
+- `layout`: every path under a run's output directory.
+- `serving/`, `batch/`, `metadata/`, `monitoring/`, `kfp/`: the tools, one job each, behind the
+  one command `babyweight` (`babyweight/cli.py`).
+
+Importing this package selects Keras 2 (tf-keras) for TensorFlow: TFX 1.16 exports models
+through tf.keras, and with Keras 3 that export breaks. TensorFlow reads the variable on the
+first use of `tf.keras`, so this works wherever the package is imported before that.
 """
 
-import models  # noqa: F401  (selects Keras 2 before any TensorFlow import)
+import os
+import warnings
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+# The Google Cloud client libraries warn about Python 3.10 on import, one line per library.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")

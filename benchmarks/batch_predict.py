@@ -1,7 +1,7 @@
 """Rows per second of batch-predict on DirectRunner against the model called in-process.
 
     python benchmarks/batch_predict.py --model outputs/serving_model/babyweight/<version>
-    python benchmarks/batch_predict.py --pipeline-output outputs      # newest blessed model
+    python benchmarks/batch_predict.py --output outputs               # newest blessed model
 
 On the 100k CDC rows (../shared/data/natality/babyweight_2014_100k.csv), in one process:
 - in-process: the same job as plain Python in this process: load the SavedModel, read the CSV,
@@ -25,16 +25,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from babyweight import features as F
+from babyweight.batch import io as batch_io
+from babyweight.batch import lineage as batch_lineage
+from babyweight.batch import predict as batch_predict
+from babyweight.instances import InvalidInstance, parse_instance, signature_inputs
+from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.metadata import store as mlmd
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
-
-from babyweight import batch_io, batch_lineage, batch_predict  # noqa: E402
-from babyweight.instances import InvalidInstance, parse_instance, signature_inputs  # noqa: E402
-from models import features as F  # noqa: E402
-from models.signatures import RAW_SIGNATURE  # noqa: E402
-from pipeline import mlmd  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "natality" / "babyweight_2014_100k.csv"
 TARGET = 0.5
@@ -52,7 +53,7 @@ def in_process(model_dir: str, data: Path, batch: int, out: Path):
     import tensorflow as tf
 
     start = time.perf_counter()
-    predict = tf.saved_model.load(model_dir).signatures[RAW_SIGNATURE]
+    predict = tf.saved_model.load(model_dir).signatures[F.RAW_SIGNATURE]
     loaded = time.perf_counter()
     instances, invalid = [], 0
     with open(data, newline="") as f:
@@ -103,13 +104,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--model", help="pushed model dir (default: newest blessed, via MLMD)")
-    parser.add_argument("--pipeline-output", type=Path, default=Path("outputs"))
+    add_output_argument(parser)
     parser.add_argument("--batch", type=int, default=batch_predict.MAX_BATCH_SIZE)
     parser.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
     args = parser.parse_args(argv)
     model_dir = args.model
     if model_dir is None:
-        store = mlmd.open_store(str(args.pipeline_output / "metadata.sqlite"))
+        store = mlmd.open_store(str(OutputLayout(args.output).require_metadata()))
         model_dir = batch_lineage.newest_blessed_model(store).model_dir
     with open(args.data) as f:
         rows = sum(1 for _ in f) - 1

@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from babyweight.metadata import store as mlmd
 
-from pipeline import configs, mlmd  # noqa: E402
+from pipeline import configs
+
+REPO = Path(__file__).resolve().parent.parent
 
 DATASETS = {
     "embedded": configs.DEFAULT_DATA,

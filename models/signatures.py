@@ -10,13 +10,9 @@
 
 from __future__ import annotations
 
+from babyweight import features as F
+
 import tensorflow as tf
-
-from models import features as F
-
-RAW_SIGNATURE = "serving_default"
-EXAMPLE_SIGNATURE = "serving_tf_example"
-TRANSFORM_SIGNATURE = "transform_features"
 
 # What serving_default takes: one tensor per raw feature.
 RAW_INPUT_DTYPES = {
@@ -25,22 +21,16 @@ RAW_INPUT_DTYPES = {
     F.PLURALITY: tf.string,
     F.GESTATION_WEEKS: tf.int64,
 }
-# Spellings of plurality, lower-cased: (raw plurality fed to Transform, masked to Multiple(2+)).
-PLURALITY_SPELLINGS = {
-    **{label.lower(): (i + 1, False) for i, label in enumerate(F.PLURALITY_VALUES[:-1])},
-    **{str(i + 1): (i + 1, False) for i in range(F.MAX_PLURALITY)},
-    F.MULTIPLE.lower(): (2, True),
-}
 
 
 def _parse_plurality(labels: tf.Tensor):
     lowered = tf.strings.lower(tf.strings.strip(labels))
     raw = tf.fill(tf.shape(lowered), tf.constant(-1, tf.int64))
     multiple = tf.zeros(tf.shape(lowered), tf.bool)
-    for spelling, (value, is_multiple) in PLURALITY_SPELLINGS.items():
+    for spelling, label in F.PLURALITY_SPELLINGS.items():
         hit = tf.equal(lowered, spelling)
-        raw = tf.where(hit, tf.constant(value, tf.int64), raw)
-        if is_multiple:
+        raw = tf.where(hit, tf.constant(F.plurality_count(label), tf.int64), raw)
+        if label == F.MULTIPLE:
             multiple = tf.logical_or(multiple, hit)
     return raw, multiple
 
@@ -102,7 +92,7 @@ def make_signatures(model: tf.keras.Model, tf_transform_output) -> dict:
         return model.tft_layer(tf.io.parse_example(examples, serving_spec))
 
     return {
-        RAW_SIGNATURE: serve_raw.get_concrete_function(),
-        EXAMPLE_SIGNATURE: serve_tf_examples.get_concrete_function(),
-        TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+        F.RAW_SIGNATURE: serve_raw.get_concrete_function(),
+        F.EXAMPLE_SIGNATURE: serve_tf_examples.get_concrete_function(),
+        F.TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
     }

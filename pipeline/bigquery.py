@@ -6,12 +6,12 @@ It keeps the rows the model can learn from (every value positive), turns `is_mal
 
 from __future__ import annotations
 
-from models import features as F
+from babyweight import features as F
 
-from . import configs
+from .configs import BIGQUERY_TABLE
 
 
-def natality_query(table: str = configs.BIGQUERY_TABLE, limit: int | None = None) -> str:
+def natality_query(table: str = BIGQUERY_TABLE, limit: int | None = None) -> str:
     if limit is not None and limit < 1:
         raise ValueError(f"limit={limit!r}: must be a positive number of rows")
     positive = "\n  AND ".join(f"{c} > 0" for c in F.POSITIVE_COLUMNS)

@@ -10,15 +10,14 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from babyweight.kfp.spec import SPEC_FILE
+from babyweight.layout import DEFAULT_OUTPUT, MODEL_NAME, PIPELINE_NAME  # noqa: F401
+from babyweight.schema import SCHEMA_PATH
 
-PIPELINE_NAME = "babyweight"
-MODEL_NAME = "babyweight"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Inputs.
 DEFAULT_DATA = REPO_ROOT / "data" / "births.csv"
-DEFAULT_OUTPUT = Path("outputs")
-SCHEMA_PATH = REPO_ROOT / "schema" / "schema.pbtxt"
 DATA_SOURCES = ("csv", "bigquery")
 BIGQUERY_TABLE = "bigquery-public-data.samples.natality"
 BIGQUERY_ROW_LIMIT = None  # e.g. 100_000 for a sample of the table
@@ -51,15 +50,19 @@ TUNER_TRAIN_STEPS = 300
 RMSE_UPPER_BOUND = 2.0
 BASELINE_RMSE_TOLERANCE = 0.05
 
-# Training-serving skew and drift (babyweight.skew): a feature fails when the distance between
-# its training distribution (or an earlier serving log's) and the served one is over these.
-SKEW_THRESHOLDS = {
-    "categorical_linf": 0.1,  # L-infinity distance of the category frequencies
-    "numeric_jensen_shannon": 0.15,  # approximate Jensen-Shannon divergence of the histograms
-}
-
 # Beam, for the heavy steps (statistics, Transform, Evaluator). One in-process worker locally.
 LOCAL_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+def _require_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r}: must be one of {tuple(choices)}")
+
+
+def _require_positive(settings, *names: str) -> None:
+    for name in names:
+        if int(getattr(settings, name)) < 1:
+            raise ValueError(f"{name}={getattr(settings, name)!r}: must be at least 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +73,8 @@ class PipelineSettings:
     serving_model_dir: str
     data_source: str = "csv"
     data_root: str | None = None  # a directory of CSV files, for data_source == "csv"
-    bigquery_query: str | None = None  # for data_source == "bigquery"
+    bigquery_table: str = BIGQUERY_TABLE  # for data_source == "bigquery"
+    bigquery_limit: int | None = BIGQUERY_ROW_LIMIT
     pipeline_name: str = PIPELINE_NAME
     schema_path: str = str(SCHEMA_PATH)
     train_steps: int = TRAIN_STEPS
@@ -93,15 +97,12 @@ class PipelineSettings:
 
     def validate(self) -> None:
         """Fail early, naming the setting and its value, rather than deep inside a component."""
-        if self.data_source not in DATA_SOURCES:
-            raise ValueError(f"data_source={self.data_source!r}: must be one of {DATA_SOURCES}")
+        _require_choice("data_source", self.data_source, DATA_SOURCES)
         if self.data_source == "csv" and not self.data_root:
             raise ValueError("data_source='csv' needs data_root (a directory of CSV files)")
-        if self.data_source == "bigquery" and not self.bigquery_query:
-            raise ValueError("data_source='bigquery' needs bigquery_query")
-        for name in ("train_steps", "eval_steps", "tuner_trials", "tuner_train_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be at least 1")
+        _require_positive(self, "train_steps", "eval_steps", "tuner_trials", "tuner_train_steps")
+        if self.bigquery_limit is not None:
+            _require_positive(self, "bigquery_limit")
         if set(self.split_buckets) != set(SPLIT_BUCKETS):
             raise ValueError(
                 f"split_buckets={self.split_buckets!r}: needs exactly the splits "
@@ -133,12 +134,12 @@ BEAM_RUNNERS = ("dataflow", "direct")  # the heavy steps on Dataflow, or in the 
 DEFAULT_BEAM_RUNNER = "dataflow"
 GCP_REGION = "us-central1"
 DATAFLOW_MAX_WORKERS = 4
-KFP_SPEC_FILE = "babyweight_{target}.json"  # the compiled PipelineJob, in the working directory
+KFP_SPEC_FILE = SPEC_FILE  # the compiled PipelineJob, in the working directory
 # The pipeline image (Dockerfile): the project is copied to IMAGE_PROJECT_DIR, and every path a
 # component reads at run time must exist there.
 DEFAULT_IMAGE = "gcr.io/{project}/babyweight-pipeline:latest"
 IMAGE_PROJECT_DIR = "/pipeline"
-IMAGE_SCHEMA_PATH = f"{IMAGE_PROJECT_DIR}/schema/schema.pbtxt"
+IMAGE_SCHEMA_PATH = f"{IMAGE_PROJECT_DIR}/babyweight/schema.pbtxt"
 CLOUD_ENV = {  # CloudSettings field -> environment variable that sets it
     "target": "BABYWEIGHT_TARGET",
     "project": "BABYWEIGHT_GCP_PROJECT",
@@ -230,12 +231,9 @@ class CloudSettings:
             if not getattr(self, name):
                 raise ValueError(f"{name} is not set ({self._where(name)}): {why}")
 
-        if self.target not in KFP_TARGETS:
-            raise ValueError(f"target={self.target!r}: must be one of {sorted(KFP_TARGETS)}")
-        if self.beam_runner not in BEAM_RUNNERS:
-            raise ValueError(f"beam_runner={self.beam_runner!r}: must be one of {BEAM_RUNNERS}")
-        if self.data_source not in DATA_SOURCES:
-            raise ValueError(f"data_source={self.data_source!r}: must be one of {DATA_SOURCES}")
+        _require_choice("target", self.target, sorted(KFP_TARGETS))
+        _require_choice("beam_runner", self.beam_runner, BEAM_RUNNERS)
+        _require_choice("data_source", self.data_source, DATA_SOURCES)
         need("pipeline_root", "where every component writes its artifacts (or set --bucket)")
         need("serving_model_dir", "where the Pusher copies a blessed model (or set --bucket)")
         need("image", "the pipeline image every task runs (or set --project for the default)")
@@ -253,15 +251,33 @@ class CloudSettings:
             need("data_root", "the directory of staged CSV files that CsvExampleGen reads")
         if self.temp_location and not self.temp_location.startswith("gs://"):
             raise ValueError(f"temp_location={self.temp_location!r}: must be a gs:// path")
-        for name in ("train_steps", "eval_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be at least 1")
-        if self.bigquery_limit is not None and int(self.bigquery_limit) < 1:
-            raise ValueError(f"bigquery_limit={self.bigquery_limit!r}: must be at least 1")
+        _require_positive(self, "train_steps", "eval_steps")
+        if self.bigquery_limit is not None:
+            _require_positive(self, "bigquery_limit")
 
     @property
     def use_baseline(self) -> bool:
         return self.target == "vertex"
+
+    def pipeline_settings(
+        self, enable_tuning: bool = False, enable_cache: bool = True
+    ) -> PipelineSettings:
+        """The PipelineSettings of this target: its paths, source, Beam args and baseline."""
+        return PipelineSettings(
+            pipeline_root=self.pipeline_root,
+            serving_model_dir=self.serving_model_dir,
+            data_source=self.data_source,
+            data_root=self.data_root,
+            bigquery_table=self.bigquery_table,
+            bigquery_limit=self.bigquery_limit,
+            schema_path=self.schema_path,
+            train_steps=int(self.train_steps),
+            eval_steps=int(self.eval_steps),
+            enable_tuning=enable_tuning,
+            use_baseline=self.use_baseline,
+            beam_pipeline_args=self.beam_pipeline_args(),
+            enable_cache=enable_cache,
+        )
 
     def beam_pipeline_args(self) -> tuple[str, ...]:
         """Beam args of the heavy steps (ExampleGen, StatisticsGen, Transform, Evaluator)."""

@@ -4,9 +4,9 @@ The stock ExampleValidator only records anomalies; this component fails on them,
 downstream runs and nothing is pushed. Its error names each anomalous feature and why.
 """
 
-from tfx import v1 as tfx
+from babyweight.metadata.anomalies import describe, read_anomalies
 
-from pipeline.anomalies import describe, read_anomalies
+from tfx import v1 as tfx
 
 
 class DataAnomaliesError(RuntimeError):

@@ -7,14 +7,14 @@ It reads no globals or environment and runs nothing; runners choose where it run
 
 from __future__ import annotations
 
+from babyweight import features as F
+
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
 
-from models import features as F
-from models.signatures import EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE
-
 from . import configs
+from .bigquery import natality_query
 from .gate import DataValidationGate
 
 SLICE_FEATURES = [F.IS_MALE, F.PLURALITY, F.bucket_name(F.MOTHER_AGE)]
@@ -57,8 +57,8 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
-                signature_name=EXAMPLE_SIGNATURE,
-                preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                signature_name=F.EXAMPLE_SIGNATURE,
+                preprocessing_function_names=[F.TRANSFORM_SIGNATURE],
                 label_key=F.LABEL_KEY,
                 prediction_key=F.PREDICTION_KEY,
             )
@@ -89,7 +89,8 @@ def create_pipeline(
     # Read the data and split it by hash of the split key (train/eval/test).
     if settings.data_source == "bigquery":
         example_gen = BigQueryExampleGen(
-            query=settings.bigquery_query, output_config=split_config(settings.split_buckets)
+            query=natality_query(settings.bigquery_table, settings.bigquery_limit),
+            output_config=split_config(settings.split_buckets),
         )
     else:
         example_gen = tfx.components.CsvExampleGen(

@@ -18,7 +18,8 @@ import json
 import os
 from pathlib import Path
 
-from models import features as F
+from babyweight import features as F
+from babyweight.layout import OutputLayout
 
 STAGED_COLUMNS = [*F.REQUIRED_COLUMNS, F.SPLIT_KEY]
 
@@ -90,13 +91,12 @@ def _replace_if_changed(tmp: Path, dest: Path) -> None:
         os.replace(tmp, dest)
 
 
-def stage_csv(data: Path, staged_dir: Path) -> StageReport:
-    """Write `staged_dir/examples/data.csv` and `staged_dir/dropped.csv`; return the counts."""
-    examples_dir = staged_dir / "examples"
+def stage_csv(data: Path, layout: OutputLayout) -> StageReport:
+    """Write the layout's staged examples (data.csv) and dropped rows; return the counts."""
+    staged_dir = layout.staged
+    examples_dir = layout.staged_examples
     examples_dir.mkdir(parents=True, exist_ok=True)
-    report = StageReport(
-        examples_dir=str(examples_dir), dropped_file=str(staged_dir / "dropped.csv")
-    )
+    report = StageReport(examples_dir=str(examples_dir), dropped_file=str(layout.dropped_rows))
     dropped = collections.Counter()
     keys = collections.Counter()
     kept_tmp = examples_dir / ".data.csv.tmp"
@@ -129,10 +129,10 @@ def stage_csv(data: Path, staged_dir: Path) -> StageReport:
                     kept.writerow([*values, key])
                     report.rows_kept += 1
     _replace_if_changed(kept_tmp, examples_dir / "data.csv")
-    _replace_if_changed(dropped_tmp, staged_dir / "dropped.csv")
+    _replace_if_changed(dropped_tmp, layout.dropped_rows)
     report.dropped = dict(sorted(dropped.items()))
     report.split_key = dict(keys)
-    (staged_dir / "stage_report.json").write_text(json.dumps(dataclasses.asdict(report), indent=2))
+    layout.stage_report.write_text(json.dumps(dataclasses.asdict(report), indent=2))
     if report.rows_kept == 0:
         why = report.dropped or "the files are empty"
         raise ValueError(f"--data {data}: no usable row ({why})")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import babyweight  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
+
 import pytest
 from helpers import run_local_pipeline, tiny_slice
-
-import models  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
 
 
 @pytest.fixture(scope="session")

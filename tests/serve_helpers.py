@@ -1,4 +1,4 @@
-"""Run the REST server as a person does (`python -m babyweight.serve`), on a free loopback port."""
+"""Run the REST server as a person does (`python -m babyweight serve`), on a free loopback port."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+from babyweight.layout import MODEL_NAME
+
 import httpx
 from helpers import REPO
 
-MODEL_NAME = "babyweight"
 ROW = {"is_male": "True", "mother_age": 26, "plurality": "Single(1)", "gestation_weeks": 39}
 
 
@@ -24,13 +25,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_output(pushed_model_dir: Path) -> Path:
+    """The run's output directory of a pushed version (OUTPUT/serving_model/NAME/VERSION)."""
+    return pushed_model_dir.parents[2]
+
+
 @contextlib.contextmanager
-def running_server(model_dir: Path, log_file: Path, *extra: str, timeout: float = 180):
-    """Start the server on `model_dir` (a directory of numbered versions); yield its base URL.
+def running_server(output: Path, log_file: Path, *extra: str, timeout: float = 180):
+    """Start the server on a run's output directory (it serves OUTPUT/serving_model/babyweight);
+    yield its base URL.
 
     `log_file` receives the server's stdout and stderr (kept for failure messages)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "babyweight.serve", "--model-dir", str(model_dir)]
+    cmd = [sys.executable, "-m", "babyweight", "serve", "--output", str(output)]
     cmd += ["--port", str(port), *extra]
     with open(log_file, "w") as out:
         proc = subprocess.Popen(
@@ -61,14 +68,15 @@ def running_server(model_dir: Path, log_file: Path, *extra: str, timeout: float 
 def in_process_predictions(version_dir: Path, rows: list[dict]) -> list[float]:
     """The pushed model's serving_default on canonical `rows` ("True", "Single(1)", ...), called
     in this process with tensors built here, without the server or babyweight.instances."""
+    from babyweight import features as F
+
     import tensorflow as tf
 
-    from models.features import PREDICTION_KEY
-    from models.signatures import RAW_INPUT_DTYPES, RAW_SIGNATURE
+    from models.signatures import RAW_INPUT_DTYPES
 
-    predict = tf.saved_model.load(str(version_dir)).signatures[RAW_SIGNATURE]
+    predict = tf.saved_model.load(str(version_dir)).signatures[F.RAW_SIGNATURE]
     inputs = {
         name: tf.constant([row[name] for row in rows], dtype)
         for name, dtype in RAW_INPUT_DTYPES.items()
     }
-    return [float(x) for x in predict(**inputs)[PREDICTION_KEY].numpy()]
+    return [float(x) for x in predict(**inputs)[F.PREDICTION_KEY].numpy()]

@@ -3,9 +3,10 @@ is reached; these tests read the query and the compiled component only."""
 
 import json
 
+from babyweight import features as F
+
 import pytest
 
-from models import features as F
 from pipeline import bigquery, configs
 from pipeline.pipeline import create_pipeline
 
@@ -42,7 +43,6 @@ def test_bigquery_source_wires_the_stock_big_query_example_gen(tmp_path):
         pipeline_root=str(tmp_path),
         serving_model_dir=str(tmp_path / "serving"),
         data_source="bigquery",
-        bigquery_query=bigquery.natality_query(),
     )
     pipeline = create_pipeline(settings)
     example_gen = pipeline.components[0]

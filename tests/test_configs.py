@@ -22,7 +22,7 @@ def test_defaults_are_valid():
     [
         ({"data_source": "parquet"}, r"data_source='parquet'"),
         ({"data_root": None}, r"needs data_root"),
-        ({"data_source": "bigquery"}, r"needs bigquery_query"),
+        ({"data_source": "bigquery", "bigquery_limit": 0}, r"bigquery_limit=0: must be at least 1"),
         ({"train_steps": 0}, r"train_steps=0"),
         ({"split_buckets": {"train": 9, "eval": 1}}, r"split_buckets=.*exactly the splits"),
         ({"split_buckets": {"train": 9, "eval": 1, "test": 0}}, r"every split needs a bucket"),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 
+from babyweight import features as F
+from babyweight.metadata import store as mlmd
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import PIPELINE_COMPONENTS, run_local_pipeline, write_rows
-
-from models import features as F
-from models.signatures import EXAMPLE_SIGNATURE, RAW_SIGNATURE, TRANSFORM_SIGNATURE
-from pipeline import mlmd
 
 pytestmark = pytest.mark.e2e
 
@@ -58,8 +57,8 @@ def test_pushed_model_serves_raw_rows(pushed_model_dir):
     assert pushed_model_dir.parent.name == "babyweight"
     assert pushed_model_dir.parent.parent.name == "serving_model"
     model = tf.saved_model.load(str(pushed_model_dir))
-    assert {RAW_SIGNATURE, EXAMPLE_SIGNATURE, TRANSFORM_SIGNATURE} <= set(model.signatures)
-    predict = model.signatures[RAW_SIGNATURE]
+    assert {F.RAW_SIGNATURE, F.EXAMPLE_SIGNATURE, F.TRANSFORM_SIGNATURE} <= set(model.signatures)
+    predict = model.signatures[F.RAW_SIGNATURE]
     out = predict(
         is_male=tf.constant(["True", "False", "Unknown", "True"]),
         mother_age=tf.constant([26, 26, 26, 35], tf.int64),
@@ -78,10 +77,10 @@ def test_raw_and_example_signatures_agree(pushed_model_dir):
     example.features.feature[F.MOTHER_AGE].int64_list.value.append(31)
     example.features.feature[F.PLURALITY].int64_list.value.append(1)
     example.features.feature[F.GESTATION_WEEKS].int64_list.value.append(40)
-    from_example = model.signatures[EXAMPLE_SIGNATURE](
+    from_example = model.signatures[F.EXAMPLE_SIGNATURE](
         examples=tf.constant([example.SerializeToString()])
     )[F.PREDICTION_KEY]
-    from_raw = model.signatures[RAW_SIGNATURE](
+    from_raw = model.signatures[F.RAW_SIGNATURE](
         is_male=tf.constant(["False"]),
         mother_age=tf.constant([31], tf.int64),
         plurality=tf.constant(["Single(1)"]),
@@ -91,7 +90,7 @@ def test_raw_and_example_signatures_agree(pushed_model_dir):
 
 
 def test_bad_plurality_spelling_is_rejected_by_name(pushed_model_dir):
-    predict = tf.saved_model.load(str(pushed_model_dir)).signatures[RAW_SIGNATURE]
+    predict = tf.saved_model.load(str(pushed_model_dir)).signatures[F.RAW_SIGNATURE]
     with pytest.raises(tf.errors.InvalidArgumentError, match="invalid plurality"):
         predict(
             is_male=tf.constant(["True"]),

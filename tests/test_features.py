@@ -1,6 +1,6 @@
 """The feature module is the one source of names; check it is consistent with itself."""
 
-from models import features as F
+from babyweight import features as F
 
 
 def test_bucket_labels_cover_every_bucket():

@@ -1,15 +1,15 @@
 """babyweight.instances: what a valid prediction input is, and errors that name the field."""
 
-import numpy as np
-import pytest
-
+from babyweight import features as F
 from babyweight.instances import (
     InvalidInstance,
     parse_instance,
     parse_instances,
     signature_inputs,
 )
-from models import features as F
+
+import numpy as np
+import pytest
 
 GOOD = {"is_male": "True", "mother_age": 26, "plurality": "Single(1)", "gestation_weeks": 39}
 

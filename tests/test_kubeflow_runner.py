@@ -13,12 +13,13 @@ import re
 import subprocess
 import sys
 
+from babyweight.kfp import spec_runner
+
 import pytest
 from helpers import PIPELINE_COMPONENTS, REPO
 from tfx.utils import import_utils
 
 import kubeflow_runner
-from babyweight import spec_runner
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
 
@@ -29,7 +30,7 @@ BASE_FLAGS = {"project": "proj", "bucket": "bkt", "image": IMAGE}
 
 def compile_target(tmp_path, **flags):
     cloud = configs.CloudSettings.resolve({**BASE_FLAGS, **flags}, {})
-    settings = kubeflow_runner.pipeline_settings(cloud)
+    settings = cloud.pipeline_settings()
     path = kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{cloud.target}.json")
     return json.loads(path.read_text()), settings
 
@@ -164,7 +165,7 @@ def test_dockerfile_builds_from_the_pinned_tfx_and_copies_the_project():
     pins = dict(re.findall(r'^\s*"([\w\-\[\]]+)==([^"]+)"', pyproject, re.M))
     (base,) = re.findall(r"^FROM\s+(\S+)", text, re.M)
     assert base == f"tensorflow/tfx:{pins['tfx[kfp]']}"
-    assert {"models", "pipeline", "preprocessing.py", "schema", "pyproject.toml"} <= copied
+    assert {"models", "pipeline", "preprocessing.py", "babyweight", "pyproject.toml"} <= copied
     for path in copied:
         assert (REPO / path).exists(), f"the Dockerfile copies {path}, which is not in the repo"
     assert re.search(r"^ENV\s+TF_USE_LEGACY_KERAS=1", text, re.M)

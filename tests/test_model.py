@@ -5,23 +5,24 @@ import json
 import subprocess
 import sys
 
+from babyweight import features as F
+
 import numpy as np
 import tensorflow as tf
 from helpers import REPO
 
-from models import features as F
 from models import model as M
 
 TWO_DEVICE_SCRIPT = r"""
 import json
-import models  # Keras 2
+import babyweight  # Keras 2
 import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
-from models import features as F
+from babyweight import features as F
 from models import model as M
 
 strategy = tf.distribute.MirroredStrategy()

@@ -2,6 +2,8 @@
 
 import tempfile
 
+from babyweight import features as F
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,7 +11,6 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 import preprocessing
-from models import features as F
 
 RAW_SPEC = {
     F.IS_MALE: tf.io.FixedLenFeature([1], tf.string),

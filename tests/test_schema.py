@@ -1,11 +1,13 @@
 """The curated schema: its limits, its environments, and agreement with the data's own types."""
 
+from babyweight import features as F
+from babyweight.layout import OutputLayout
+
 import pytest
 import tensorflow_data_validation as tfdv
 from helpers import REPO, write_rows
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from models import features as F
 from pipeline import configs, staging
 
 
@@ -17,7 +19,9 @@ def schema():
 @pytest.fixture(scope="module")
 def births_stats(tmp_path_factory):
     """Statistics of data/births.csv as staged for ExampleGen (TFDV on Beam, in memory)."""
-    report = staging.stage_csv(REPO / "data" / "births.csv", tmp_path_factory.mktemp("staged"))
+    report = staging.stage_csv(
+        REPO / "data" / "births.csv", OutputLayout(tmp_path_factory.mktemp("out"))
+    )
     return tfdv.generate_statistics_from_csv(f"{report.examples_dir}/data.csv")
 
 

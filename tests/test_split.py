@@ -2,12 +2,15 @@
 run, whatever the order of the input file."""
 
 import random
+from pathlib import Path
+
+from babyweight import features as F
+from babyweight.layout import OutputLayout
 
 import tensorflow as tf
 from helpers import REPO
 from tfx import v1 as tfx
 
-from models import features as F
 from pipeline import configs, staging
 from pipeline.pipeline import split_config
 
@@ -40,10 +43,11 @@ def splits_of_rows(data_dir, root) -> dict[tuple, str]:
 
 
 def test_same_row_same_split_on_every_run_and_order(tmp_path):
-    staged = staging.stage_csv(REPO / "data" / "births.csv", tmp_path / "a")
-    lines = (tmp_path / "a" / "examples" / "data.csv").read_text().splitlines()
+    staged = staging.stage_csv(REPO / "data" / "births.csv", OutputLayout(tmp_path / "a"))
+    data = Path(staged.examples_dir) / "data.csv"
+    lines = data.read_text().splitlines()
     header, rows = lines[0], lines[1:401]
-    (tmp_path / "a" / "examples" / "data.csv").write_text("\n".join([header, *rows]) + "\n")
+    data.write_text("\n".join([header, *rows]) + "\n")
     shuffled = rows[:]
     random.Random(7).shuffle(shuffled)
     (tmp_path / "b").mkdir()

@@ -3,10 +3,12 @@
 import csv
 import os
 
+from babyweight import features as F
+from babyweight.layout import OutputLayout
+
 import pytest
 from helpers import write_rows
 
-from models import features as F
 from pipeline import staging
 
 HEADER = [
@@ -38,7 +40,7 @@ def test_keeps_model_columns_drops_bad_labels_and_says_why(tmp_path):
             ["6.1", "True", "28", "1", "abc", "2014", "", "3"],  # text: kept for the validator
         ],
     )
-    report = staging.stage_csv(data, tmp_path / "staged")
+    report = staging.stage_csv(data, OutputLayout(tmp_path))
     kept = read(os.path.join(report.examples_dir, "data.csv"))
     assert list(kept[0]) == [*F.REQUIRED_COLUMNS, F.SPLIT_KEY]
     assert [r[F.GESTATION_WEEKS] for r in kept] == ["39", "abc"]
@@ -61,7 +63,7 @@ def test_missing_column_is_named(tmp_path):
         tmp_path / "in.csv", ["weight_pounds", "is_male", "mother_age"], [["7", "True", "30"]]
     )
     with pytest.raises(ValueError, match=r"missing column\(s\) \['plurality', 'gestation_weeks'\]"):
-        staging.stage_csv(data, tmp_path / "staged")
+        staging.stage_csv(data, OutputLayout(tmp_path))
 
 
 def test_directory_input_reads_every_csv(tmp_path):
@@ -72,7 +74,7 @@ def test_directory_input_reads_every_csv(tmp_path):
             HEADER,
             [["7.5", "True", str(30 + i), "1", "39", "", "", ""]],
         )
-    report = staging.stage_csv(tmp_path / "in", tmp_path / "staged")
+    report = staging.stage_csv(tmp_path / "in", OutputLayout(tmp_path))
     assert report.rows_kept == 2 and len(report.files) == 2
 
 
@@ -90,14 +92,14 @@ def test_split_key_is_year_month_when_known_else_the_row():
 
 def test_rerun_with_same_data_keeps_the_staged_file(tmp_path):
     data = write_rows(tmp_path / "in.csv", HEADER, [["7.5", "True", "30", "1", "39", "", "", ""]])
-    report = staging.stage_csv(data, tmp_path / "staged")
+    report = staging.stage_csv(data, OutputLayout(tmp_path))
     staged = os.path.join(report.examples_dir, "data.csv")
     os.utime(staged, (1, 1))
-    staging.stage_csv(data, tmp_path / "staged")
+    staging.stage_csv(data, OutputLayout(tmp_path))
     assert os.stat(staged).st_mtime == 1  # unchanged: ExampleGen's fingerprint stays valid
 
 
 def test_all_rows_dropped_is_an_error(tmp_path):
     data = write_rows(tmp_path / "in.csv", HEADER, [["0", "True", "30", "1", "39", "", "", ""]])
     with pytest.raises(ValueError, match="no usable row"):
-        staging.stage_csv(data, tmp_path / "staged")
+        staging.stage_csv(data, OutputLayout(tmp_path))

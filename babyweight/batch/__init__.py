@@ -1,0 +1,1 @@
+"""Batch prediction on Beam: the job, its readers and writers, its record in ML Metadata."""

@@ -1,0 +1,83 @@
+"""`babyweight`: one command for the tools around the pipeline, as `tfx` and `kfp` have one.
+
+    babyweight serve          the pushed model over TF Serving's REST API, and a web page
+    babyweight batch-predict  predictions for files or a BigQuery table, on Beam
+    babyweight lineage        runs, artifacts and traces from ML Metadata
+    babyweight report         the static HTML report of a run
+    babyweight skew           training-serving skew and drift of a serving log
+    babyweight kfp            create/update/run/list/delete/status on a KFP endpoint
+    babyweight kfp-spec-run   run a compiled KFP spec here, task by task
+
+Each takes `--output DIR`, the pipeline run's output directory, where it needs one. Commands
+are imported only when run, so `babyweight lineage` never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module with main(argv), one line of help)
+COMMANDS = {
+    "serve": (
+        "babyweight.serving.cli",
+        "the pushed model over TF Serving's REST API, and a web page",
+    ),
+    "batch-predict": ("babyweight.batch.cli", "predictions for files or a BigQuery table, on Beam"),
+    "lineage": ("babyweight.metadata.lineage_cli", "runs, artifacts and traces from ML Metadata"),
+    "report": ("babyweight.metadata.report", "the static HTML report of a run"),
+    "skew": ("babyweight.monitoring.skew", "training-serving skew and drift of a serving log"),
+    "kfp": ("babyweight.kfp.client", "create/update/run/list/delete/status on a KFP endpoint"),
+    "kfp-spec-run": ("babyweight.kfp.spec_runner", "run a compiled KFP spec here, task by task"),
+}
+# The script names of the previous release, kept for one release.
+OLD_SCRIPTS = {
+    "serve": "serve",
+    "batch-predict": "batch-predict",
+    "lineage": "lineage",
+    "babyweight-report": "report",
+    "skew": "skew",
+    "kfp-pipeline": "kfp",
+    "kfp-spec-run": "kfp-spec-run",
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: babyweight COMMAND [--output DIR] [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "`babyweight COMMAND --help` describes one command."]
+    return "\n".join(lines)
+
+
+def run(command: str, argv: list[str]) -> int:
+    module = importlib.import_module(COMMANDS[command][0])
+    return module.main(argv) or 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"babyweight: no command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    return run(argv[0], argv[1:])
+
+
+def old_script() -> int:
+    """Entry point of the old script names: says the new spelling once, then runs it."""
+    import os
+
+    name = os.path.basename(sys.argv[0])
+    command = OLD_SCRIPTS.get(name, name)
+    print(
+        f"note: `{name}` is now `babyweight {command}`; the old name goes in the next release",
+        file=sys.stderr,
+    )
+    return run(command, sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

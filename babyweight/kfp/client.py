@@ -1,0 +1,383 @@
+"""`babyweight kfp`: the `tfx pipeline` verbs against a KFP v2 endpoint, with the kfp 2 SDK client.
+
+TFX 1.16's `tfx pipeline create --engine kubeflow` is broken (its KFP v1 runner is gone); this
+command does the same work for a spec compiled by `kubeflow_runner.py --target kfp`:
+
+    babyweight kfp create  --endpoint URL [--spec babyweight_kfp.json] [--name babyweight]
+    babyweight kfp update  --endpoint URL [--spec ...] [--version NAME]    # a new pipeline version
+    babyweight kfp run     --endpoint URL [--experiment babyweight] [--pipeline-root gs://...]
+    babyweight kfp list    --endpoint URL
+    babyweight kfp delete  --endpoint URL [--name babyweight]              # versions, then pipeline
+    babyweight kfp status  --endpoint URL RUN_ID                           # state of each task
+    babyweight kfp runs    --endpoint URL [--experiment babyweight]
+
+The endpoint, namespace (multi-user Kubeflow) and bearer token may come from the environment:
+KFP_ENDPOINT, KFP_NAMESPACE, KFP_TOKEN. Errors (an endpoint that is not KFP, a 4xx) end in one
+line that says what failed and why, with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+
+from babyweight.kfp.spec import SPEC_FILE, SpecFileError, load_spec
+from babyweight.layout import PIPELINE_NAME
+
+import yaml
+
+DEFAULT_SPEC = SPEC_FILE.format(target="kfp")
+API = "/apis/v2beta1"
+ENV_ENDPOINT, ENV_NAMESPACE, ENV_TOKEN = "KFP_ENDPOINT", "KFP_NAMESPACE", "KFP_TOKEN"
+FAILED_STATES = {"FAILED", "CANCELED"}
+
+
+class CliError(RuntimeError):
+    """A failure to report in one line (no stack trace)."""
+
+
+def read_spec(path: Path) -> tuple[dict, dict]:
+    """(pipeline spec, runtime config) of a spec that OSS KFP can run."""
+    try:
+        spec, runtime_config = load_spec(path)
+    except SpecFileError as e:
+        hint = ""
+        if not Path(path).exists():
+            hint = "; compile it first with `python kubeflow_runner.py --target kfp`"
+        raise CliError(f"--spec {e}{hint}") from None
+    resolvers = [
+        name
+        for name, executor in spec.get("deploymentSpec", {}).get("executors", {}).items()
+        if "resolver" in executor
+    ]
+    if resolvers:
+        raise CliError(
+            f"--spec {path}: has resolver nodes {sorted(resolvers)}, which OSS KFP cannot run; "
+            "compile with `kubeflow_runner.py --target kfp`"
+        )
+    return spec, runtime_config
+
+
+class Endpoint:
+    """A kfp.Client for one endpoint, with errors turned into CliError."""
+
+    def __init__(self, url: str, namespace: str | None, token: str | None):
+        if not url:
+            raise CliError(f"no KFP endpoint: pass --endpoint URL or set {ENV_ENDPOINT}")
+        if not url.startswith(("http://", "https://")):
+            raise CliError(f"--endpoint {url!r}: must start with http:// or https://")
+        self.url = url.rstrip("/")
+        self.namespace = namespace or None
+        self.token = token or None
+        self._check_reachable()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "only works with KFP 2.0.0-beta.2+"
+            import kfp
+
+            self.client = kfp.Client(
+                host=self.url, namespace=self.namespace or "kubeflow", existing_token=self.token
+            )
+
+    def _check_reachable(self) -> None:
+        """One quick request first: kfp.Client would retry a dead endpoint for half a minute."""
+        request = urllib.request.Request(f"{self.url}{API}/healthz")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=15):
+                pass
+        except urllib.error.HTTPError as e:
+            hint = "is it the KFP API address (the ml-pipeline-ui service or its port-forward)?"
+            if e.code in (401, 403):
+                hint = f"set a valid token in {ENV_TOKEN}"
+            raise CliError(
+                f"--endpoint {self.url}: GET {API}/healthz answered {e.code} {e.reason}; {hint}"
+            ) from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise CliError(f"--endpoint {self.url}: cannot connect ({reason})") from None
+
+    def call(self, what: str, fn, *args, **kwargs):
+        """Run one client call; a 4xx/5xx or a dropped connection becomes a one-line CliError."""
+        import kfp_server_api
+        import urllib3
+
+        try:
+            return fn(*args, **kwargs)
+        except kfp_server_api.ApiException as e:
+            raise CliError(
+                f"{what}: KFP answered {e.status} {e.reason}: {_message(e.body)}"
+            ) from None
+        except urllib3.exceptions.HTTPError as e:
+            raise CliError(f"{what}: no answer from {self.url} ({e})") from None
+
+    def pipeline_id(self, name: str) -> str:
+        flt = json.dumps(
+            {"predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": name}]}
+        )
+        found = self.call(
+            f"find pipeline {name!r}",
+            self.client.list_pipelines,
+            filter=flt,
+            namespace=self.namespace,
+            page_size=2,
+        )
+        pipelines = found.pipelines or []
+        if not pipelines:
+            raise CliError(f"no pipeline named {name!r} at {self.url}; create it first (create)")
+        if len(pipelines) > 1:
+            raise CliError(f"{len(pipelines)} pipelines are named {name!r} at {self.url}")
+        return pipelines[0].pipeline_id
+
+    def latest_version(self, pipeline_id: str, name: str):
+        versions = self.call(
+            f"list versions of {name!r}",
+            self.client.list_pipeline_versions,
+            pipeline_id=pipeline_id,
+            sort_by="created_at desc",
+            page_size=1,
+        ).pipeline_versions
+        if not versions:
+            raise CliError(f"pipeline {name!r} has no version to run; upload one (update)")
+        return versions[0]
+
+
+def _message(body) -> str:
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return str(body or "").strip()[:300] or "(no message)"
+    if isinstance(data, dict):
+        for key in ("message", "error_message", "error"):
+            if data.get(key):
+                return str(data[key])
+    return str(data)[:300]
+
+
+def _upload_file(spec: dict, name: str) -> Path:
+    """The bare pipeline spec as YAML: the one form every KFP 2 server accepts for upload."""
+    folder = Path(tempfile.mkdtemp(prefix="kfp-upload-"))
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def _quiet(fn, *args, **kwargs):
+    """kfp.Client prints a link for each upload and run; we print our own line."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+def cmd_create(ep: Endpoint, args) -> int:
+    spec, _ = read_spec(args.spec)
+    pipeline = ep.call(
+        f"upload pipeline {args.name!r}",
+        _quiet,
+        ep.client.upload_pipeline,
+        str(_upload_file(spec, args.name)),
+        pipeline_name=args.name,
+        description=args.description,
+        namespace=ep.namespace,
+    )
+    print(f"pipeline {args.name!r} created: id {pipeline.pipeline_id}")
+    print(f"  {ep.url}/#/pipelines/details/{pipeline.pipeline_id}")
+    return 0
+
+
+def cmd_update(ep: Endpoint, args) -> int:
+    spec, _ = read_spec(args.spec)
+    pipeline_id = ep.pipeline_id(args.name)
+    version_name = args.version or time.strftime(f"{args.name}-%Y%m%d-%H%M%S")
+    version = ep.call(
+        f"upload version {version_name!r} of {args.name!r}",
+        _quiet,
+        ep.client.upload_pipeline_version,
+        str(_upload_file(spec, version_name)),
+        pipeline_version_name=version_name,
+        pipeline_id=pipeline_id,
+        description=args.description,
+    )
+    print(f"pipeline {args.name!r} updated: version {version_name!r}")
+    print(f"  id {version.pipeline_version_id}")
+    return 0
+
+
+def cmd_run(ep: Endpoint, args) -> int:
+    pipeline_root = args.pipeline_root
+    if pipeline_root is None and Path(args.spec).exists():
+        pipeline_root = read_spec(args.spec)[1].get("gcsOutputDirectory")
+    pipeline_id = ep.pipeline_id(args.name)
+    version = ep.latest_version(pipeline_id, args.name)
+    experiment = ep.call(
+        f"create experiment {args.experiment!r}",
+        _quiet,
+        ep.client.create_experiment,
+        name=args.experiment,
+        namespace=ep.namespace,
+    )
+    run_name = args.run_name or time.strftime(f"{args.name}-%Y%m%d-%H%M%S")
+    run = ep.call(
+        f"create run of {args.name!r}",
+        _quiet,
+        ep.client.run_pipeline,
+        experiment_id=experiment.experiment_id,
+        job_name=run_name,
+        pipeline_id=pipeline_id,
+        version_id=version.pipeline_version_id,
+        pipeline_root=pipeline_root,
+        service_account=args.service_account,
+    )
+    print(f"run {run_name!r} created: id {run.run_id} (version {version.display_name!r})")
+    print(f"  {ep.url}/#/runs/details/{run.run_id}")
+    print(f"  kfp-pipeline status --endpoint {ep.url} {run.run_id}")
+    return 0
+
+
+def cmd_list(ep: Endpoint, args) -> int:
+    found = ep.call(
+        "list pipelines", ep.client.list_pipelines, namespace=ep.namespace, page_size=100
+    )
+    pipelines = found.pipelines or []
+    if not pipelines:
+        print(f"no pipelines at {ep.url}")
+    for p in pipelines:
+        print(f"{p.display_name:<30} {p.pipeline_id}  created {p.created_at}")
+    return 0
+
+
+def cmd_delete(ep: Endpoint, args) -> int:
+    pipeline_id = ep.pipeline_id(args.name)
+    # KFP 2 deletes only an empty pipeline: its versions go first, a page at a time.
+    for _ in range(100):
+        versions = ep.call(
+            f"list versions of {args.name!r}",
+            ep.client.list_pipeline_versions,
+            pipeline_id=pipeline_id,
+            page_size=100,
+        ).pipeline_versions
+        if not versions:
+            break
+        for v in versions:
+            ep.call(
+                f"delete version {v.display_name!r}",
+                ep.client.delete_pipeline_version,
+                pipeline_id=pipeline_id,
+                pipeline_version_id=v.pipeline_version_id,
+            )
+    ep.call(f"delete pipeline {args.name!r}", ep.client.delete_pipeline, pipeline_id)
+    print(f"pipeline {args.name!r} deleted (id {pipeline_id})")
+    return 0
+
+
+def cmd_status(ep: Endpoint, args) -> int:
+    run = ep.call(f"get run {args.run_id}", ep.client.get_run, args.run_id)
+    print(f"run {run.display_name!r} ({run.run_id}): {run.state}")
+    if run.error and getattr(run.error, "message", None):
+        print(f"  error: {run.error.message}")
+    details = run.run_details.task_details if run.run_details else None
+    for task in sorted(details or [], key=lambda t: (str(t.create_time), t.display_name or "")):
+        print(f"  {task.display_name or task.task_id:<32} {task.state}")
+    return 1 if run.state in FAILED_STATES else 0
+
+
+def cmd_runs(ep: Endpoint, args) -> int:
+    kwargs = {"namespace": ep.namespace, "page_size": 20, "sort_by": "created_at desc"}
+    if args.experiment:
+        flt = json.dumps(
+            {
+                "predicates": [
+                    {"operation": "EQUALS", "key": "display_name", "stringValue": args.experiment}
+                ]
+            }
+        )
+        experiments = ep.call(
+            "find experiment",
+            ep.client.list_experiments,
+            filter=flt,
+            namespace=ep.namespace,
+        ).experiments
+        if not experiments:
+            raise CliError(f"no experiment named {args.experiment!r} at {ep.url}")
+        kwargs["experiment_id"] = experiments[0].experiment_id
+    runs = ep.call("list runs", ep.client.list_runs, **kwargs).runs or []
+    if not runs:
+        print("no runs")
+    for r in runs:
+        print(f"{r.display_name:<36} {r.run_id}  {r.state}  created {r.created_at}")
+    return 0
+
+
+COMMANDS = {
+    "create": (cmd_create, "upload the compiled spec as a new pipeline"),
+    "update": (cmd_update, "upload the compiled spec as a new version of the pipeline"),
+    "run": (cmd_run, "start a run of the pipeline's newest version"),
+    "list": (cmd_list, "list the pipelines at the endpoint"),
+    "delete": (cmd_delete, "delete the pipeline and all its versions"),
+    "status": (cmd_status, "state of a run and of each of its tasks"),
+    "runs": (cmd_runs, "list recent runs"),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="babyweight kfp", description="The tfx pipeline verbs against a KFP v2 endpoint."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--endpoint",
+        default=os.environ.get(ENV_ENDPOINT),
+        help=f"KFP API address, e.g. http://localhost:8080 [{ENV_ENDPOINT}]",
+    )
+    common.add_argument(
+        "--namespace",
+        default=os.environ.get(ENV_NAMESPACE),
+        help=f"Kubernetes namespace of a multi-user Kubeflow [{ENV_NAMESPACE}]",
+    )
+    common.add_argument("--name", default=PIPELINE_NAME, help="pipeline name (default %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        if name in ("create", "update", "run"):
+            p.add_argument(
+                "--spec", type=Path, default=Path(DEFAULT_SPEC), help="default %(default)s"
+            )
+        if name in ("create", "update"):
+            p.add_argument("--description", help="shown in the KFP UI")
+        if name == "update":
+            p.add_argument("--version", help="version name (default NAME-<time>)")
+        if name in ("run", "runs"):
+            p.add_argument("--experiment", default=PIPELINE_NAME if name == "run" else None)
+        if name == "run":
+            p.add_argument("--run-name", help="default NAME-<time>")
+            p.add_argument(
+                "--pipeline-root", help="artifact root of the run (default: the spec's own)"
+            )
+            p.add_argument("--service-account", help="Kubernetes service account of the run")
+        if name == "status":
+            p.add_argument("run_id")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        endpoint = Endpoint(args.endpoint, args.namespace, os.environ.get(ENV_TOKEN))
+        return COMMANDS[args.command][0](endpoint, args)
+    except CliError as e:
+        print(f"kfp-pipeline {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Every path under a run's output directory, in one type.
+
+`local_runner.py --output DIR` writes a run there; every command reads it back through
+`OutputLayout(DIR)`, taking DIR under the one flag `--output` (default `outputs/`):
+
+    DIR/
+      pipeline_root/                 every component's artifacts
+      metadata.sqlite                ML Metadata: executions, artifacts, lineage
+      staged/examples/data.csv       the rows fed to ExampleGen
+      staged/dropped.csv             rows dropped while staging, with file, line and reason
+      staged/stage_report.json       counts of the staging step
+      serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
+      run_summary.json               the summary of the newest run
+      report/index.html              the static report of the newest run (and its images)
+      serving_log.jsonl              every row the REST server predicted
+      skew/<log name>/               results of a skew check
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
+MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
+DEFAULT_OUTPUT = Path("outputs")
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputLayout:
+    """The paths of one output directory; nothing is created until a caller writes."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def pipeline_root(self) -> Path:
+        return self.root / "pipeline_root"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "metadata.sqlite"
+
+    @property
+    def staged(self) -> Path:
+        return self.root / "staged"
+
+    @property
+    def staged_examples(self) -> Path:
+        return self.staged / "examples"
+
+    @property
+    def dropped_rows(self) -> Path:
+        return self.staged / "dropped.csv"
+
+    @property
+    def stage_report(self) -> Path:
+        return self.staged / "stage_report.json"
+
+    @property
+    def serving_model_dir(self) -> Path:
+        return self.root / "serving_model" / MODEL_NAME
+
+    @property
+    def run_summary(self) -> Path:
+        return self.root / "run_summary.json"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def serving_log(self) -> Path:
+        return self.root / "serving_log.jsonl"
+
+    def skew_dir(self, log_name: str) -> Path:
+        return self.root / "skew" / log_name
+
+    def require_metadata(self) -> Path:
+        """The store's path; FileNotFoundError naming it (and the flag) when there is none."""
+        if not self.metadata.is_file():
+            raise FileNotFoundError(
+                f"no ML Metadata store at {self.metadata}; is --output {self.root} the "
+                "directory of a pipeline run?"
+            )
+        return self.metadata
+
+
+def add_output_argument(parser: argparse.ArgumentParser, help_text: str = "") -> None:
+    """The one flag every command uses for the run's output directory."""
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=help_text or f"the pipeline run's output directory (default: {DEFAULT_OUTPUT}/)",
+    )

@@ -1,0 +1,99 @@
+"""Small queries over a TFX pipeline's ML Metadata store, and the names they share.
+
+Only ml_metadata is imported (not TFX, which takes seconds), so command-line tools stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+STATE_NAMES = {value: name for name, value in metadata_store_pb2.Execution.State.items()}
+FINISHED_STATES = {"COMPLETE", "CACHED", "FAILED", "CANCELED"}  # an execution that ended
+_Event = metadata_store_pb2.Event
+INPUT_EVENTS = {_Event.INPUT, _Event.DECLARED_INPUT, _Event.INTERNAL_INPUT}
+OUTPUT_EVENTS = {_Event.OUTPUT, _Event.DECLARED_OUTPUT, _Event.INTERNAL_OUTPUT}
+
+
+@dataclasses.dataclass
+class NodeRun:
+    node_id: str
+    state: str
+    execution: metadata_store_pb2.Execution
+    inputs: dict[str, list[metadata_store_pb2.Artifact]]
+    outputs: dict[str, list[metadata_store_pb2.Artifact]]
+
+
+def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:
+    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look."""
+    modes = metadata_store_pb2.SqliteMetadataSourceConfig
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(sqlite_path)
+    config.sqlite.connection_mode = modes.READONLY if readonly else modes.READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(config)
+
+
+def latest_run_id(store, pipeline_name: str) -> str | None:
+    """The newest pipeline_run context of the pipeline (LocalDagRunner makes one per run)."""
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline is None:
+        return None
+    pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline.id)}
+    runs = [
+        c
+        for c in store.get_contexts_by_type("pipeline_run")
+        if {e.id for e in store.get_executions_by_context(c.id)} & pipeline_executions
+    ]
+    if not runs:
+        return None
+    return max(runs, key=lambda c: (c.create_time_since_epoch, c.id)).name
+
+
+def node_id_of(store, execution_id: int, default: str = "?") -> str:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == "node":
+            return context.name.split(".", 1)[-1]
+    return default
+
+
+def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
+    """Every execution of one pipeline run, keyed by node id, with its input/output artifacts."""
+    context = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if context is None:
+        return {}
+    executions = store.get_executions_by_context(context.id)
+    events = store.get_events_by_execution_ids([e.id for e in executions])
+    artifacts = {
+        a.id: a for a in store.get_artifacts_by_id(list({ev.artifact_id for ev in events}))
+    }
+    nodes: dict[str, NodeRun] = {}
+    for execution in sorted(executions, key=lambda e: e.id):
+        node_id = node_id_of(store, execution.id)
+        run = NodeRun(node_id, STATE_NAMES.get(execution.last_known_state, "?"), execution, {}, {})
+        for event in events:
+            if event.execution_id != execution.id or event.artifact_id not in artifacts:
+                continue
+            key = event.path.steps[0].key if event.path.steps else ""
+            side = run.inputs if event.type in INPUT_EVENTS else run.outputs
+            side.setdefault(key, []).append(artifacts[event.artifact_id])
+        nodes[node_id] = run  # a retried node keeps its newest execution
+    return nodes
+
+
+def custom_property(item, name: str, default=None):
+    """A custom property as a plain value (str, int, float or bool), or `default`."""
+    if name not in item.custom_properties:
+        return default
+    value = item.custom_properties[name]
+    kind = value.WhichOneof("value")
+    if kind in ("int_value", "double_value", "string_value", "bool_value"):
+        return getattr(value, kind)
+    return default
+
+
+def decode_split_names(split_names: str) -> list[str]:
+    """An artifact's `split_names` property ('["train", "eval"]') as a list."""
+    return json.loads(split_names) if split_names else []

@@ -1,0 +1,1 @@
+"""Monitoring of served requests: training-serving skew and drift (babyweight skew)."""

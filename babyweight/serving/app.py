@@ -1,0 +1,180 @@
+"""The REST server's app: TF Serving's model API, the web page and the OpenAPI document.
+
+    GET  /v1/models/babyweight[/versions/N]             version status
+    GET  /v1/models/babyweight[/versions/N]/metadata    signatures
+    POST /v1/models/babyweight[/versions/N]:predict     {"instances": [...]} or {"inputs": {...}}
+    GET  /openapi.json                                  the OpenAPI document of all of them
+    GET  / , POST /                                     the web page (serving/page.py)
+
+Row requests answer {"predictions": [...]}, columnar requests {"outputs": [...]}, as TF Serving
+does; errors answer {"error": "..."} with a 4xx that names the field. A request picks its model
+once, so it finishes on that version even when a newer one is swapped in meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from babyweight.instances import Instance
+from babyweight.serving import model_store, page
+from babyweight.serving.log import ServingLog
+from babyweight.serving.registry import ModelRegistry
+from babyweight.serving.requests import RequestError, parse_predict_request, read_json
+
+log = logging.getLogger("babyweight.serving")
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 10,000 rows
+_MODEL_PATH = re.compile(r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?")
+
+
+class BabyweightServer:
+    """The state behind the ASGI app (models, log, limits); `app` is the Starlette app."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        serving_log: ServingLog,
+        *,
+        model_name: str,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ):
+        self.registry = registry
+        self.serving_log = serving_log
+        self.model_name = model_name
+        self.max_body_bytes = max_body_bytes
+        self.app = self._make_app()
+
+    def model(self, version: int | None) -> model_store.LoadedModel:
+        """The loaded version asked for (the newest when None), or the RequestError TF Serving
+        would answer."""
+        model = self.registry.get(version)
+        if model is not None:
+            return model
+        if version is None:
+            raise RequestError(
+                503,
+                f"no version of {self.model_name} is loaded yet; watching {self.registry.base_dir}",
+            )
+        raise RequestError(
+            404,
+            f"Servable not found for request: Specific({self.model_name}, {version}); "
+            f"loaded versions: {', '.join(map(str, sorted(self.registry.loaded))) or 'none'}",
+        )
+
+    def predict_and_log(self, model, instances: list[Instance]) -> list[float]:
+        import tensorflow as tf
+
+        try:
+            predictions = model.predict(instances)
+        except tf.errors.InvalidArgumentError as e:  # the signature's own checks
+            raise RequestError(400, f"the model rejected the input: {e.message[:500]}") from None
+        self.serving_log.write(model.version, instances, predictions)
+        return predictions
+
+    def status(self, version: int | None) -> dict:
+        states = {v: ("AVAILABLE", "OK", "") for v in self.registry.loaded}
+        for v, why in self.registry.failed.items():
+            states.setdefault(v, ("END", "UNKNOWN", why))
+        if version is not None:
+            if version not in states:
+                raise RequestError(404, f"Could not find version {version} of {self.model_name}")
+            states = {version: states[version]}
+        if not states:
+            raise RequestError(404, f"Could not find any versions of model {self.model_name}")
+        return {
+            "model_version_status": [
+                {
+                    "version": str(v),
+                    "state": state,
+                    "status": {"error_code": code, "error_message": message},
+                }
+                for v, (state, code, message) in sorted(states.items(), reverse=True)
+            ]
+        }
+
+    def metadata(self, version: int | None) -> dict:
+        model = self.model(version)
+        return {
+            "model_spec": {"name": self.model_name, "signature_name": "", "version": model.version},
+            "metadata": {"signature_def": {"signature_def": model.signature_defs()}},
+        }
+
+    async def models_api(self, request):
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        path = request.scope["path"]  # decoded; request.url would cut it at a "?" inside (%3F)
+        action = ""
+        for suffix in (":predict", "/metadata"):
+            if path.endswith(suffix):
+                path, action = path[: -len(suffix)], suffix.strip(":/")
+                break
+        try:
+            match = _MODEL_PATH.fullmatch(path)
+            if not match:
+                raise RequestError(404, f"no such endpoint: {request.scope['path']}")
+            if (request.method == "POST") != (action == "predict"):
+                allowed = "POST" if action == "predict" else "GET"
+                return JSONResponse(
+                    {"error": f"{request.method} is not allowed here; use {allowed}"},
+                    status_code=405,
+                    headers={"Allow": allowed},
+                )
+            if match["name"] != self.model_name:
+                raise RequestError(
+                    404, f"Servable not found: model {match['name']!r} is not served"
+                )
+            version = _version(match["version"])
+            if action == "metadata":
+                return JSONResponse(self.metadata(version))
+            if action != "predict":
+                return JSONResponse(self.status(version))
+            instances, columnar = parse_predict_request(
+                await read_json(request, self.max_body_bytes)
+            )
+            model = self.model(version)
+            predictions = await run_in_threadpool(self.predict_and_log, model, instances)
+            return JSONResponse({"outputs" if columnar else "predictions": predictions})
+        except RequestError as e:
+            return JSONResponse({"error": e.message}, status_code=e.status)
+
+    async def page(self, request):
+        return await page.handle(self, request)
+
+    async def openapi(self, request):
+        from babyweight.serving.openapi import openapi_document
+
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(openapi_document(self.model_name, self.max_body_bytes))
+
+    def _make_app(self):
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def http_error(request, exc):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+        async def server_error(request, exc):
+            log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+            return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, 500)
+
+        return Starlette(
+            routes=[
+                Route("/", self.page, methods=["GET", "POST"]),
+                Route("/openapi.json", self.openapi, methods=["GET"]),
+                Route("/v1/models/{rest:path}", self.models_api, methods=["GET", "POST"]),
+            ],
+            exception_handlers={HTTPException: http_error, Exception: server_error},
+        )
+
+
+def _version(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise RequestError(400, f"version: expected a whole number, got {text!r}")
+    return int(text)

@@ -1,0 +1,75 @@
+"""How raw values are read: one set of rules for every reader of birth records.
+
+The REST server, the web page, batch prediction and the skew check read a value through these
+functions, so `"true"`, `1` and `True` mean the same everywhere. Each returns the value in its
+canonical form (is_male "True"/"False"/"Unknown", plurality a label of features.PLURALITY_VALUES,
+ages and weeks as int) or raises InvalidValue naming the field, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import reprlib
+
+from babyweight import features as F
+
+# Values in messages are cut short: a request may send a megabyte string or a 400-digit number.
+_VALUE_REPR = reprlib.Repr()
+_VALUE_REPR.maxstring = _VALUE_REPR.maxother = 80
+_VALUE_REPR.maxlong = 40
+
+
+class InvalidValue(ValueError):
+    """A field is missing or wrong; `field` names it, `value` is what came, `reason` says why."""
+
+    def __init__(self, field: str, value, reason: str):
+        self.field, self.value, self.reason = field, value, reason
+        super().__init__(f"{field}: {reason} (got {_VALUE_REPR.repr(value)})")
+
+
+NO_LIMITS = (-math.inf, math.inf)
+
+
+def read_is_male(value) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float) and value in (0, 1):
+        return "True" if value == 1 else "False"
+    if isinstance(value, str) and value.strip():
+        found = F.IS_MALE_SPELLINGS.get(value.strip().lower())
+        if found:
+            return found
+    raise InvalidValue(F.IS_MALE, value, "expected True, False or Unknown (also true/false, 1/0)")
+
+
+def read_plurality(value) -> str:
+    if isinstance(value, bool):
+        raise InvalidValue(F.PLURALITY, value, "expected a plurality, not a boolean")
+    spelling = value
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        spelling = str(int(value))  # an int, never float(): a huge JSON integer would overflow
+    if isinstance(spelling, str):
+        found = F.PLURALITY_SPELLINGS.get(spelling.strip().lower())
+        if found:
+            return found
+    raise InvalidValue(
+        F.PLURALITY, value, f"expected one of {', '.join(F.PLURALITY_VALUES)} or 1-5"
+    )
+
+
+def read_whole_number(field: str, value, lo=NO_LIMITS[0], hi=NO_LIMITS[1]) -> int:
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise InvalidValue(field, value, "expected a whole number") from None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise InvalidValue(field, value, "expected a whole number")
+    if isinstance(number, float):  # ints stay ints: float() of a huge JSON integer overflows
+        if not math.isfinite(number) or not number.is_integer():
+            raise InvalidValue(field, value, "expected a whole number")
+        number = int(number)
+    if not lo <= number <= hi:
+        raise InvalidValue(field, value, f"outside the schema's range {lo}-{hi}")
+    return number

@@ -1,0 +1,378 @@
+"""batch-predict: files or BigQuery in, predictions and dead-letter rows out, run in MLMD.
+
+The end-to-end tests use the pushed model of the tiny pipeline run (`tiny_run`) and run the real
+Beam job on DirectRunner; predictions are compared with the model's `serving_default` called
+in-process. BigQuery is the one thing replaced: its read and write transforms are swapped for
+in-memory collections (named doubles below), so no test reaches the live service.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from babyweight import features as F
+from babyweight.batch import cli as batch_cli
+from babyweight.batch import io as batch_io
+from babyweight.batch import lineage as batch_lineage
+from babyweight.batch import predict as batch_predict
+from babyweight.instances import parse_instance, signature_inputs
+from babyweight.metadata import store as mlmd
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
+from helpers import REPO, write_rows
+
+GOOD_ROWS = 40  # rows of data/births.csv used as good input
+BAD_ROWS = {  # id -> (row overrides or a raw line, the field the dead-letter row must name)
+    "bad-plurality": ({F.PLURALITY: "9"}, F.PLURALITY),
+    "bad-age": ({F.MOTHER_AGE: "99"}, F.MOTHER_AGE),
+    "bad-weeks": ({F.GESTATION_WEEKS: "forty"}, F.GESTATION_WEEKS),
+    "bad-sex": ({F.IS_MALE: "maybe"}, F.IS_MALE),
+    "no-age": ({F.MOTHER_AGE: ""}, F.MOTHER_AGE),
+}
+COLUMNS = ["id", *F.FEATURE_KEYS]
+
+
+def good_rows(n: int = GOOD_ROWS, every: int = 7) -> list[dict]:
+    with open(REPO / "data" / "births.csv", newline="") as f:
+        rows = list(csv.DictReader(f))[::every][:n]
+    return [{"id": f"row-{i}", **{k: r[k] for k in F.FEATURE_KEYS}} for i, r in enumerate(rows)]
+
+
+def write_csv(path, rows: list[dict]):
+    return write_rows(path, COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
+
+
+def serving_default(model_dir, rows: list[dict]) -> dict[str, float]:
+    """The model called in-process, as tests/test_e2e.py does: id -> prediction."""
+    predict = tf.saved_model.load(str(model_dir)).signatures[F.RAW_SIGNATURE]
+    instances = [parse_instance(r) for r in rows]
+    inputs = {k: tf.constant(v) for k, v in signature_inputs(instances).items()}
+    out = predict(**inputs)[F.PREDICTION_KEY].numpy()
+    return {r["id"]: float(v) for r, v in zip(rows, out, strict=True)}
+
+
+def read_output(prefix: str, fmt: str = "csv") -> list[dict]:
+    lines = batch_io.read_text_shards(prefix, f".{fmt}")
+    if fmt == "jsonl":
+        return [json.loads(line) for line in lines]
+    header = lines[0]
+    return list(csv.DictReader([header] + [line for line in lines if line != header]))
+
+
+def run_cli(tiny_run, *args: str) -> int:
+    output, _ = tiny_run
+    return batch_cli.main(["--output", str(output), *args])
+
+
+def predictions_by_id(rows: list[dict]) -> dict[str, float]:
+    return {r["id"]: float(r[F.PREDICTION_KEY]) for r in rows}
+
+
+# ------------------------------------------------------------------------------ no model needed
+
+
+@pytest.mark.parametrize(
+    "spec, fmt",
+    [
+        ("in/*.csv", "csv"),
+        ("rows.jsonl", "jsonl"),
+        ("gs://b/rows.json", "jsonl"),
+        ("part.tfrecord.gz", "tfrecord"),
+        ("Split-test/data_tfrecord-00000-of-00001.gz", "tfrecord"),
+        ("bq://p.d.t", "bigquery"),
+        ("bq://SELECT 1", "bigquery"),
+    ],
+)
+def test_input_format_from_name(spec, fmt):
+    assert batch_io.input_format(spec) == fmt
+
+
+def test_unknown_input_format_asks_for_the_flag():
+    with pytest.raises(ValueError, match="--input-format"):
+        batch_io.input_format("rows.parquet")
+
+
+def test_bigquery_specs():
+    assert batch_io.bigquery_table("bq://my-proj.natality.births") == "my-proj:natality.births"
+    assert batch_io.bigquery_table("bq://SELECT * FROM `p.d.t`") is None
+    source = batch_io.make_source("bq://SELECT is_male FROM `p.d.t` LIMIT 5")
+    assert source.read_kwargs() == {
+        "query": "SELECT is_male FROM `p.d.t` LIMIT 5",
+        "use_standard_sql": True,
+    }
+    assert batch_io.output_format("preds.jsonl") == ("jsonl", "preds")
+    assert batch_io.output_format("out/preds") == ("csv", "out/preds")
+    with pytest.raises(ValueError, match="bq://project.dataset.table"):
+        batch_io.output_format("bq://SELECT 1")
+
+
+def test_unparsable_records_become_reasons_not_exceptions():
+    header = ["id", *F.FEATURE_KEYS]
+    assert batch_io.parse_csv_line("a,True,30", header) == (
+        "a,True,30",
+        "csv: expected 5 fields, got 3",
+    )
+    assert batch_io.parse_csv_line("", header)[1] == "csv: empty line"
+    assert batch_io.parse_json_line("[1, 2]")[1] == "json: expected an object per line"
+    assert batch_io.parse_json_line("{oops")[1].startswith("json: ")
+    assert batch_io.parse_example(b"\xff\xfe not a proto")[1].startswith(
+        "tfrecord: not a tf.Example"
+    )
+
+
+# -------------------------------------------------------------------- with the tiny run's model
+
+
+@pytest.mark.e2e
+def test_csv_predictions_equal_serving_default(tiny_run, pushed_model_dir, tmp_path, capsys):
+    rows = good_rows()
+    data = write_csv(tmp_path / "rows.csv", rows)
+    prefix = str(tmp_path / "out" / "preds")
+    code = run_cli(
+        tiny_run,
+        *("--model", str(pushed_model_dir), "--input", str(data), "--predictions", prefix),
+        *("--key-column", "id"),
+    )
+    assert code == 0
+    out = read_output(prefix)
+    assert len(out) == len(rows)
+    got = predictions_by_id(out)
+    want = serving_default(pushed_model_dir, rows)
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-5)
+    printed = capsys.readouterr().out
+    assert f"input rows:       {len(rows)}" in printed
+    assert f"predictions:      {len(rows)}" in printed
+    assert "dead-letter rows: 0" in printed
+
+
+@pytest.mark.e2e
+def test_mixed_rows_add_up_and_dead_letter_names_each_reason(
+    tiny_run, pushed_model_dir, tmp_path, capsys
+):
+    rows = good_rows(12)
+    base = rows[0]
+    bad = [{**base, **overrides, "id": key} for key, (overrides, _) in BAD_ROWS.items()]
+    data = write_csv(tmp_path / "mixed.csv", rows[:6] + bad + rows[6:])
+    with open(data, "a") as f:
+        f.write("short-row,True,30\n")  # too few fields: a parse error
+    prefix = str(tmp_path / "out" / "mixed")
+    code = run_cli(
+        tiny_run,
+        *("--model", str(pushed_model_dir), "--input", str(data), "--predictions", prefix),
+        *("--key-column", "id"),
+    )
+    assert code == 0
+    counts = json.loads((tmp_path / "out" / "mixed-counts.json").read_text())
+    input_lines = len(data.read_text().splitlines()) - 1  # counted here, outside Beam
+    assert counts == {
+        "input_rows": input_lines,
+        "predictions": len(rows),
+        "dead_letter_rows": len(BAD_ROWS) + 1,
+    }
+    assert counts["input_rows"] == counts["predictions"] + counts["dead_letter_rows"]
+    assert len(read_output(prefix)) == counts["predictions"]
+    dead = {r["id"] or r["input"]: r for r in read_output(f"{prefix}-dead_letter")}
+    assert len(dead) == counts["dead_letter_rows"]
+    for key, (_, field) in BAD_ROWS.items():
+        assert dead[key]["field"] == field, dead[key]
+        assert dead[key]["reason"].startswith(f"{field}: "), dead[key]
+    assert dead["bad-plurality"]["value"] == "9"
+    assert "outside the schema's range" in dead["bad-age"]["reason"]
+    assert dead["short-row,True,30"]["reason"] == "csv: expected 5 fields, got 3"
+    printed = capsys.readouterr().out
+    assert f"dead-letter rows: {len(BAD_ROWS) + 1}" in printed
+
+
+def write_jsonl(path, rows: list[dict]):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def write_tfrecord(path, rows: list[dict]):
+    """tf.Example as ExampleGen writes them: strings as bytes, integers as int64."""
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for r in rows:
+            example = tf.train.Example()
+            feature = example.features.feature
+            for key in ("id", F.IS_MALE):
+                feature[key].bytes_list.value.append(r[key].encode())
+            for key in (F.MOTHER_AGE, F.PLURALITY, F.GESTATION_WEEKS):
+                feature[key].int64_list.value.append(int(r[key]))
+            writer.write(example.SerializeToString())
+    return path
+
+
+@pytest.mark.e2e
+def test_jsonl_and_tfrecord_inputs_give_the_csv_predictions(tiny_run, pushed_model_dir, tmp_path):
+    rows = good_rows(25, every=11)
+    inputs = {
+        "csv": write_csv(tmp_path / "rows.csv", rows),
+        "jsonl": write_jsonl(tmp_path / "rows.jsonl", rows),
+        "tfrecord": write_tfrecord(tmp_path / "rows.tfrecord", rows),
+    }
+    got = {}
+    for name, path in inputs.items():
+        output = str(tmp_path / f"from_{name}.jsonl")
+        code = run_cli(
+            tiny_run,
+            *("--model", str(pushed_model_dir), "--input", str(path), "--predictions", output),
+            *("--key-column", "id"),
+        )
+        assert code == 0, name
+        got[name] = predictions_by_id(read_output(str(tmp_path / f"from_{name}"), "jsonl"))
+    assert len(got["csv"]) == len(rows)
+    for name in ("jsonl", "tfrecord"):
+        assert got[name].keys() == got["csv"].keys(), name
+        np.testing.assert_allclose(
+            [got[name][k] for k in got["csv"]], list(got["csv"].values()), rtol=1e-6
+        )
+
+
+@pytest.mark.e2e
+def test_no_row_lost_under_multi_processing_with_two_workers(tiny_run, pushed_model_dir, tmp_path):
+    # tfdv#247: rows silently missing under DirectRunner multi_processing. Count on both sides.
+    rows = good_rows(400, every=3)
+    bad = [{**rows[0], F.PLURALITY: "7", "id": f"bad-{i}"} for i in range(9)]
+    data = write_csv(tmp_path / "many.csv", rows + bad)
+    prefix = str(tmp_path / "out" / "mp")
+    code = run_cli(
+        tiny_run,
+        *("--model", str(pushed_model_dir), "--input", str(data), "--predictions", prefix),
+        *("--key-column", "id", "--min-batch-size", "16", "--max-batch-size", "64"),
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+    )
+    assert code == 0
+    counts = json.loads((tmp_path / "out" / "mp-counts.json").read_text())
+    assert counts == {"input_rows": 409, "predictions": 400, "dead_letter_rows": 9}
+    out = read_output(prefix)
+    assert sorted(r["id"] for r in out) == sorted(r["id"] for r in rows)
+    assert len(read_output(f"{prefix}-dead_letter")) == 9
+
+
+class InMemoryBigQueryRead:
+    """Test double for beam.io.ReadFromBigQuery: the rows a query would return, from memory.
+    It records the arguments the job passed, so the test checks the query reaches the IO."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows, self.calls = rows, []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        return beam.Create(self.rows)
+
+
+class InMemoryBigQueryWrite:
+    """Test double for beam.io.WriteToBigQuery: each table becomes a local JSONL file of the
+    rows that would have been inserted; the table and schema arguments are recorded."""
+
+    def __init__(self, directory):
+        self.directory, self.calls = directory, []
+
+    def __call__(self, *, table, schema, **kwargs):
+        self.calls.append({"table": table, "schema": schema, **kwargs})
+        path = str(self.directory / table.replace(":", "_"))
+        return beam.Map(json.dumps) | beam.io.WriteToText(path, file_name_suffix=".jsonl")
+
+    def rows(self, table: str) -> list[dict]:
+        prefix = str(self.directory / table.replace(":", "_"))
+        return [json.loads(line) for line in batch_io.read_text_shards(prefix, ".jsonl")]
+
+
+@pytest.mark.e2e
+def test_bigquery_in_and_out_with_the_io_swapped_for_memory(pushed_model_dir, tmp_path):
+    # The live BigQuery service is NOT reached: ReadFromBigQuery and WriteToBigQuery are replaced
+    # by the in-memory doubles above; the rest of the job is the real one.
+    rows = good_rows(20)
+    bq_rows = [  # as BigQuery returns natality rows: BOOL and INTEGER columns, nulls as None
+        {
+            "id": r["id"],
+            F.IS_MALE: r[F.IS_MALE] == "True",
+            F.MOTHER_AGE: int(r[F.MOTHER_AGE]),
+            F.PLURALITY: int(r[F.PLURALITY]),
+            F.GESTATION_WEEKS: int(r[F.GESTATION_WEEKS]),
+        }
+        for r in rows
+    ]
+    bq_rows.append({**bq_rows[0], "id": "null-weeks", F.GESTATION_WEEKS: None})
+    read = InMemoryBigQueryRead(bq_rows)
+    write = InMemoryBigQueryWrite(tmp_path)
+    query = "bq://SELECT * FROM `proj.natality.births` LIMIT 21"
+    source = batch_io.make_source(query, read_transform=read)
+    sink = batch_io.make_sink("bq://proj.natality.predictions", write_transform=write)
+    counts = batch_predict.run_job(
+        source,
+        sink,
+        str(pushed_model_dir),
+        PipelineOptions(["--runner=DirectRunner"]),
+        key_column="id",
+        counts_path=str(tmp_path / "counts.json"),
+    )
+    assert counts == {"input_rows": 21, "predictions": 20, "dead_letter_rows": 1}
+    assert read.calls == [
+        {"query": "SELECT * FROM `proj.natality.births` LIMIT 21", "use_standard_sql": True}
+    ]
+    tables = {c["table"]: c for c in write.calls}
+    assert set(tables) == {"proj:natality.predictions", "proj:natality.predictions_dead_letter"}
+    schema = {f["name"]: f["type"] for f in tables["proj:natality.predictions"]["schema"]["fields"]}
+    assert schema == {
+        "id": "STRING",
+        F.IS_MALE: "STRING",
+        F.MOTHER_AGE: "INTEGER",
+        F.PLURALITY: "STRING",
+        F.GESTATION_WEEKS: "INTEGER",
+        F.PREDICTION_KEY: "FLOAT",
+    }
+    got = predictions_by_id(write.rows("proj:natality.predictions"))
+    want = serving_default(pushed_model_dir, rows)
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-5)
+    [dead] = write.rows("proj:natality.predictions_dead_letter")
+    assert dead["id"] == "null-weeks" and dead["field"] == F.GESTATION_WEEKS
+    assert dead["reason"] == f"{F.GESTATION_WEEKS}: missing"
+
+
+@pytest.mark.e2e
+def test_run_is_recorded_in_mlmd_against_the_pipelines_model(tiny_run, tmp_path, capsys):
+    output, summary = tiny_run
+    data = write_csv(tmp_path / "rows.csv", good_rows(10))
+    prefix = str(tmp_path / "out" / "recorded")
+    # No --model: the newest blessed model is found through MLMD.
+    assert run_cli(tiny_run, "--input", str(data), "--predictions", prefix) == 0
+    assert f"model: {summary['pushed_model']}" in capsys.readouterr().out
+
+    store = mlmd.open_store(output / "metadata.sqlite")
+    nodes = mlmd.run_nodes(store, summary["run_id"])
+    trained = nodes["Pusher"].inputs["model"][0]
+    assert trained.id == nodes["Trainer"].outputs["model"][0].id
+    runs = store.get_executions_by_type(batch_lineage.EXECUTION_TYPE)
+    [run] = [e for e in runs if mlmd.custom_property(e, "dead_letter_uri", "").startswith(prefix)]
+    assert mlmd.STATE_NAMES[run.last_known_state] == "COMPLETE"
+    assert mlmd.custom_property(run, "input_rows") == 10
+    assert mlmd.custom_property(run, "predictions") == 10
+    events = store.get_events_by_execution_ids([run.id])
+    linked = {
+        (mlmd.metadata_store_pb2.Event.Type.Name(e.type), e.path.steps[0].key): e.artifact_id
+        for e in events
+    }
+    assert set(linked) == {("INPUT", "model"), ("INPUT", "examples"), ("OUTPUT", "predictions")}
+    assert linked[("INPUT", "model")] == trained.id  # the pipeline's own Model artifact
+    [data_artifact] = store.get_artifacts_by_id([linked[("INPUT", "examples")]])
+    [predictions] = store.get_artifacts_by_id([linked[("OUTPUT", "predictions")]])
+    assert data_artifact.uri == str(data)
+    assert predictions.uri == prefix
+    contexts = {c.type for c in store.get_contexts_by_execution(run.id)}
+    assert contexts == {"pipeline", batch_lineage.CONTEXT_TYPE}
+    # "Which model made these predictions": from the prediction artifact back to the Model.
+    [made_by] = [
+        e.execution_id
+        for e in store.get_events_by_artifact_ids([predictions.id])
+        if e.type == mlmd.metadata_store_pb2.Event.OUTPUT
+    ]
+    assert made_by == run.id

@@ -1,0 +1,188 @@
+"""babyweight.kfp.spec_runner: the compiled KFP spec is runnable, not just well formed.
+
+The e2e test compiles the OSS KFP target with local paths and runs each task's recorded
+container command (the TFX KFP v2 entrypoint with its arguments) as a subprocess, in DAG order,
+on the tiny slice; then compares with the local run (`tiny_run`): the same components and
+artifact types, the same splits, and a pushed SavedModel that serves raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from babyweight import features as F
+from babyweight.kfp import spec_runner
+from babyweight.layout import OutputLayout
+from babyweight.metadata import store as mlmd
+from babyweight.metadata import summary
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS
+
+import kubeflow_runner
+from pipeline import configs, staging
+
+
+def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp") -> Path:
+    """The kfp target with everything local: a pipeline root a subprocess can write to."""
+    flags = {
+        "target": target,
+        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://b/root",
+        "serving_model_dir": str(tmp_path / "serving" / configs.MODEL_NAME),
+        "image": "babyweight-pipeline:test",
+        "data_source": "csv",
+        "data_root": data_root,
+        "beam_runner": "direct",
+        "schema_path": str(configs.SCHEMA_PATH),
+        "train_steps": TINY_TRAIN_STEPS,
+        "eval_steps": 5,
+    }
+    cloud = configs.CloudSettings.resolve(flags, {})
+    settings = cloud.pipeline_settings()
+    return kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{target}.json")
+
+
+@pytest.fixture(scope="module")
+def kfp_spec(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("spec")
+    return compile_local_kfp(tmp, str(tmp / "data"))
+
+
+def test_tasks_run_in_dependency_order(kfp_spec):
+    spec, _ = spec_runner.read_spec(kfp_spec)
+    order = spec_runner.task_order(spec)
+    assert sorted(order) == sorted(c for c in PIPELINE_COMPONENTS if "resolver" not in c)
+    before = {name: i for i, name in enumerate(order)}
+    for a, b in [
+        ("CsvExampleGen", "StatisticsGen"),
+        ("ExampleValidator", "DataValidationGate"),
+        ("DataValidationGate", "Transform"),
+        ("Transform", "Trainer"),
+        ("Trainer", "Evaluator"),
+        ("Evaluator", "Pusher"),
+    ]:
+        assert before[a] < before[b]
+
+
+def test_executor_input_wires_upstream_outputs_and_parameters(kfp_spec):
+    spec, _ = spec_runner.read_spec(kfp_spec)
+    upstream = {
+        "Transform": {
+            "artifacts": {
+                "transformed_examples": [{"name": "t/x", "uri": "/r/T/x", "metadata": {"a": 1}}],
+                "transform_graph": [{"name": "t/g", "uri": "/r/T/g", "metadata": {}}],
+            }
+        },
+        "ImportSchemaGen": {"artifacts": {"schema": [{"name": "s", "uri": "/r/S"}]}},
+    }
+    ex = spec_runner.executor_input(spec, "Trainer", "/r/Trainer", "run1", {}, upstream)
+    assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["uri"] == "/r/T/x"
+    assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["metadata"] == {"a": 1}
+    examples_type = ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["type"]
+    assert spec_runner.type_title(examples_type) == "tfx.Examples"
+    assert ex["inputs"]["parameterValues"]["run_fn"] == configs.RUN_FN
+    model = ex["outputs"]["artifacts"]["model"]["artifacts"][0]
+    assert model["uri"] == "/r/Trainer/model" and model["name"] == "run1/Trainer/model"
+    assert ex["outputs"]["outputFile"] == "/r/Trainer/executor_output.json"
+
+
+def test_what_only_a_kfp_backend_runs_is_refused_up_front(tmp_path, kfp_spec, capsys):
+    vertex = compile_local_kfp(tmp_path, str(tmp_path / "data"), target="vertex")
+    with pytest.raises(spec_runner.SpecError, match=r"resolver node.*--target kfp"):
+        spec_runner.run_spec(vertex, pipeline_root=str(tmp_path / "root"))
+    with pytest.raises(spec_runner.SpecError, match=r"'gs://b/root'.*local directory"):
+        spec_runner.run_spec(kfp_spec, pipeline_root="gs://b/root")
+    assert spec_runner.main([str(tmp_path / "nope.json")]) == 1
+    assert "nope.json: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_dependency_cycle_is_named():
+    spec = {
+        "root": {"dag": {"tasks": {"A": {"dependentTasks": ["B"]}, "B": {"dependentTasks": ["A"]}}}}
+    }
+    with pytest.raises(spec_runner.SpecError, match=r"dependency cycle among \['A', 'B'\]"):
+        spec_runner.task_order(spec)
+
+
+def test_a_failing_task_stops_the_run_with_its_log(tmp_path, kfp_spec):
+    # The spec's data_root does not exist: ExampleGen fails, with the reason in the log tail,
+    # and nothing downstream runs.
+    root = str(tmp_path / "root")
+    failed = r"CsvExampleGen executor exited with 1; log .*does not match any files"
+    with pytest.raises(spec_runner.TaskFailed, match=re.compile(failed, re.S)):
+        spec_runner.run_spec(kfp_spec, pipeline_root=root, run_id="r", echo=lambda line: None)
+    run_dir = tmp_path / "root" / "babyweight" / "r"
+    assert (run_dir / "logs" / "CsvExampleGen.log").read_text()
+    assert not (run_dir / "StatisticsGen").exists()
+
+
+def count_examples(uri: str, split: str) -> int:
+    files = tf.io.gfile.glob(f"{uri}/Split-{split}/*")
+    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+
+def local_outputs(output_dir: Path) -> dict[str, dict[str, str]]:
+    """{node: {output key: artifact type}} of the local run, from its MLMD."""
+    store = mlmd.open_store(output_dir / "metadata.sqlite")
+    nodes = mlmd.run_nodes(store, mlmd.latest_run_id(store, configs.PIPELINE_NAME))
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    return {
+        node: {key: types[arts[0].type_id] for key, arts in run.outputs.items()}
+        for node, run in nodes.items()
+    }
+
+
+@pytest.mark.e2e
+def test_the_compiled_kfp_spec_runs_here_like_the_local_run(tmp_path, tiny_data, tiny_run):
+    local_dir, local = tiny_run
+    staged = staging.stage_csv(tiny_data, OutputLayout(tmp_path))
+    spec = compile_local_kfp(tmp_path, staged.examples_dir)
+    lines = []
+    run = spec_runner.run_spec(
+        spec, run_id="spec-run", python=sys.executable, workdir=REPO, echo=lines.append
+    )
+    assert len(lines) == len(run.tasks) == len(PIPELINE_COMPONENTS) - 1  # no resolver
+    seconds = {t.name: t.seconds for t in run.tasks}
+    print("spec run, seconds per task:", json.dumps(seconds))
+
+    # The same components and artifacts (key and type) as the local run, less the resolver.
+    expected = local_outputs(local_dir)
+    expected.pop("latest_blessed_model_resolver")
+    title = spec_runner.type_title
+    got = {
+        t.name: {k: title(v[0]["type"]).removeprefix("tfx.") for k, v in t.outputs.items()}
+        for t in run.tasks
+    }
+    assert got == expected
+
+    # The same rows in each split, so the same test rows were scored.
+    examples = run.outputs("CsvExampleGen", "examples")[0]["uri"]
+    assert {s: count_examples(examples, s) for s in local["splits"]} == local["splits"]
+    metrics = summary.slice_metrics(run.outputs("Evaluator", "evaluation")[0]["uri"])
+    assert metrics["Overall"]["example_count"] == local["splits"]["test"]
+    assert metrics["Overall"]["rmse"] < configs.RMSE_UPPER_BOUND
+    assert run.outputs("Evaluator", "blessing")[0]["metadata"]["blessed"] == 1
+
+    # Pushed, like the local run, to a new version under the serving directory.
+    pushed = run.outputs("Pusher", "pushed_model")[0]["metadata"]
+    assert pushed["pushed"] == 1 and local["pushed_model"]
+    version_dir = Path(pushed["pushed_destination"])
+    assert version_dir.parent == tmp_path / "serving" / configs.MODEL_NAME
+    model = tf.saved_model.load(str(version_dir))
+    local_model = tf.saved_model.load(local["pushed_model"])
+    assert set(model.signatures) == set(local_model.signatures)
+    out = model.signatures[F.RAW_SIGNATURE](
+        is_male=tf.constant(["True", "Unknown"]),
+        mother_age=tf.constant([26, 35], tf.int64),
+        plurality=tf.constant(["Single(1)", "Twins(2)"]),
+        gestation_weeks=tf.constant([39, 34], tf.int64),
+    )[F.PREDICTION_KEY].numpy()
+    assert out.shape == (2,) and np.all((out > 3) & (out < 12)), out
+    recorded = json.loads((Path(run.run_dir) / "spec_run.json").read_text())
+    assert [t["name"] for t in recorded["tasks"]] == [t.name for t in run.tasks]
