@@ -10,12 +10,21 @@ training split that trained the served model, under the pipeline's schema:
 - the schema itself in its SERVING environment (domains, types, presence);
 - with --previous-log, drift: the same comparators between the earlier and this log.
 It prints one line per feature, writes the anomalies (TFDV text format), both statistics and a
-JSON summary under --results, and exits 1 when any feature is anomalous (so it can gate a
-deploy), 2 when the log or the store cannot be read, 0 otherwise.
+JSON summary under --results, and exits
+- 0 when no feature is anomalous,
+- 1 when one is (skew found: a deploy gate stops),
+- 2 when the check could not be done: a log line that is not strict JSON (NaN, Infinity, a
+  5,000-digit number, deep nesting, bytes that are not UTF-8) or lacks a field, named by its line
+  number; a missing or corrupt store; training data that cannot be read; any other failure.
+  Unreadable input is never reported as skew.
 
-Which training data: the log's model_version names a pushed model; its lineage in the MLMD
-store of --output leads to the ExampleGen examples and the schema that trained it. When no
-pushed model of that version is in the store, the newest ExampleGen examples are used (said so).
+Which training data: each line's model_version names a pushed model; its lineage in the MLMD
+store of --output leads to the ExampleGen examples and the schema that trained that model (the
+Model the Pusher pushed, up through Trainer and Transform). A log that holds several versions
+(the server swapped models while it logged) is split by version, and each part is compared with
+its own training data; exit 1 if any part shows skew. `--model-version V` checks one part only.
+When no pushed model of a version is in the store, the newest ExampleGen examples are used
+(said so).
 
 From the log to the training representation (each line read by babyweight.instances, the rules
 of the server, without the schema's ranges, which TFDV checks):
@@ -37,11 +46,15 @@ import collections
 import dataclasses
 import glob
 import json
+import math
 import os
+import reprlib
 import sys
 import time
+import traceback
 from pathlib import Path
 
+from babyweight import console
 from babyweight import features as F
 from babyweight.instances import InvalidInstance, parse_instance
 from babyweight.layout import OutputLayout, add_output_argument
@@ -65,10 +78,25 @@ class SkewInputError(ValueError):
     """The serving log, or the store it is compared with, cannot be used; says where and why."""
 
 
+INT64 = (-(2**63), 2**63 - 1)  # what TFDV (and the model) can hold
+_VERSION_DIGITS = 19  # TF Serving versions are int64
+_MAX_DIGITS = 20  # no number in a log line needs more (2**64 has 20 digits)
+UNKNOWN_VERSION = ""  # a line without model_version
+
+
 @dataclasses.dataclass
 class ServingLog:
     rows: list[dict]  # feature -> value, in the training representation
     model_versions: collections.Counter
+    versions: list[str] = dataclasses.field(default_factory=list)  # each row's model version
+
+    def by_version(self) -> dict[str, list[dict]]:
+        """Rows per model version, versions in numeric order (a line without one last)."""
+        grouped: dict[str, list[dict]] = {}
+        for version, row in zip(self.versions, self.rows, strict=True):
+            grouped.setdefault(version, []).append(row)
+        order = sorted(grouped, key=lambda v: (v == UNKNOWN_VERSION, len(v), v))
+        return {v: grouped[v] for v in order}
 
 
 def parse_features(features, where: str) -> dict:
@@ -82,6 +110,13 @@ def parse_features(features, where: str) -> dict:
         instance = parse_instance(features, check_domains=False)
     except InvalidInstance as e:
         raise SkewInputError(f"{where}: field features.{e}") from None
+    for name in (F.MOTHER_AGE, F.GESTATION_WEEKS):
+        value = getattr(instance, name)
+        if not INT64[0] <= value <= INT64[1]:
+            raise SkewInputError(
+                f"{where}: field features.{name}: outside the 64-bit integer range "
+                f"(got {reprlib.repr(features[name])})"
+            )
     return {
         F.IS_MALE: instance.is_male,
         F.MOTHER_AGE: instance.mother_age,
@@ -90,28 +125,85 @@ def parse_features(features, where: str) -> dict:
     }
 
 
+def read_version(value, where: str) -> str:
+    """A line's model_version as the server writes it (the version directory's number)."""
+    if value is None or value == UNKNOWN_VERSION:
+        return UNKNOWN_VERSION
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= _VERSION_DIGITS
+    ):
+        return value
+    raise SkewInputError(
+        f"{where}: field model_version: expected a version number (got {reprlib.repr(value)})"
+    )
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:  # a 5,000-digit number: int() would refuse it with a ValueError
+        raise ValueError(f"a number of {digits} digits")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{reprlib.repr(text)} is out of range")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_line(raw: bytes, where: str) -> dict:
+    """One line of the log as a JSON object, strictly: UTF-8, no NaN or Infinity, numbers that
+    fit, bounded nesting. Anything else is a SkewInputError naming the line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SkewInputError(
+            f"{where}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})"
+        ) from None
+    try:
+        record = json.loads(
+            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_no_constant
+        )
+    except json.JSONDecodeError as e:
+        raise SkewInputError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
+    except ValueError as e:
+        raise SkewInputError(f"{where}: not JSON ({e})") from None
+    except RecursionError:
+        raise SkewInputError(f"{where}: not JSON (nested too deeply)") from None
+    if not isinstance(record, dict) or "features" not in record:
+        raise SkewInputError(f"{where}: field features: missing")
+    return record
+
+
 def read_serving_log(path) -> ServingLog:
     """Every row of a JSON-lines serving log; a bad line is an error naming its number."""
     path = Path(path)
     if not path.is_file():
         raise SkewInputError(f"serving log {path}: no such file")
-    rows, versions = [], collections.Counter()
-    with open(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
+    log = ServingLog([], collections.Counter())
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
                 continue
             where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SkewInputError(f"{where}: not JSON ({e.msg})") from None
-            if not isinstance(record, dict) or "features" not in record:
-                raise SkewInputError(f"{where}: field features: missing")
-            rows.append(parse_features(record["features"], where))
-            versions[str(record.get("model_version", ""))] += 1
-    if not rows:
+            record = parse_line(raw, where)
+            log.rows.append(parse_features(record["features"], where))
+            version = read_version(record.get("model_version"), where)
+            log.versions.append(version)
+            log.model_versions[version] += 1
+    if not log.rows:
         raise SkewInputError(f"serving log {path}: no rows")
-    return ServingLog(rows, versions)
+    return log
 
 
 # -- the training side, found through lineage -------------------------------------------------
@@ -134,32 +226,42 @@ def _root_artifacts(lin: Lineage, ids, type_name: str) -> list[int]:
     return sorted(found)
 
 
-def find_training_source(
-    layout: OutputLayout, model_versions: collections.Counter
-) -> TrainingSource:
+def open_lineage(layout: OutputLayout) -> Lineage:
+    """The run's lineage; a missing or unreadable store is a one-line error."""
     try:
         path = layout.require_metadata()
     except FileNotFoundError as e:
         raise SkewInputError(str(e)) from None
-    lin = Lineage(mlmd.open_store(path, readonly=True))
-    version, how = None, ""
-    for candidate, _ in model_versions.most_common():
-        try:
-            artifact_id = trace_lib.resolve(lin, candidate) if candidate else None
-        except LookupError:
-            continue
-        if artifact_id is not None and lin.artifacts[artifact_id].type == "PushedModel":
-            version = candidate
-            ids = [int(a) for a in trace_lib.trace(lin, artifact_id)["artifacts"]]
-            how = f"lineage of pushed model version {version} (artifact #{artifact_id})"
-            break
-    if version is None:
-        ids = list(lin.artifacts)
-        seen = ", ".join(sorted(model_versions)) or "none"
-        how = f"newest examples in the store (no pushed model of version {seen} in it)"
+    return Lineage(mlmd.open_store(path, readonly=True))
+
+
+def _trained_model(lin: Lineage, pushed_id: int) -> int:
+    """The Model artifact a PushedModel pushed (the Pusher's `model` input)."""
+    pusher = lin.producer(pushed_id)
+    for artifact_id, key in lin.inputs.get(pusher, []) if pusher is not None else []:
+        if key == "model":
+            return artifact_id
+    return pushed_id
+
+
+def find_training_source(lin: Lineage, version: str) -> TrainingSource:
+    """The examples and schema that trained the pushed model of `version`.
+
+    Only what made the model counts (Trainer, Transform, ExampleGen ... upward from the Model the
+    Pusher pushed): not the Evaluator's inputs, whose baseline model may come from older data.
+    """
+    pushed = trace_lib.pushed_version(lin, version) if version else None
+    if pushed is not None:
+        made_by = trace_lib.trace(lin, _trained_model(lin, pushed))["upstream"]
+        ids = {a for step in made_by for ids in step["outputs"].values() for a in ids}
+        how = f"lineage of pushed model version {version} (artifact #{pushed})"
+    else:
+        ids = set(lin.artifacts)
+        why = f"no pushed model of version {version} in it" if version else "no model_version"
+        how = f"newest examples in the store ({why})"
     examples = _root_artifacts(lin, ids, "Examples")
     if not examples:
-        raise SkewInputError(f"no ExampleGen examples in {path}")
+        raise SkewInputError("no ExampleGen examples in the ML Metadata store")
     schemas = _root_artifacts(lin, ids, "Schema")
     schema_path = str(SCHEMA_PATH)
     if schemas:
@@ -173,6 +275,14 @@ def read_training_rows(examples_uri: str, split: str = TRAIN_SPLIT) -> list[dict
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     if not files:
         raise SkewInputError(f"no {split} split under {examples_uri}")
+    try:
+        return _examples_to_rows(tf, files)
+    except tf.errors.OpError as e:
+        first = (e.message or type(e).__name__).splitlines()[0]
+        raise SkewInputError(f"{examples_uri}: cannot read the {split} split ({first})") from None
+
+
+def _examples_to_rows(tf, files: list[str]) -> list[dict]:
     rows = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
         feature = tf.train.Example.FromString(record).features.feature
@@ -306,6 +416,10 @@ def format_result(result: dict, source: TrainingSource | None = None) -> str:
     return "\n".join(lines)
 
 
+def version_label(version: str) -> str:
+    return version or "unknown"
+
+
 def write_results(result: dict, results_dir: Path, source: TrainingSource | None) -> Path:
     import tensorflow_data_validation as tfdv
 
@@ -320,40 +434,119 @@ def write_results(result: dict, results_dir: Path, source: TrainingSource | None
     return results_dir
 
 
+def write_all_results(checked: dict, results_dir: Path) -> None:
+    """One model version: its files in results_dir. Several: each version's files in
+    results_dir/<version>/ and a skew.json there that lists every version's verdict."""
+    if len(checked) == 1:
+        [(version, (source, result))] = checked.items()
+        write_results({**result, "model_version": version}, results_dir, source)
+        return
+    summary = {"passed": all(r["passed"] for _, r in checked.values()), "versions": {}}
+    for version, (source, result) in checked.items():
+        label = version_label(version)
+        write_results({**result, "model_version": version}, results_dir / label, source)
+        summary["versions"][label] = {
+            "passed": result["passed"],
+            "rows": result["rows"],
+            "anomalies": result["anomalies"],
+            "results": str(results_dir / label),
+        }
+    (results_dir / "skew.json").write_text(json.dumps(summary, indent=2))
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="babyweight skew",
-        description="Training-serving skew and drift of served requests (TFDV).",
+        description="Training-serving skew and drift of served requests (TFDV). Each model "
+        "version in the log is compared with its own training data. Exit status: 0 no skew, "
+        "1 skew found, 2 the check could not be done (unreadable log or store).",
     )
     parser.add_argument("--serving-log", type=Path, required=True, help="JSON-lines serving log")
     add_output_argument(parser)
     parser.add_argument("--previous-log", type=Path, help="an earlier serving log, for drift")
+    parser.add_argument(
+        "--model-version", help="check only the rows of this model version (default: each)"
+    )
     parser.add_argument(
         "--results", type=Path, help="where to write the anomalies (default: OUTPUT/skew/LOGNAME)"
     )
     return parser.parse_args(argv)
 
 
+def select_versions(log: ServingLog, only: str | None) -> dict[str, list[dict]]:
+    grouped = log.by_version()
+    if only is None:
+        return grouped
+    if only not in grouped:
+        held = ", ".join(version_label(v) for v in grouped)
+        raise SkewInputError(f"--model-version {only}: no rows of it in the log (it has {held})")
+    return {only: grouped[only]}
+
+
+def check_log(args: argparse.Namespace, layout: OutputLayout) -> dict:
+    """{version: (TrainingSource, result)} for each model version of the log."""
+    log = read_serving_log(args.serving_log)
+    previous = read_serving_log(args.previous_log).rows if args.previous_log else None
+    versions = select_versions(log, args.model_version)
+    lin = open_lineage(layout)
+    training: dict[str, list[dict]] = {}  # examples URI -> rows: versions may share them
+    checked = {}
+    for version, rows in versions.items():
+        source = find_training_source(lin, version)
+        if source.examples_uri not in training:
+            training[source.examples_uri] = read_training_rows(source.examples_uri)
+        result = check(
+            rows, training[source.examples_uri], source.schema_path, previous_rows=previous
+        )
+        checked[version] = (source, result)
+    return checked
+
+
+def format_checked(checked: dict) -> str:
+    if len(checked) == 1:
+        [(source, result)] = checked.values()
+        return format_result(result, source)
+    sections = [
+        f"model version {version_label(v)}: {result['rows']} served rows\n"
+        + format_result(result, source)
+        for v, (source, result) in checked.items()
+    ]
+    failed = [version_label(v) for v, (_, result) in checked.items() if not result["passed"]]
+    verdict = f"skew in {', '.join(failed)}" if failed else "no skew"
+    sections.append(
+        f"{len(checked)} model versions in the log, each compared with its own training "
+        f"data: {verdict}"
+    )
+    return "\n\n".join(sections)
+
+
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a command line tool: no TF banner
+    """0: no skew; 1: skew found (a deploy gate stops); 2: the check could not be done, for
+    any reason (unreadable log or store, missing training data), never read as skew."""
     args = parse_args(argv)
     layout = OutputLayout(args.output)
     started = time.monotonic()
     try:
-        log = read_serving_log(args.serving_log)
-        previous = read_serving_log(args.previous_log).rows if args.previous_log else None
-        source = find_training_source(layout, log.model_versions)
-        training = read_training_rows(source.examples_uri)
-        result = check(log.rows, training, source.schema_path, previous_rows=previous)
-    except SkewInputError as e:
-        print(f"skew: {e}", file=sys.stderr)
+        checked = check_log(args, layout)
+        results_dir = args.results or layout.skew_dir(args.serving_log.stem)
+        write_all_results(checked, results_dir)
+    except (SkewInputError, mlmd.StoreError) as e:
+        print(f"babyweight skew: {e}", file=sys.stderr)
         return 2
-    results_dir = args.results or layout.skew_dir(args.serving_log.stem)
-    write_results(result, results_dir, source)
-    print(format_result(result, source))
-    print(f"anomalies written to {results_dir / 'anomalies.pbtxt'}")
+    except Exception as e:  # noqa: BLE001  (a crash must not read as "skew found", exit 1)
+        if console.is_verbose():
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        print(
+            f"babyweight skew: could not check ({type(e).__name__}: {first}); "
+            "--verbose shows the traceback",
+            file=sys.stderr,
+        )
+        return 2
+    print(format_checked(checked))
+    print(f"results written to {results_dir}")
     print(f"({time.monotonic() - started:.1f}s)")
-    return 0 if result["passed"] else 1
+    return 0 if all(result["passed"] for _, result in checked.values()) else 1
 
 
 if __name__ == "__main__":
