@@ -68,7 +68,7 @@ class _Store(metadata_store.MetadataStore):
     """
 
     def __init__(self, config, path: str):
-        self.path = path
+        self.sqlite_path = path
         try:
             super().__init__(config)
         except RuntimeError as e:
@@ -78,7 +78,7 @@ class _Store(metadata_store.MetadataStore):
         try:
             return super()._call(method_name, request, response, extra_options)
         except (errors.InternalError, errors.DataLossError, errors.UnknownError) as e:
-            raise StoreError(unreadable_store(self.path, e)) from None
+            raise StoreError(unreadable_store(self.sqlite_path, e)) from None
 
 
 def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:

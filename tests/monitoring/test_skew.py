@@ -9,6 +9,7 @@ import sys
 
 from babyweight import features as F
 from babyweight.monitoring import skew
+from babyweight.monitoring.serving_log import parse_features as parse
 from babyweight.schema import SCHEMA_PATH
 
 import lineage_store
@@ -29,15 +30,15 @@ def drawn():
 
 
 def test_parse_features_maps_to_the_training_representation():
-    parsed = skew.parse_features(
+    parsed = parse(
         {F.IS_MALE: "Unknown", F.MOTHER_AGE: 30, F.PLURALITY: "Twins(2)", F.GESTATION_WEEKS: 38},
         "log:1",
     )
     assert parsed == {F.IS_MALE: "Unknown", F.MOTHER_AGE: 30, F.PLURALITY: 2, F.GESTATION_WEEKS: 38}
     multiple = {F.IS_MALE: "True", F.MOTHER_AGE: 30, F.PLURALITY: F.MULTIPLE, F.GESTATION_WEEKS: 38}
-    assert skew.parse_features(multiple, "log:1")[F.PLURALITY] == 2
+    assert parse(multiple, "log:1")[F.PLURALITY] == 2
     for label, count in zip(F.PLURALITY_VALUES[:-1], range(1, 6), strict=True):
-        assert skew.parse_features({**multiple, F.PLURALITY: label}, "x")[F.PLURALITY] == count
+        assert parse({**multiple, F.PLURALITY: label}, "x")[F.PLURALITY] == count
 
 
 @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ def test_empty_or_missing_log_is_an_error(tmp_path):
 
 
 def _rows(records):
-    return [skew.parse_features(r["features"], "test") for r in records]
+    return [parse(r["features"], "test") for r in records]
 
 
 def test_tfdv_skew_passes_same_distribution_and_names_the_shifted_features(drawn):
