@@ -223,3 +223,25 @@ def test_runs_show_cache_hits_after_a_rerun(tiny_rerun, tiny_run):
     assert runs[-1]["cache_hits"] >= 1
     cached = {c["node"] for c in runs[-1]["components"] if c["cached"]}
     assert "CsvExampleGen" in cached
+
+
+@pytest.mark.e2e
+def test_a_rerun_evaluator_reads_one_model_in_both_roles(tiny_rerun, tiny_run):
+    """The rerun's Trainer is a cache hit, so its Evaluator compares the model with itself as
+    the baseline: `trace` and `artifacts` show both roles."""
+    output, _ = tiny_run
+    runs = json.loads(cli("runs", "--output", str(output), "--json").stdout)
+    rerun = {c["node"]: c for c in runs[1]["components"]}
+    assert rerun["Trainer"]["cached"] and not rerun["Evaluator"]["cached"]
+    evaluator = rerun["Evaluator"]["execution"]
+    lin = lineage.Lineage(mlmd.open_store(output / "metadata.sqlite", readonly=True))
+    step = lin.step(evaluator)
+    assert step["inputs"]["model"] == step["inputs"]["baseline_model"]
+    [model] = step["inputs"]["model"]
+    trace = cli("trace", str(model), "--output", str(output))
+    assert f"baseline_model=#{model} Model" in trace.stdout
+    assert f"Examples, model=#{model} Model" in trace.stdout
+    listing = cli("artifacts", "--type", "Model", "--output", str(output)).stdout
+    assert f"Evaluator.baseline_model (exec {evaluator}), Evaluator.model (exec {evaluator})" in (
+        listing
+    )
