@@ -10,12 +10,19 @@
 
 Each takes `--output DIR`, the pipeline run's output directory, where it needs one. Commands
 are imported only when run, so `babyweight lineage` never loads TensorFlow.
+
+A command prints only its own output: TensorFlow's C++ start-up lines and the TensorFlow and
+absl Python warnings are silenced before the command's module is imported. `--verbose` (before
+or after the command name) or BABYWEIGHT_VERBOSE=1 keeps them. An error a person can act on
+(babyweight.console.CommandError, e.g. an unreadable ML Metadata store) is one line, exit 2.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+from babyweight import console
 
 # command -> (module with main(argv), one line of help)
 COMMANDS = {
@@ -30,6 +37,7 @@ COMMANDS = {
     "kfp": ("babyweight.kfp.client", "create/update/run/list/delete/status on a KFP endpoint"),
     "kfp-spec-run": ("babyweight.kfp.spec_runner", "run a compiled KFP spec here, task by task"),
 }
+VERBOSE_FLAG = "--verbose"
 # The script names of the previous release, kept for one release.
 OLD_SCRIPTS = {
     "serve": "serve",
@@ -44,26 +52,46 @@ OLD_SCRIPTS = {
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: babyweight COMMAND [--output DIR] [options]", "", "commands:"]
+    lines = ["usage: babyweight [--verbose] COMMAND [--output DIR] [options]", "", "commands:"]
     lines += [f"  {name:<{width}}  {help_text}" for name, (_, help_text) in COMMANDS.items()]
-    lines += ["", "`babyweight COMMAND --help` describes one command."]
+    lines += [
+        "",
+        "`babyweight COMMAND --help` describes one command.",
+        f"{VERBOSE_FLAG} (before or after COMMAND): TensorFlow's and absl's log lines as well.",
+    ]
     return "\n".join(lines)
 
 
-def run(command: str, argv: list[str]) -> int:
+def take_verbose(argv: list[str]) -> tuple[bool, list[str]]:
+    """(whether --verbose was given, argv without it); arguments after `--` are left alone."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    found = VERBOSE_FLAG in argv[:end]
+    return found, [a for a in argv[:end] if a != VERBOSE_FLAG] + argv[end:]
+
+
+def run(command: str, argv: list[str], verbose: bool = False) -> int:
+    given, argv = take_verbose(argv)
+    console.quiet_command_logs(verbose or given)  # before the command's module imports TensorFlow
     module = importlib.import_module(COMMANDS[command][0])
-    return module.main(argv) or 0
+    try:
+        return module.main(argv) or 0
+    except console.CommandError as e:
+        print(f"babyweight {command}: {e}", file=sys.stderr)
+        return 2
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = False
+    while argv and argv[0] == VERBOSE_FLAG:  # the global flag, before the command
+        argv, verbose = argv[1:], True
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
     if argv[0] not in COMMANDS:
         print(f"babyweight: no command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    return run(argv[0], argv[1:])
+    return run(argv[0], argv[1:], verbose)
 
 
 def old_script() -> int:

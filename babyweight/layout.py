@@ -13,7 +13,8 @@
       run_summary.json               the summary of the newest run
       report/index.html              the static report of the newest run (and its images)
       serving_log.jsonl              every row the REST server predicted
-      skew/<log name>/               results of a skew check
+      skew/<log name>/[<version>/]   results of a skew check (a folder per model version
+                                     when the log holds several)
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babyweight import features as F
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "natality"
 # Every node of the default pipeline, by id.
@@ -25,6 +27,7 @@ PIPELINE_COMPONENTS = [
 ]
 TINY_ROWS_EVERY = 8  # every 8th row of data/births.csv: ~430 rows from all three sources
 TINY_TRAIN_STEPS = 300
+SHIFT_WEEKS = 6  # a serving log "shifted" from training: weeks + 6, sex unknown
 
 
 def write_rows(path: Path, header: list[str], rows: list[list]) -> Path:
@@ -33,6 +36,34 @@ def write_rows(path: Path, header: list[str], rows: list[list]) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def births_rows() -> list[dict]:
+    """Rows of data/births.csv whose features the pipeline keeps (all present and positive)."""
+    with open(REPO / "data" / "births.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    numeric = [F.MOTHER_AGE, F.PLURALITY, F.GESTATION_WEEKS]
+    return [
+        r
+        for r in rows
+        if r[F.IS_MALE] in ("True", "False")
+        and all(r[k].isdigit() and int(r[k]) > 0 for k in numeric)
+    ]
+
+
+def log_record(row: dict, model_version: str, shifted: bool = False) -> dict:
+    """A serving-log line as the REST server writes it, for one births.csv row."""
+    return {
+        "time": "2026-01-01T00:00:00Z",
+        "model_version": model_version,
+        "features": {
+            F.IS_MALE: F.UNKNOWN if shifted else row[F.IS_MALE],
+            F.MOTHER_AGE: int(row[F.MOTHER_AGE]),
+            F.PLURALITY: F.PLURALITY_VALUES[int(row[F.PLURALITY]) - 1],
+            F.GESTATION_WEEKS: int(row[F.GESTATION_WEEKS]) + (SHIFT_WEEKS if shifted else 0),
+        },
+        "prediction": 7.0,
+    }
 
 
 def tiny_slice(path: Path) -> Path:

@@ -73,10 +73,15 @@ class Recorder:
         )
         events = []
         for side, items in ((pb.Event.INPUT, inputs), (pb.Event.OUTPUT, outputs)):
+            # One event per artifact and side, as TFX records it: an artifact that fills several
+            # keys (an Evaluator's model and baseline_model) has a path key, index, key, index.
+            by_artifact: dict[int, pb.Event] = {}
             for key, artifact_id in (items or {}).items():
-                event = pb.Event(type=side, artifact_id=artifact_id)
+                event = by_artifact.setdefault(artifact_id, pb.Event(type=side))
+                event.artifact_id = artifact_id
                 event.path.steps.add().key = key
-                events.append((None, event))
+                event.path.steps.add().index = 0
+            events += [(None, event) for event in by_artifact.values()]
         contexts = []
         if run is not None:
             contexts = [
@@ -90,36 +95,37 @@ class Recorder:
         return execution_id
 
 
-def build(path) -> dict:
-    """Record the demo store at `path`; returns the ids the tests look for."""
+def build(path, root="/root") -> dict:
+    """Record the demo store at `path`, its artifacts under `root`; returns the ids the tests
+    look for."""
     r = Recorder(path)
     ids = {}
-    ids["examples"] = r.artifact("Examples", "/root/ExampleGen/examples/1")
+    ids["examples"] = r.artifact("Examples", f"{root}/ExampleGen/examples/1")
     r.execute("ExampleGen", outputs={"examples": ids["examples"]}, run="run-1")
-    ids["schema"] = r.artifact("Schema", "/root/ImportSchemaGen/schema/2")
+    ids["schema"] = r.artifact("Schema", f"{root}/ImportSchemaGen/schema/2")
     r.execute("ImportSchemaGen", outputs={"schema": ids["schema"]}, run="run-1")
-    ids["statistics"] = r.artifact("ExampleStatistics", "/root/StatisticsGen/statistics/3")
+    ids["statistics"] = r.artifact("ExampleStatistics", f"{root}/StatisticsGen/statistics/3")
     r.execute(
         "StatisticsGen",
         inputs={"examples": ids["examples"]},
         outputs={"statistics": ids["statistics"]},
         run="run-1",
     )
-    ids["anomalies"] = r.artifact("ExampleAnomalies", "/root/ExampleValidator/anomalies/4")
+    ids["anomalies"] = r.artifact("ExampleAnomalies", f"{root}/ExampleValidator/anomalies/4")
     r.execute(
         "ExampleValidator",
         inputs={"statistics": ids["statistics"], "schema": ids["schema"]},
         outputs={"anomalies": ids["anomalies"]},
         run="run-1",
     )
-    ids["model"] = r.artifact("Model", "/root/Trainer/model/5")
+    ids["model"] = r.artifact("Model", f"{root}/Trainer/model/5")
     ids["trainer"] = r.execute(
         "Trainer",
         inputs={"examples": ids["examples"], "schema": ids["schema"]},
         outputs={"model": ids["model"]},
         run="run-1",
     )
-    ids["blessing"] = r.artifact("ModelBlessing", "/root/Evaluator/blessing/6", blessed=1)
+    ids["blessing"] = r.artifact("ModelBlessing", f"{root}/Evaluator/blessing/6", blessed=1)
     ids["evaluator"] = r.execute(
         "Evaluator",
         inputs={"examples": ids["examples"], "model": ids["model"]},
@@ -128,7 +134,7 @@ def build(path) -> dict:
     )
     ids["pushed"] = r.artifact(
         "PushedModel",
-        "/root/Pusher/pushed_model/7",
+        f"{root}/Pusher/pushed_model/7",
         pushed=1,
         pushed_destination="/serving/demo/1700000000",
         pushed_version="1700000000",

@@ -11,9 +11,11 @@ import os
 from babyweight.metadata.store import (
     FINISHED_STATES,
     INPUT_EVENTS,
+    MODEL_DIR_PROPERTY,
     OUTPUT_EVENTS,
     STATE_NAMES,
     custom_property,
+    event_keys,
 )
 
 from ml_metadata import errors
@@ -44,13 +46,13 @@ class Lineage:
         for ev in events:
             if ev.artifact_id not in self.artifacts or ev.execution_id not in self.executions:
                 continue
-            key = ev.path.steps[0].key if ev.path.steps else ""
-            if ev.type in INPUT_EVENTS:
-                self.inputs[ev.execution_id].append((ev.artifact_id, key))
-                self.consumers[ev.artifact_id].append((ev.execution_id, key))
-            elif ev.type in OUTPUT_EVENTS:
-                self.outputs[ev.execution_id].append((ev.artifact_id, key))
-                self.producers[ev.artifact_id].append((ev.execution_id, key))
+            for key in event_keys(ev):  # one artifact may fill several keys (model, baseline)
+                if ev.type in INPUT_EVENTS:
+                    self.inputs[ev.execution_id].append((ev.artifact_id, key))
+                    self.consumers[ev.artifact_id].append((ev.execution_id, key))
+                elif ev.type in OUTPUT_EVENTS:
+                    self.outputs[ev.execution_id].append((ev.artifact_id, key))
+                    self.producers[ev.artifact_id].append((ev.execution_id, key))
         self.node: dict[int, str] = {}
         self.run: dict[int, str | None] = {}
         self.pipeline: dict[int, str | None] = {}
@@ -66,16 +68,25 @@ class Lineage:
             by_type = {c.type: c.name for c in contexts}
             node = by_type.get("node", "").split(".", 1)[-1]
             # An execution recorded outside a TFX pipeline (a batch prediction job, say) is
-            # named by its type, and by the first context it was put in.
+            # named by its type, and by its own context (not the pipeline's, which it may
+            # share with every other batch run).
             self.node[execution_id] = node or execution.type.rsplit(".", 1)[-1]
+            own = (c.name for c in contexts if c.type != "pipeline")
             self.run[execution_id] = by_type.get("pipeline_run") or (
-                None if node else next((c.name for c in contexts), None)
+                None if node else next(own, None)
             )
             self.pipeline[execution_id] = by_type.get("pipeline")
         self.by_uri: dict[str, set[int]] = {}
         for artifact in self.artifacts.values():
             for uri in self._uris(artifact):
                 self.by_uri.setdefault(uri, set()).add(artifact.id)
+        # Executions that say which model directory they loaded (`model_dir`, as batch-predict
+        # records next to its INPUT event to the Trainer's Model), by that directory.
+        self.loaded_from: dict[str, list[int]] = {}
+        for execution_id, execution in self.executions.items():
+            model_dir = custom_property(execution, MODEL_DIR_PROPERTY)
+            if isinstance(model_dir, str) and model_dir:
+                self.loaded_from.setdefault(normalized_path(model_dir), []).append(execution_id)
 
     # -- small accessors -------------------------------------------------------------------
     def state(self, execution_id: int) -> str:
@@ -98,6 +109,21 @@ class Lineage:
         for uri in self._uris(self.artifacts[artifact_id]):
             found |= self.by_uri.get(uri, set())
         return found - {artifact_id}
+
+    def loaders(self, artifact_id: int) -> list[int]:
+        """Executions that loaded the artifact from its directory (a pushed model's
+        destination), as their `model_dir` says, whichever artifact their events name."""
+        found = set()
+        for uri in self._uris(self.artifacts[artifact_id]):
+            found.update(self.loaded_from.get(uri, ()))
+        return sorted(found)
+
+    def loaded(self, execution_id: int) -> list[int]:
+        """The artifacts whose directory an execution loaded (see `loaders`)."""
+        model_dir = custom_property(self.executions[execution_id], MODEL_DIR_PROPERTY)
+        if not isinstance(model_dir, str) or not model_dir:
+            return []
+        return sorted(self.by_uri.get(normalized_path(model_dir), ()))
 
     def producer(self, artifact_id: int) -> int | None:
         """The execution that made the artifact: the first that output it and did not just reuse

@@ -57,8 +57,11 @@ class Progress:
     def _run_ids(self) -> set[int]:
         if not self.metadata_path.is_file():
             return set()
-        store = mlmd.open_store(self.metadata_path, readonly=True)
-        return {c.id for c in store.get_contexts_by_type("pipeline_run")}
+        try:
+            store = mlmd.open_store(self.metadata_path, readonly=True)
+            return {c.id for c in store.get_contexts_by_type("pipeline_run")}
+        except mlmd.StoreError:  # unreadable: the run itself will say so; report nothing old
+            return set()
 
     def poll(self) -> None:
         if not self.metadata_path.is_file():

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
+from babyweight.console import CommandError
+
+from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
@@ -16,6 +20,8 @@ FINISHED_STATES = {"COMPLETE", "CACHED", "FAILED", "CANCELED"}  # an execution t
 _Event = metadata_store_pb2.Event
 INPUT_EVENTS = {_Event.INPUT, _Event.DECLARED_INPUT, _Event.INTERNAL_INPUT}
 OUTPUT_EVENTS = {_Event.OUTPUT, _Event.DECLARED_OUTPUT, _Event.INTERNAL_OUTPUT}
+# An execution's custom property naming the model directory it loaded (a batch prediction run).
+MODEL_DIR_PROPERTY = "model_dir"
 
 
 @dataclasses.dataclass
@@ -27,13 +33,71 @@ class NodeRun:
     outputs: dict[str, list[metadata_store_pb2.Artifact]]
 
 
+class StoreError(CommandError):
+    """The ML Metadata store cannot be read (corrupt, truncated, not a store): one line that
+    names the file. Every command that opens the store says it the same way."""
+
+
+# What SQLite says about a damaged file, and what MLMD says when a file has no (or only some)
+# of its tables: MLMD then tries to create them, which a read-only connection cannot.
+_DAMAGED = ("malformed", "not a database", "readonly database", "subset of tables")
+
+
+def unreadable_store(path, error: BaseException) -> str:
+    """One line for an MLMD error on `path` (MLMD's own is a RuntimeError or InternalError
+    quoting a whole SQL statement, or nothing at all)."""
+    text = str(error).strip().removeprefix("Error when executing query:").strip()
+    reason = text.split(" query:", 1)[0].splitlines()[0][:200] if text else "unreadable"
+    if "readonly database" in reason:
+        reason = "no ML Metadata tables in it"
+    elif "subset of tables" in reason:
+        reason = "some ML Metadata tables are missing"
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        reason = "the file is empty"
+    line = f"{path}: cannot read this ML Metadata store ({reason})"
+    if reason == "the file is empty" or any(d in text for d in _DAMAGED) or not text:
+        line += "; it is corrupt or truncated: rerun the pipeline, or restore the file"
+    return line
+
+
+class _Store(metadata_store.MetadataStore):
+    """MetadataStore whose failures to read the file are a StoreError naming it.
+
+    Every query goes through MetadataStore._call (ml-metadata 1.16); NotFoundError and the other
+    answers about the data itself pass through unchanged.
+    """
+
+    def __init__(self, config, path: str):
+        self.sqlite_path = path
+        try:
+            super().__init__(config)
+        except RuntimeError as e:
+            raise StoreError(unreadable_store(path, e)) from None
+
+    def _call(self, method_name, request, response, extra_options=None):
+        try:
+            return super()._call(method_name, request, response, extra_options)
+        except (errors.InternalError, errors.DataLossError, errors.UnknownError) as e:
+            raise StoreError(unreadable_store(self.sqlite_path, e)) from None
+
+
 def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:
-    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look."""
+    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look.
+
+    A file that is not a readable store raises StoreError (at open, or at the query that meets
+    the damage), one line naming the file."""
     modes = metadata_store_pb2.SqliteMetadataSourceConfig
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(sqlite_path)
     config.sqlite.connection_mode = modes.READONLY if readonly else modes.READWRITE_OPENCREATE
-    return metadata_store.MetadataStore(config)
+    return _Store(config, str(sqlite_path))
+
+
+def event_keys(event) -> list[str]:
+    """Every key an event's path names. TFX records an artifact that fills several inputs of one
+    execution (a cached rerun's Evaluator: `model` and `baseline_model`) as ONE event whose path
+    is key, index, key, index (MLMD allows one event per artifact, execution and type)."""
+    return [step.key for step in event.path.steps if step.HasField("key")] or [""]
 
 
 def latest_run_id(store, pipeline_name: str) -> str | None:
@@ -76,9 +140,9 @@ def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
         for event in events:
             if event.execution_id != execution.id or event.artifact_id not in artifacts:
                 continue
-            key = event.path.steps[0].key if event.path.steps else ""
             side = run.inputs if event.type in INPUT_EVENTS else run.outputs
-            side.setdefault(key, []).append(artifacts[event.artifact_id])
+            for key in event_keys(event):
+                side.setdefault(key, []).append(artifacts[event.artifact_id])
         nodes[node_id] = run  # a retried node keeps its newest execution
     return nodes
 

@@ -13,7 +13,10 @@ The trace follows MLMD events only, so it needs no knowledge of component names:
 - downstream: every execution that consumed the artifact (Evaluator, Pusher, a batch
   prediction job recorded by anyone), what they produced, and so on.
 An artifact registered again under the same URI, or under a pushed model's destination (as a
-batch prediction job may register the model it loaded), counts as the same artifact.
+batch prediction job may register the model it loaded), counts as the same artifact. So does an
+execution that names the directory it loaded in its `model_dir` property (batch-predict links
+its event to the Trainer's Model and records the pushed directory there): it is downstream of
+the pushed model, and the pushed model is upstream of it.
 Executions that only reused a cached result are listed per artifact, not traversed.
 """
 
@@ -41,7 +44,8 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
             if producer is None or producer in up_executions:
                 continue
             up_executions.add(producer)
-            for input_id, _ in lin.inputs[producer]:
+            read = [a for a, _ in lin.inputs[producer]] + lin.loaded(producer)
+            for input_id in read:
                 if input_id not in up_artifacts:
                     up_artifacts.add(input_id)
                     todo.append(input_id)
@@ -71,7 +75,8 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
         current = todo.pop()
         for source in [current, *sorted(lin.aliases(current))]:
             seen.add(source)
-            for e, _ in lin.consumers[source]:
+            users = [e for e, _ in lin.consumers[source]] + lin.loaders(source)
+            for e in users:
                 if e in down_executions or e in up_executions or lin.state(e) == "CACHED":
                     continue
                 down_executions.add(e)
@@ -91,14 +96,30 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
     }
 
 
+def pushed_models(lin: Lineage) -> list:
+    """The PushedModel artifacts that were pushed, oldest first."""
+    return sorted(
+        (
+            a
+            for a in lin.artifacts.values()
+            if a.type == "PushedModel" and custom_property(a, "pushed", 0)
+        ),
+        key=lambda a: a.id,
+    )
+
+
+def pushed_version(lin: Lineage, version: str) -> int | None:
+    """The PushedModel artifact of a served version (its directory's name), or None."""
+    for a in pushed_models(lin):
+        if str(custom_property(a, "pushed_version", "")) == version:
+            return a.id
+    return None
+
+
 def resolve(lin: Lineage, spec: str) -> int:
     """An artifact id from an id, a path, a pushed version, `pushed` or `model`."""
     spec = spec.strip()
-    pushed = [
-        a
-        for a in lin.artifacts.values()
-        if a.type == "PushedModel" and custom_property(a, "pushed", 0)
-    ]
+    pushed = pushed_models(lin)
     if spec == "pushed":
         if not pushed:
             raise LookupError("no pushed model in the store (was any model blessed?)")
@@ -108,9 +129,9 @@ def resolve(lin: Lineage, spec: str) -> int:
         if not models:
             raise LookupError("no Model artifact in the store")
         return max(models, key=lambda a: a.id).id
-    for a in pushed:
-        if str(custom_property(a, "pushed_version", "")) == spec:
-            return a.id
+    found = pushed_version(lin, spec)
+    if found is not None:
+        return found
     if spec.isdigit() and int(spec) in lin.artifacts:
         return int(spec)
     path = normalized_path(spec)

@@ -1,8 +1,10 @@
 """`babyweight skew`: training-serving skew (and drift) of served requests, with TFDV.
 
     babyweight skew --serving-log PATH [--output DIR] [--previous-log PATH] [--results DIR]
+                    [--model-version V]
 
-It reads the serving log (JSON lines written by the REST server, one per predicted row),
+It reads the serving log (JSON lines written by the REST server, one per predicted row; see
+serving_log.py for how strictly, and how values become the training representation),
 computes TFDV statistics of the served features, and compares them with the statistics of the
 training split that trained the served model, under the pipeline's schema:
 - skew comparators: L-infinity distance for categorical features (is_male, plurality),
@@ -10,22 +12,22 @@ training split that trained the served model, under the pipeline's schema:
 - the schema itself in its SERVING environment (domains, types, presence);
 - with --previous-log, drift: the same comparators between the earlier and this log.
 It prints one line per feature, writes the anomalies (TFDV text format), both statistics and a
-JSON summary under --results, and exits 1 when any feature is anomalous (so it can gate a
-deploy), 2 when the log or the store cannot be read, 0 otherwise.
+JSON summary under --results, and exits
+- 0 when no feature is anomalous,
+- 1 when one is (skew found: a deploy gate stops),
+- 2 when the check could not be done: a log line that is not strict JSON (NaN, Infinity, a
+  5,000-digit number, deep nesting, bytes that are not UTF-8) or lacks a field, named by its line
+  number; a missing or corrupt store; training data that cannot be read; any other failure.
+  Unreadable input is never reported as skew.
 
-Which training data: the log's model_version names a pushed model; its lineage in the MLMD
-store of --output leads to the ExampleGen examples and the schema that trained it. When no
-pushed model of that version is in the store, the newest ExampleGen examples are used (said so).
+Which training data: each line's model_version names a pushed model; its lineage in the MLMD
+store of --output leads to the ExampleGen examples and the schema that trained that model (the
+Model the Pusher pushed, up through Trainer and Transform). A log that holds several versions
+(the server swapped models while it logged) is split by version, and each part is compared with
+its own training data; exit 1 if any part shows skew. `--model-version V` checks one part only.
+When no pushed model of a version is in the store, the newest ExampleGen examples are used
+(said so).
 
-From the log to the training representation (each line read by babyweight.instances, the rules
-of the server, without the schema's ranges, which TFDV checks):
-- is_male stays a string: "True", "False" or "Unknown". Training data has no "Unknown", so many
-  of them show up as skew, which is the point.
-- plurality labels become their count, as in the training data ("Twins(2)" -> 2).
-  "Multiple(2+)" has no count: it counts as twins (features.plurality_count), so a log of many
-  "Multiple(2+)" shows as more twins than in training.
-- plurality is compared as a category (it is one in the model), not as a number: its training
-  distribution is nearly all 1, where a histogram distance is noise.
 The training statistics are computed here, by the same TFDV code and options as the serving
 ones (StatisticsGen's were computed without the categorical marker for plurality).
 """
@@ -33,21 +35,26 @@ ones (StatisticsGen's were computed without the categorical marker for plurality
 from __future__ import annotations
 
 import argparse
-import collections
 import dataclasses
 import glob
 import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
+from babyweight import console
 from babyweight import features as F
-from babyweight.instances import InvalidInstance, parse_instance
 from babyweight.layout import OutputLayout, add_output_argument
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.lineage import Lineage
+from babyweight.monitoring.serving_log import (
+    ServingLog,
+    SkewInputError,
+    read_serving_log,
+)
 from babyweight.schema import SCHEMA_PATH
 
 CATEGORICAL = [F.IS_MALE, F.PLURALITY]
@@ -59,59 +66,6 @@ SKEW_THRESHOLDS = {
     "categorical_linf": 0.1,  # L-infinity distance of the category frequencies
     "numeric_jensen_shannon": 0.15,  # approximate Jensen-Shannon divergence of the histograms
 }
-
-
-class SkewInputError(ValueError):
-    """The serving log, or the store it is compared with, cannot be used; says where and why."""
-
-
-@dataclasses.dataclass
-class ServingLog:
-    rows: list[dict]  # feature -> value, in the training representation
-    model_versions: collections.Counter
-
-
-def parse_features(features, where: str) -> dict:
-    """One served row's features in the training representation, or an error naming the field."""
-    if not isinstance(features, dict):
-        raise SkewInputError(f"{where}: field features: expected an object, got {features!r}")
-    missing = [k for k in F.FEATURE_KEYS if k not in features]
-    if missing:
-        raise SkewInputError(f"{where}: field features: missing {', '.join(missing)}")
-    try:
-        instance = parse_instance(features, check_domains=False)
-    except InvalidInstance as e:
-        raise SkewInputError(f"{where}: field features.{e}") from None
-    return {
-        F.IS_MALE: instance.is_male,
-        F.MOTHER_AGE: instance.mother_age,
-        F.PLURALITY: F.plurality_count(instance.plurality),
-        F.GESTATION_WEEKS: instance.gestation_weeks,
-    }
-
-
-def read_serving_log(path) -> ServingLog:
-    """Every row of a JSON-lines serving log; a bad line is an error naming its number."""
-    path = Path(path)
-    if not path.is_file():
-        raise SkewInputError(f"serving log {path}: no such file")
-    rows, versions = [], collections.Counter()
-    with open(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SkewInputError(f"{where}: not JSON ({e.msg})") from None
-            if not isinstance(record, dict) or "features" not in record:
-                raise SkewInputError(f"{where}: field features: missing")
-            rows.append(parse_features(record["features"], where))
-            versions[str(record.get("model_version", ""))] += 1
-    if not rows:
-        raise SkewInputError(f"serving log {path}: no rows")
-    return ServingLog(rows, versions)
 
 
 # -- the training side, found through lineage -------------------------------------------------
@@ -134,32 +88,40 @@ def _root_artifacts(lin: Lineage, ids, type_name: str) -> list[int]:
     return sorted(found)
 
 
-def find_training_source(
-    layout: OutputLayout, model_versions: collections.Counter
-) -> TrainingSource:
+def open_lineage(layout: OutputLayout) -> Lineage:
+    """The run's lineage; a missing or unreadable store is a one-line error."""
     try:
         path = layout.require_metadata()
     except FileNotFoundError as e:
         raise SkewInputError(str(e)) from None
-    lin = Lineage(mlmd.open_store(path, readonly=True))
-    version, how = None, ""
-    for candidate, _ in model_versions.most_common():
-        try:
-            artifact_id = trace_lib.resolve(lin, candidate) if candidate else None
-        except LookupError:
-            continue
-        if artifact_id is not None and lin.artifacts[artifact_id].type == "PushedModel":
-            version = candidate
-            ids = [int(a) for a in trace_lib.trace(lin, artifact_id)["artifacts"]]
-            how = f"lineage of pushed model version {version} (artifact #{artifact_id})"
-            break
-    if version is None:
-        ids = list(lin.artifacts)
-        seen = ", ".join(sorted(model_versions)) or "none"
-        how = f"newest examples in the store (no pushed model of version {seen} in it)"
+    return Lineage(mlmd.open_store(path, readonly=True))
+
+
+def _trained_model(lin: Lineage, pushed_id: int) -> int:
+    """The Model artifact a PushedModel pushed (the Pusher's `model` input)."""
+    pusher = lin.producer(pushed_id)
+    inputs = lin.inputs[pusher] if pusher is not None else []
+    return next((artifact_id for artifact_id, key in inputs if key == "model"), pushed_id)
+
+
+def find_training_source(lin: Lineage, version: str) -> TrainingSource:
+    """The examples and schema that trained the pushed model of `version`.
+
+    Only what made the model counts (Trainer, Transform, ExampleGen ... upward from the Model the
+    Pusher pushed): not the Evaluator's inputs, whose baseline model may come from older data.
+    """
+    pushed = trace_lib.pushed_version(lin, version) if version else None
+    if pushed is not None:
+        made_by = trace_lib.trace(lin, _trained_model(lin, pushed))["upstream"]
+        ids = {a for step in made_by for ids in step["outputs"].values() for a in ids}
+        how = f"lineage of pushed model version {version} (artifact #{pushed})"
+    else:
+        ids = set(lin.artifacts)
+        why = f"no pushed model of version {version} in it" if version else "no model_version"
+        how = f"newest examples in the store ({why})"
     examples = _root_artifacts(lin, ids, "Examples")
     if not examples:
-        raise SkewInputError(f"no ExampleGen examples in {path}")
+        raise SkewInputError("no ExampleGen examples in the ML Metadata store")
     schemas = _root_artifacts(lin, ids, "Schema")
     schema_path = str(SCHEMA_PATH)
     if schemas:
@@ -173,6 +135,14 @@ def read_training_rows(examples_uri: str, split: str = TRAIN_SPLIT) -> list[dict
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     if not files:
         raise SkewInputError(f"no {split} split under {examples_uri}")
+    try:
+        return _examples_to_rows(tf, files)
+    except tf.errors.OpError as e:
+        first = (e.message or type(e).__name__).splitlines()[0]
+        raise SkewInputError(f"{examples_uri}: cannot read the {split} split ({first})") from None
+
+
+def _examples_to_rows(tf, files: list[str]) -> list[dict]:
     rows = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
         feature = tf.train.Example.FromString(record).features.feature
@@ -306,6 +276,10 @@ def format_result(result: dict, source: TrainingSource | None = None) -> str:
     return "\n".join(lines)
 
 
+def version_label(version: str) -> str:
+    return version or "unknown"
+
+
 def write_results(result: dict, results_dir: Path, source: TrainingSource | None) -> Path:
     import tensorflow_data_validation as tfdv
 
@@ -320,40 +294,119 @@ def write_results(result: dict, results_dir: Path, source: TrainingSource | None
     return results_dir
 
 
+def write_all_results(checked: dict, results_dir: Path) -> None:
+    """One model version: its files in results_dir. Several: each version's files in
+    results_dir/<version>/ and a skew.json there that lists every version's verdict."""
+    if len(checked) == 1:
+        [(version, (source, result))] = checked.items()
+        write_results({**result, "model_version": version}, results_dir, source)
+        return
+    summary = {"passed": all(r["passed"] for _, r in checked.values()), "versions": {}}
+    for version, (source, result) in checked.items():
+        label = version_label(version)
+        write_results({**result, "model_version": version}, results_dir / label, source)
+        summary["versions"][label] = {
+            "passed": result["passed"],
+            "rows": result["rows"],
+            "anomalies": result["anomalies"],
+            "results": str(results_dir / label),
+        }
+    (results_dir / "skew.json").write_text(json.dumps(summary, indent=2))
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="babyweight skew",
-        description="Training-serving skew and drift of served requests (TFDV).",
+        description="Training-serving skew and drift of served requests (TFDV). Each model "
+        "version in the log is compared with its own training data. Exit status: 0 no skew, "
+        "1 skew found, 2 the check could not be done (unreadable log or store).",
     )
     parser.add_argument("--serving-log", type=Path, required=True, help="JSON-lines serving log")
     add_output_argument(parser)
     parser.add_argument("--previous-log", type=Path, help="an earlier serving log, for drift")
+    parser.add_argument(
+        "--model-version", help="check only the rows of this model version (default: each)"
+    )
     parser.add_argument(
         "--results", type=Path, help="where to write the anomalies (default: OUTPUT/skew/LOGNAME)"
     )
     return parser.parse_args(argv)
 
 
+def select_versions(log: ServingLog, only: str | None) -> dict[str, list[dict]]:
+    grouped = log.by_version()
+    if only is None:
+        return grouped
+    if only not in grouped:
+        held = ", ".join(version_label(v) for v in grouped)
+        raise SkewInputError(f"--model-version {only}: no rows of it in the log (it has {held})")
+    return {only: grouped[only]}
+
+
+def check_log(args: argparse.Namespace, layout: OutputLayout) -> dict:
+    """{version: (TrainingSource, result)} for each model version of the log."""
+    log = read_serving_log(args.serving_log)
+    previous = read_serving_log(args.previous_log).rows if args.previous_log else None
+    versions = select_versions(log, args.model_version)
+    lin = open_lineage(layout)
+    training: dict[str, list[dict]] = {}  # examples URI -> rows: versions may share them
+    checked = {}
+    for version, rows in versions.items():
+        source = find_training_source(lin, version)
+        if source.examples_uri not in training:
+            training[source.examples_uri] = read_training_rows(source.examples_uri)
+        result = check(
+            rows, training[source.examples_uri], source.schema_path, previous_rows=previous
+        )
+        checked[version] = (source, result)
+    return checked
+
+
+def format_checked(checked: dict) -> str:
+    if len(checked) == 1:
+        [(source, result)] = checked.values()
+        return format_result(result, source)
+    sections = [
+        f"model version {version_label(v)}: {result['rows']} served rows\n"
+        + format_result(result, source)
+        for v, (source, result) in checked.items()
+    ]
+    failed = [version_label(v) for v, (_, result) in checked.items() if not result["passed"]]
+    verdict = f"skew in {', '.join(failed)}" if failed else "no skew"
+    sections.append(
+        f"{len(checked)} model versions in the log, each compared with its own training "
+        f"data: {verdict}"
+    )
+    return "\n\n".join(sections)
+
+
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a command line tool: no TF banner
+    """0: no skew; 1: skew found (a deploy gate stops); 2: the check could not be done, for
+    any reason (unreadable log or store, missing training data), never read as skew."""
     args = parse_args(argv)
     layout = OutputLayout(args.output)
     started = time.monotonic()
     try:
-        log = read_serving_log(args.serving_log)
-        previous = read_serving_log(args.previous_log).rows if args.previous_log else None
-        source = find_training_source(layout, log.model_versions)
-        training = read_training_rows(source.examples_uri)
-        result = check(log.rows, training, source.schema_path, previous_rows=previous)
-    except SkewInputError as e:
-        print(f"skew: {e}", file=sys.stderr)
+        checked = check_log(args, layout)
+        results_dir = args.results or layout.skew_dir(args.serving_log.stem)
+        write_all_results(checked, results_dir)
+    except (SkewInputError, mlmd.StoreError) as e:
+        print(f"babyweight skew: {e}", file=sys.stderr)
         return 2
-    results_dir = args.results or layout.skew_dir(args.serving_log.stem)
-    write_results(result, results_dir, source)
-    print(format_result(result, source))
-    print(f"anomalies written to {results_dir / 'anomalies.pbtxt'}")
+    except Exception as e:  # noqa: BLE001  (a crash must not read as "skew found", exit 1)
+        if console.is_verbose():
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        print(
+            f"babyweight skew: could not check ({type(e).__name__}: {first}); "
+            "--verbose shows the traceback",
+            file=sys.stderr,
+        )
+        return 2
+    print(format_checked(checked))
+    print(f"results written to {results_dir}")
     print(f"({time.monotonic() - started:.1f}s)")
-    return 0 if result["passed"] else 1
+    return 0 if all(result["passed"] for _, result in checked.values()) else 1
 
 
 if __name__ == "__main__":

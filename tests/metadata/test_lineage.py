@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+from babyweight.batch import lineage as batch_lineage
 from babyweight.metadata import lineage, lineage_cli
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
@@ -111,6 +112,59 @@ def test_cli_json_and_errors(demo):
     assert result.returncode != 0 and "no ML Metadata store" in result.stderr
 
 
+def test_an_artifact_in_two_roles_of_one_execution_shows_both(tmp_path):
+    """A cached rerun: the Trainer is a cache hit, so the Evaluator's model and its baseline (the
+    last blessed model) are one artifact. TFX records one INPUT event with both keys."""
+    path = tmp_path / "metadata.sqlite"
+    ids = lineage_store.build(path)
+    recorder = lineage_store.Recorder(path)
+    blessing = recorder.artifact("ModelBlessing", "/root/Evaluator/blessing/9", blessed=1)
+    evaluator = recorder.execute(
+        "Evaluator",
+        inputs={"examples": ids["examples"], "model": ids["model"], "baseline_model": ids["model"]},
+        outputs={"blessing": blessing},
+        run="run-3",
+    )
+    lin = lineage.Lineage(mlmd.open_store(path, readonly=True))
+    step = lin.step(evaluator)
+    assert step["inputs"]["model"] == step["inputs"]["baseline_model"] == [ids["model"]]
+    text = lineage_cli.format_trace(trace_lib.trace(lin, blessing))
+    assert f"baseline_model=#{ids['model']} Model" in text
+    assert f"examples=#{ids['examples']} Examples, model=#{ids['model']} Model" in text
+    [model] = [a for a in lineage.artifact_list(lin, "Model") if a["id"] == ids["model"]]
+    roles = {c["key"] for c in model["consumers"] if c["execution"] == evaluator}
+    assert roles == {"model", "baseline_model"}
+    listing = lineage_cli.format_artifacts([model])
+    assert f"Evaluator.model (exec {evaluator})" in listing
+    assert f"Evaluator.baseline_model (exec {evaluator})" in listing
+
+
+def test_trace_pushed_lists_the_batch_predictions_made_with_it(tmp_path):
+    """batch-predict links its run to the Trainer's Model and names the pushed directory in
+    `model_dir` (babyweight/batch/lineage.py): `trace pushed` finds it as `trace model` does."""
+    path = tmp_path / "metadata.sqlite"
+    ids = lineage_store.build(path)
+    store = mlmd.open_store(path)
+    record = batch_lineage.find_model(store, "/serving/demo/1700000000")
+    rows = REPO / "data" / "births.csv"
+    execution, contexts = batch_lineage.start_run(store, record, str(rows), "csv")
+    batch_lineage.finish_run(
+        store, execution, contexts, output_uri=str(tmp_path / "preds"), counts={"predictions": 9}
+    )
+    lin = lineage.Lineage(mlmd.open_store(path, readonly=True))
+    by_model = trace_lib.trace(lin, ids["model"])
+    by_pushed = trace_lib.trace(lin, trace_lib.resolve(lin, "pushed"))
+    assert execution.id in [s["execution"] for s in by_model["downstream"]]
+    assert execution.id in [s["execution"] for s in by_pushed["downstream"]]
+    assert "babyweight.Predictions" in {a["type"] for a in by_pushed["artifacts"].values()}
+    # The batch run is its own run, not a data check of the other batch job.
+    [predictions] = [a for a in lin.artifacts.values() if a.type == "babyweight.Predictions"]
+    up = trace_lib.trace(lin, predictions.id)
+    assert str(ids["pushed"]) in up["artifacts"]  # which pushed model made them
+    assert "BatchPredict" not in nodes(up["data_checks"])
+    assert up["upstream"][-1]["run"].startswith("batch_predict_")
+
+
 @pytest.mark.e2e
 def test_trace_of_pushed_model_reaches_example_gen_through_every_component(tiny_run):
     output, summary = tiny_run
@@ -169,3 +223,25 @@ def test_runs_show_cache_hits_after_a_rerun(tiny_rerun, tiny_run):
     assert runs[-1]["cache_hits"] >= 1
     cached = {c["node"] for c in runs[-1]["components"] if c["cached"]}
     assert "CsvExampleGen" in cached
+
+
+@pytest.mark.e2e
+def test_a_rerun_evaluator_reads_one_model_in_both_roles(tiny_rerun, tiny_run):
+    """The rerun's Trainer is a cache hit, so its Evaluator compares the model with itself as
+    the baseline: `trace` and `artifacts` show both roles."""
+    output, _ = tiny_run
+    runs = json.loads(cli("runs", "--output", str(output), "--json").stdout)
+    rerun = {c["node"]: c for c in runs[1]["components"]}
+    assert rerun["Trainer"]["cached"] and not rerun["Evaluator"]["cached"]
+    evaluator = rerun["Evaluator"]["execution"]
+    lin = lineage.Lineage(mlmd.open_store(output / "metadata.sqlite", readonly=True))
+    step = lin.step(evaluator)
+    assert step["inputs"]["model"] == step["inputs"]["baseline_model"]
+    [model] = step["inputs"]["model"]
+    trace = cli("trace", str(model), "--output", str(output))
+    assert f"baseline_model=#{model} Model" in trace.stdout
+    assert f"Examples, model=#{model} Model" in trace.stdout
+    listing = cli("artifacts", "--type", "Model", "--output", str(output)).stdout
+    assert f"Evaluator.baseline_model (exec {evaluator}), Evaluator.model (exec {evaluator})" in (
+        listing
+    )
