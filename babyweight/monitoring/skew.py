@@ -105,6 +105,8 @@ def read_serving_log(path) -> ServingLog:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise SkewInputError(f"{where}: not JSON ({e.msg})") from None
+            if isinstance(record, dict) and "event" in record:
+                continue  # a rollout event (babyweight/serving/log.py), not a served row
             if not isinstance(record, dict) or "features" not in record:
                 raise SkewInputError(f"{where}: field features: missing")
             rows.append(parse_features(record["features"], where))
