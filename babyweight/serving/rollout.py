@@ -9,7 +9,7 @@ versions (newest last), where a rollback of stable goes back to; `retired` the v
 rollback took out of traffic. A version newer than every version the file knows is new: the
 server labels it canary (stable when there is no stable yet). The server re-reads the file, so
 `babyweight rollout promote|rollback` take effect without a restart. Writers hold an flock on
-`<file>.lock` and replace the file atomically, so readers never see half a file.
+the file's directory and replace the file atomically, so readers never see half a file.
 """
 
 from __future__ import annotations
@@ -178,10 +178,12 @@ class RolloutFile:
 
     @contextlib.contextmanager
     def _locked(self):
+        """An exclusive flock on the file's directory (the file itself is replaced on every
+        write, so it cannot carry the lock; no lock file is left behind)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
