@@ -1,6 +1,7 @@
 """`babyweight`: one command for the tools around the pipeline, as `tfx` and `kfp` have one.
 
     babyweight serve          the pushed model over TF Serving's REST API, and a web page
+    babyweight rollout        status, promote, rollback of the served version labels
     babyweight batch-predict  predictions for files or a BigQuery table, on Beam
     babyweight lineage        runs, artifacts and traces from ML Metadata
     babyweight report         the static HTML report of a run
@@ -29,6 +30,10 @@ COMMANDS = {
     "serve": (
         "babyweight.serving.cli",
         "the pushed model over TF Serving's REST API, and a web page",
+    ),
+    "rollout": (
+        "babyweight.serving.rollout_cli",
+        "status, promote, rollback of the served version labels (stable, canary)",
     ),
     "batch-predict": ("babyweight.batch.cli", "predictions for files or a BigQuery table, on Beam"),
     "lineage": ("babyweight.metadata.lineage_cli", "runs, artifacts and traces from ML Metadata"),

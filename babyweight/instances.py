@@ -43,45 +43,30 @@ class Instance:
         return None if self.plurality == F.MULTIPLE else index + 1
 
 
-InvalidInstance = InvalidValue  # an instance's field is missing or wrong
+class InvalidInstance(InvalidValue):
+    """One or more fields of an instance are missing or wrong. `errors` holds each (an
+    InvalidValue naming the field); `field`, `value` and `reason` are the first one's, and the
+    message names every one, separated by "; "."""
+
+    def __init__(self, field: str, value, reason: str, *, errors: list[InvalidValue] = ()):
+        super().__init__(field, value, reason)
+        self.errors = list(errors) or [InvalidValue(field, value, reason)]
+        if len(self.errors) > 1:
+            self.args = ("; ".join(str(e) for e in self.errors),)
+
+    @classmethod
+    def of(cls, errors: list[InvalidValue]) -> InvalidInstance:
+        first = errors[0]
+        return cls(first.field, first.value, first.reason, errors=errors)
+
+
 _NO_LIMITS = {F.MOTHER_AGE: NO_LIMITS, F.GESTATION_WEEKS: NO_LIMITS}
 
 
-def parse_instance(
-    obj, *, schema_path: str | None = None, prefix: str = "", check_domains: bool = True
-) -> Instance:
-    """A mapping of the four raw features to an Instance; other keys are ignored.
-
-    check_domains=False reads the values the same way but leaves the schema's integer ranges to
-    the caller (the skew check lets TFDV report values out of range)."""
-    if not isinstance(obj, Mapping):
-        raise InvalidInstance(prefix.rstrip(".") or "instance", obj, "expected an object")
-    for key in F.FEATURE_KEYS:
-        if key not in obj or obj[key] is None:
-            raise InvalidInstance(prefix + key, None, "missing")
-    domains = integer_domains(schema_path) if check_domains else _NO_LIMITS
-    try:
-        return Instance(
-            is_male=read_is_male(obj[F.IS_MALE]),
-            mother_age=read_whole_number(F.MOTHER_AGE, obj[F.MOTHER_AGE], *domains[F.MOTHER_AGE]),
-            plurality=read_plurality(obj[F.PLURALITY]),
-            gestation_weeks=read_whole_number(
-                F.GESTATION_WEEKS, obj[F.GESTATION_WEEKS], *domains[F.GESTATION_WEEKS]
-            ),
-        )
-    except InvalidInstance as e:
-        if prefix:
-            raise InvalidInstance(prefix + e.field, e.value, e.reason) from None
-        raise
-
-
-def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, InvalidInstance]:
-    """Every wrong field of one instance, by field name (empty when it is valid). parse_instance
-    stops at the first; a form shows them all at once."""
-    if not isinstance(obj, Mapping):
-        return {"instance": InvalidInstance("instance", obj, "expected an object")}
-    domains = integer_domains(schema_path)
-    parsers = {
+def _read_fields(obj, domains: dict) -> tuple[dict, list[InvalidValue]]:
+    """(canonical values, errors) of the four features of a mapping: every field is read, so
+    every wrong one is named, in FEATURE_KEYS order."""
+    readers = {
         F.IS_MALE: read_is_male,
         F.MOTHER_AGE: lambda v: read_whole_number(F.MOTHER_AGE, v, *domains[F.MOTHER_AGE]),
         F.PLURALITY: read_plurality,
@@ -89,16 +74,43 @@ def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, Invalid
             F.GESTATION_WEEKS, v, *domains[F.GESTATION_WEEKS]
         ),
     }
-    errors = {}
+    values, errors = {}, []
     for key in F.FEATURE_KEYS:
         if key not in obj or obj[key] is None:
-            errors[key] = InvalidInstance(key, None, "missing")
+            errors.append(InvalidValue(key, None, "missing"))
             continue
         try:
-            parsers[key](obj[key])
-        except InvalidInstance as e:
-            errors[key] = e
-    return errors
+            values[key] = readers[key](obj[key])
+        except InvalidValue as e:
+            errors.append(e)
+    return values, errors
+
+
+def parse_instance(
+    obj, *, schema_path: str | None = None, prefix: str = "", check_domains: bool = True
+) -> Instance:
+    """A mapping of the four raw features to an Instance; other keys are ignored. Raises
+    InvalidInstance naming every wrong field (each with `prefix`, e.g. "instances[3].").
+
+    check_domains=False reads the values the same way but leaves the schema's integer ranges to
+    the caller (the skew check lets TFDV report values out of range)."""
+    if not isinstance(obj, Mapping):
+        raise InvalidInstance(prefix.rstrip(".") or "instance", obj, "expected an object")
+    domains = integer_domains(schema_path) if check_domains else _NO_LIMITS
+    values, errors = _read_fields(obj, domains)
+    if errors:
+        raise InvalidInstance.of(
+            [InvalidValue(prefix + e.field, e.value, e.reason) for e in errors]
+        )
+    return Instance(**values)
+
+
+def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, InvalidValue]:
+    """Every wrong field of one instance, by field name (empty when it is valid)."""
+    if not isinstance(obj, Mapping):
+        return {"instance": InvalidValue("instance", obj, "expected an object")}
+    _, errors = _read_fields(obj, integer_domains(schema_path))
+    return {e.field: e for e in errors}
 
 
 def parse_instances(objs: Iterable, *, schema_path: str | None = None) -> list[Instance]:

@@ -10,9 +10,10 @@
       staged/dropped.csv             rows dropped while staging, with file, line and reason
       staged/stage_report.json       counts of the staging step
       serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
+      serving_model/babyweight.rollout.json   version labels (stable, canary) and the canary's share
       run_summary.json               the summary of the newest run
       report/index.html              the static report of the newest run (and its images)
-      serving_log.jsonl              every row the REST server predicted
+      serving_log.jsonl              every row the REST server predicted (.1, .2, ...: rotated)
       skew/<log name>/[<version>/]   results of a skew check (a folder per model version
                                      when the log holds several)
 """
@@ -66,6 +67,10 @@ class OutputLayout:
         return self.root / "serving_model" / MODEL_NAME
 
     @property
+    def rollout_file(self) -> Path:
+        return rollout_file_of(self.serving_model_dir)
+
+    @property
     def run_summary(self) -> Path:
         return self.root / "run_summary.json"
 
@@ -88,6 +93,15 @@ class OutputLayout:
                 "directory of a pipeline run?"
             )
         return self.metadata
+
+
+def rollout_file_of(model_dir: str | Path) -> Path:
+    """The rollout file of a directory of model versions (`babyweight serve --model-dir`):
+    next to it, so that no version directory is touched."""
+    model_dir = Path(model_dir)
+    if not model_dir.name:  # "." or ".."
+        model_dir = model_dir.resolve()
+    return model_dir.parent / f"{model_dir.name}.rollout.json"
 
 
 def add_output_argument(parser: argparse.ArgumentParser, help_text: str = "") -> None:

@@ -9,6 +9,7 @@ ages and weeks as int) or raises InvalidValue naming the field, the value and wh
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 
 from babyweight import features as F
@@ -57,13 +58,20 @@ def read_plurality(value) -> str:
     )
 
 
+# A number as text: ASCII digits, an optional sign, decimal point and exponent. Python's float()
+# alone would also take "２６", "٣٩" and "1_000", which no data source means.
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def read_whole_number(field: str, value, lo=NO_LIMITS[0], hi=NO_LIMITS[1]) -> int:
     number = value
     if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise InvalidValue(field, value, "expected a whole number") from None
+        text = value.strip()
+        if not text.isascii() and any(c.isdigit() for c in text):
+            raise InvalidValue(field, value, "expected a whole number in ASCII digits 0-9")
+        if not _ASCII_NUMBER.fullmatch(text):
+            raise InvalidValue(field, value, "expected a whole number")
+        number = float(text)
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise InvalidValue(field, value, "expected a whole number")
     if isinstance(number, float):  # ints stay ints: float() of a huge JSON integer overflows

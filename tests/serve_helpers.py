@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,6 +64,15 @@ def running_server(output: Path, log_file: Path, *extra: str, timeout: float = 1
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def push_copy(source: Path, base: Path, version: int) -> Path:
+    """Push a copy of the SavedModel `source` as `base/version`, as a Pusher does: copy to a
+    staging directory beside it, then rename into place."""
+    base.mkdir(parents=True, exist_ok=True)
+    staging = base.parent / f".staging-{version}"
+    shutil.copytree(source, staging)
+    return staging.rename(base / str(version))
 
 
 def in_process_predictions(version_dir: Path, rows: list[dict]) -> list[float]:

@@ -74,3 +74,32 @@ def test_plurality_count_and_signature_inputs():
     assert set(inputs) == set(F.FEATURE_KEYS)
     assert inputs[F.MOTHER_AGE].dtype == np.int64
     assert list(inputs[F.PLURALITY]) == ["Single(1)", "Multiple(2+)"]
+
+
+@pytest.mark.parametrize("spelling", ["２６", "٣٩", "२६", "1_000", "26\u0663"])
+def test_numbers_are_ascii_digits_only(spelling):
+    with pytest.raises(InvalidInstance) as e:
+        parse_instance({**GOOD, "mother_age": spelling})
+    assert e.value.field == "mother_age" and "whole number" in e.value.reason
+    if not spelling.isascii():
+        assert "ASCII digits 0-9" in str(e.value)
+
+
+@pytest.mark.parametrize("spelling", ["26", " 26 ", "+26", "26.0", "2.6e1"])
+def test_ascii_spellings_of_numbers_still_read(spelling):
+    assert parse_instance({**GOOD, "mother_age": spelling}).mother_age == 26
+
+
+def test_every_wrong_field_is_named_at_once():
+    row = {"is_male": "maybe", "mother_age": 99, "plurality": "Single(1)"}
+    with pytest.raises(InvalidInstance) as e:
+        parse_instances([GOOD, row])
+    assert [(err.field, err.reason) for err in e.value.errors] == [
+        ("instances[1].is_male", "expected True, False or Unknown (also true/false, 1/0)"),
+        ("instances[1].mother_age", "outside the schema's range 11-55"),
+        ("instances[1].gestation_weeks", "missing"),
+    ]
+    message = str(e.value)
+    assert message.count("; ") == 2 and "maybe" in message and "99" in message
+    # the first one stays the error's own field, as batch prediction's dead letters read it
+    assert (e.value.field, e.value.value) == ("instances[1].is_male", "maybe")

@@ -136,7 +136,7 @@ def parse_line(raw: bytes, where: str) -> dict:
         raise SkewInputError(f"{where}: not JSON ({e})") from None
     except RecursionError:
         raise SkewInputError(f"{where}: not JSON (nested too deeply)") from None
-    if not isinstance(record, dict) or "features" not in record:
+    if not isinstance(record, dict) or ("features" not in record and "event" not in record):
         raise SkewInputError(f"{where}: field features: missing")
     return record
 
@@ -153,6 +153,8 @@ def read_serving_log(path) -> ServingLog:
                 continue
             where = f"{path}:{number}"
             record = parse_line(raw, where)
+            if "features" not in record:
+                continue  # a rollout event (babyweight/serving/log.py), not a served row
             log.rows.append(parse_features(record["features"], where))
             version = read_version(record.get("model_version"), where)
             log.versions.append(version)

@@ -1,31 +1,37 @@
 """The REST server's app: TF Serving's model API, the web page and the OpenAPI document.
 
-    GET  /v1/models/babyweight[/versions/N]             version status
-    GET  /v1/models/babyweight[/versions/N]/metadata    signatures
-    POST /v1/models/babyweight[/versions/N]:predict     {"instances": [...]} or {"inputs": {...}}
+    GET  /v1/models/babyweight[/versions/N | /labels/L]            version status
+    GET  /v1/models/babyweight[/versions/N | /labels/L]/metadata   signatures
+    POST /v1/models/babyweight[/versions/N | /labels/L]:predict    {"instances"} or {"inputs"}
     GET  /openapi.json                                  the OpenAPI document of all of them
     GET  / , POST /                                     the web page (serving/page.py)
 
 Row requests answer {"predictions": [...]}, columnar requests {"outputs": [...]}, as TF Serving
-does; errors answer {"error": "..."} with a 4xx that names the field. A request picks its model
-once, so it finishes on that version even when a newer one is swapped in meanwhile.
+does; errors answer {"error": "..."} with a 4xx that names the field ("errors" lists every wrong
+field). A request picks its model once (serving/routing.py: by version, by label, or stable and
+canary by the rollout), so it finishes on that version even when the labels change meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from babyweight.instances import Instance
 from babyweight.serving import model_store, page
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError, parse_predict_request, read_json
+from babyweight.serving.routing import (
+    ROLLOUT_KEY_HEADER,
+    Router,
+    parse_model_path,
+    version_number,
+)
 
 log = logging.getLogger("babyweight.serving")
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 10,000 rows
-_MODEL_PATH = re.compile(r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?")
+MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction: the version that answered
 
 
 class BabyweightServer:
@@ -34,42 +40,27 @@ class BabyweightServer:
     def __init__(
         self,
         registry: ModelRegistry,
+        router: Router,
         serving_log: ServingLog,
         *,
         model_name: str,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
-        self.registry = registry
-        self.serving_log = serving_log
+        self.registry, self.router, self.serving_log = registry, router, serving_log
         self.model_name = model_name
         self.max_body_bytes = max_body_bytes
         self.app = self._make_app()
 
-    def model(self, version: int | None) -> model_store.LoadedModel:
-        """The loaded version asked for (the newest when None), or the RequestError TF Serving
-        would answer."""
-        model = self.registry.get(version)
-        if model is not None:
-            return model
-        if version is None:
-            raise RequestError(
-                503,
-                f"no version of {self.model_name} is loaded yet; watching {self.registry.base_dir}",
-            )
-        raise RequestError(
-            404,
-            f"Servable not found for request: Specific({self.model_name}, {version}); "
-            f"loaded versions: {', '.join(map(str, sorted(self.registry.loaded))) or 'none'}",
-        )
-
-    def predict_and_log(self, model, instances: list[Instance]) -> list[float]:
+    def predict_and_log(
+        self, model, instances: list[Instance], label: str | None = None
+    ) -> list[float]:
         import tensorflow as tf
 
         try:
             predictions = model.predict(instances)
         except tf.errors.InvalidArgumentError as e:  # the signature's own checks
             raise RequestError(400, f"the model rejected the input: {e.message[:500]}") from None
-        self.serving_log.write(model.version, instances, predictions)
+        self.serving_log.write(model.version, instances, predictions, label)
         return predictions
 
     def status(self, version: int | None) -> dict:
@@ -93,8 +84,7 @@ class BabyweightServer:
             ]
         }
 
-    def metadata(self, version: int | None) -> dict:
-        model = self.model(version)
+    def metadata(self, model: model_store.LoadedModel) -> dict:
         return {
             "model_spec": {"name": self.model_name, "signature_name": "", "version": model.version},
             "metadata": {"signature_def": {"signature_def": model.signature_defs()}},
@@ -104,40 +94,38 @@ class BabyweightServer:
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
-        path = request.scope["path"]  # decoded; request.url would cut it at a "?" inside (%3F)
-        action = ""
-        for suffix in (":predict", "/metadata"):
-            if path.endswith(suffix):
-                path, action = path[: -len(suffix)], suffix.strip(":/")
-                break
+        # scope["path"] is decoded; request.url would cut it at a "?" inside (%3F)
         try:
-            match = _MODEL_PATH.fullmatch(path)
-            if not match:
-                raise RequestError(404, f"no such endpoint: {request.scope['path']}")
-            if (request.method == "POST") != (action == "predict"):
-                allowed = "POST" if action == "predict" else "GET"
+            target = parse_model_path(request.scope["path"])
+            if (request.method == "POST") != (target.action == "predict"):
+                allowed = "POST" if target.action == "predict" else "GET"
                 return JSONResponse(
                     {"error": f"{request.method} is not allowed here; use {allowed}"},
                     status_code=405,
                     headers={"Allow": allowed},
                 )
-            if match["name"] != self.model_name:
-                raise RequestError(
-                    404, f"Servable not found: model {match['name']!r} is not served"
-                )
-            version = _version(match["version"])
-            if action == "metadata":
-                return JSONResponse(self.metadata(version))
-            if action != "predict":
+            if target.name != self.model_name:
+                raise RequestError(404, f"Servable not found: model {target.name!r} is not served")
+            version = version_number(target.version)
+            if target.action == "":
+                if target.label is not None:
+                    version = self.router.labelled_version(target.label)
                 return JSONResponse(self.status(version))
+            if target.action == "metadata":
+                model, _ = self.router.pick(version, target.label)
+                return JSONResponse(self.metadata(model))
             instances, columnar = parse_predict_request(
                 await read_json(request, self.max_body_bytes)
             )
-            model = self.model(version)
-            predictions = await run_in_threadpool(self.predict_and_log, model, instances)
-            return JSONResponse({"outputs" if columnar else "predictions": predictions})
+            key = request.headers.get(ROLLOUT_KEY_HEADER)
+            model, label = self.router.pick(version, target.label, key)
+            predictions = await run_in_threadpool(self.predict_and_log, model, instances, label)
+            return JSONResponse(
+                {"outputs" if columnar else "predictions": predictions},
+                headers={MODEL_VERSION_HEADER: model.version},
+            )
         except RequestError as e:
-            return JSONResponse({"error": e.message}, status_code=e.status)
+            return JSONResponse(e.body(), status_code=e.status)
 
     async def page(self, request):
         return await page.handle(self, request)
@@ -170,11 +158,3 @@ class BabyweightServer:
             ],
             exception_handlers={HTTPException: http_error, Exception: server_error},
         )
-
-
-def _version(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not text.isascii() or not text.isdigit():
-        raise RequestError(400, f"version: expected a whole number, got {text!r}")
-    return int(text)

@@ -1,12 +1,16 @@
 """`babyweight serve`: the pushed model over TF Serving's REST API, and a web page for people.
 
     babyweight serve [--output outputs] [--host 127.0.0.1] [--port 8501] [--serving-log PATH]
+                     [--serving-log-max-bytes N] [--serving-log-backups K]
                      [--poll-seconds 1] [--num-versions 1] [--max-body-bytes N]
+                     [--canary-percent P]
 
 It serves the Pusher's versions under OUTPUT/serving_model/babyweight (`--model-dir` serves
 another directory of numbered SavedModels instead) and appends every predicted row to
-OUTPUT/serving_log.jsonl. It loads the newest `--num-versions` versions, polls for newly pushed
-ones, loads and warms a new one in the background and then swaps it in; none is dropped.
+OUTPUT/serving_log.jsonl, rotated by size. It loads the newest `--num-versions` good versions
+and the labelled ones, polls for newly pushed ones and loads and warms each in the background.
+A new version becomes the canary: it answers `labels/canary` and P% of unlabelled requests
+(`--canary-percent`) until `babyweight rollout promote` makes it stable.
 """
 
 from __future__ import annotations
@@ -16,10 +20,17 @@ import logging
 import sys
 from pathlib import Path
 
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
 from babyweight.serving.app import DEFAULT_MAX_BODY_BYTES, BabyweightServer
-from babyweight.serving.log import ServingLog
+from babyweight.serving.log import (
+    DEFAULT_BACKUPS,
+    DEFAULT_MAX_BYTES,
+    ServingLog,
+    path_from_flag,
+)
 from babyweight.serving.registry import ModelRegistry
+from babyweight.serving.rollout import RolloutFile
+from babyweight.serving.routing import ROLLOUT_KEY_HEADER, Router
 
 DEFAULT_PORT = 8501  # TF Serving's REST port
 
@@ -45,14 +56,46 @@ def parse_args(argv=None) -> argparse.Namespace:
         "'' turns it off",
     )
     parser.add_argument(
+        "--serving-log-max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help="rotate the serving log when it would grow past this size; 0 never rotates "
+        f"(default: {DEFAULT_MAX_BYTES >> 20} MiB)",
+    )
+    parser.add_argument(
+        "--serving-log-backups",
+        type=int,
+        default=DEFAULT_BACKUPS,
+        help=f"rotated files kept, PATH.1 (newest) to PATH.K (default: {DEFAULT_BACKUPS})",
+    )
+    parser.add_argument(
         "--poll-seconds", type=float, default=1.0, help="how often to look for new versions"
     )
-    parser.add_argument("--num-versions", type=int, default=1, help="newest versions kept loaded")
+    parser.add_argument(
+        "--num-versions",
+        type=int,
+        default=1,
+        help="newest good versions kept loaded, besides the labelled ones",
+    )
+    parser.add_argument(
+        "--canary-percent",
+        type=float,
+        default=None,
+        help="share of unlabelled requests sent to the canary, 0-100; written to the rollout "
+        "file, which keeps it (default: as the file says, 0 when there is none). Requests with "
+        f"the header {ROLLOUT_KEY_HEADER} are split by that key, so one key keeps one version",
+    )
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
     args = parser.parse_args(argv)
     if args.num_versions < 1:
         parser.error("--num-versions must be 1 or more")
+    if args.canary_percent is not None and not 0 <= args.canary_percent <= 100:
+        parser.error(f"--canary-percent must be within 0-100, got {args.canary_percent}")
+    if args.serving_log_max_bytes < 0:
+        parser.error("--serving-log-max-bytes must be 0 (no rotation) or more")
+    if args.serving_log_backups < 1:
+        parser.error("--serving-log-backups must be 1 or more")
     return args
 
 
@@ -62,14 +105,24 @@ def build(args: argparse.Namespace) -> BabyweightServer:
     registry = ModelRegistry(
         model_dir, num_versions=args.num_versions, poll_seconds=args.poll_seconds
     )
-    if args.serving_log is None:
-        log_path = layout.serving_log
-    else:
-        log_path = Path(args.serving_log) if args.serving_log else None
+    serving_log = ServingLog(
+        path_from_flag(args.serving_log, layout.serving_log),
+        max_bytes=args.serving_log_max_bytes,
+        backups=args.serving_log_backups,
+    )
+    model_name = Path(model_dir).resolve().name
+    router = Router(
+        registry,
+        RolloutFile(rollout_file_of(model_dir)),
+        serving_log,
+        model_name=model_name,
+        canary_percent=args.canary_percent,
+    )
     server = BabyweightServer(
         registry,
-        ServingLog(log_path),
-        model_name=Path(model_dir).resolve().name,
+        router,
+        serving_log,
+        model_name=model_name,
         max_body_bytes=args.max_body_bytes,
     )
     registry.start()
@@ -82,11 +135,16 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     server = build(args)
-    latest = server.registry.latest()
+    rollout = server.router.rollout()
+    loaded = [
+        f"{v} ({rollout.label_of(v)})" if rollout.label_of(v) else str(v)
+        for v in sorted(server.registry.loaded, reverse=True)
+    ]
     print(
         f"serving {server.model_name} "
-        f"{'version ' + latest.version if latest else '(no version yet; watching)'} "
+        f"{'version ' + ', '.join(loaded) if loaded else '(no version yet; watching)'} "
         f"from {server.registry.base_dir} at http://{args.host}:{args.port}/ ; "
+        f"rollout file: {server.router.file.path}; "
         f"serving log: {server.serving_log.path or 'off'}",
         flush=True,
     )

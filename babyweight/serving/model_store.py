@@ -40,7 +40,7 @@ def versions(base_dir: str | os.PathLike) -> list[int]:
         return []
     found = []
     for child in base.iterdir():
-        if child.name.isdigit() and is_complete(child):
+        if child.name.isascii() and child.name.isdigit() and is_complete(child):
             found.append(int(child.name))
     return sorted(found)
 

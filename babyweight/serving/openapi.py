@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from babyweight import features as F
 from babyweight.schema import integer_domains
+from babyweight.serving.rollout import LABELS
+from babyweight.serving.routing import MAX_VERSION, ROLLOUT_KEY_HEADER
 
 JSON = "application/json"
 
@@ -91,8 +93,23 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
         "name": "version",
         "in": "path",
         "required": True,
-        "schema": {"type": "integer", "minimum": 0},
-        "description": "a model version (the Pusher's directory name)",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION},
+        "description": "a model version (the Pusher's directory name), a 64-bit integer",
+    }
+    label_param = {
+        "name": "label",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(LABELS)},
+        "description": "a version label, as TF Serving's; `babyweight rollout` moves them",
+    }
+    key_param = {
+        "name": ROLLOUT_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "a client's key (a user, a session): unlabelled requests with one key "
+        "always go to one version while the labels stay as they are",
     }
     status_op = {
         "get": {
@@ -100,7 +117,8 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
             "responses": {
                 "200": {"description": "status", "content": {JSON: {"schema": _ref("Status")}}},
                 **errors(
-                    (400, "a version that is not a number"), (404, "no such model or version")
+                    (400, "a version that is not a 64-bit whole number"),
+                    (404, "no such model, version or label"),
                 ),
             },
         }
@@ -111,8 +129,8 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
             "responses": {
                 "200": {"description": "metadata", "content": {JSON: {"schema": _ref("Metadata")}}},
                 **errors(
-                    (400, "a version that is not a number"),
-                    (404, "no such model or version"),
+                    (400, "a version that is not a 64-bit whole number"),
+                    (404, "no such model, version or label"),
                     (503, "no version loaded yet"),
                 ),
             },
@@ -122,7 +140,9 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
         "post": {
             "summary": "Predict birth weight in pounds (TF Serving Predict)",
             "description": "Row format {instances: [...]} answers {predictions: [...]}; columnar "
-            "format {inputs: {...}} answers {outputs: [...]}. Pounds, one per row.",
+            "format {inputs: {...}} answers {outputs: [...]}. Pounds, one per row. Without a "
+            "version or label the stable version answers, or the canary for its share.",
+            "parameters": [key_param],
             "requestBody": {
                 "required": True,
                 "content": {JSON: {"schema": {"oneOf": [row_request, columnar_request]}}},
@@ -133,8 +153,8 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
                     "content": {JSON: {"schema": _ref("Predictions")}},
                 },
                 **errors(
-                    (400, "malformed JSON, a missing or wrong feature; the message names it"),
-                    (404, "no such model or version"),
+                    (400, "malformed JSON, a missing or wrong feature; names every one"),
+                    (404, "no such model, version or label"),
                     (413, f"body over {max_body_bytes} bytes"),
                     (503, "no version loaded yet"),
                 ),
@@ -157,6 +177,9 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
             f"{base}/versions/{{version}}/metadata": {"parameters": [version_param], **metadata_op},
             f"{base}:predict": predict_op,
             f"{base}/versions/{{version}}:predict": {"parameters": [version_param], **predict_op},
+            f"{base}/labels/{{label}}": {"parameters": [label_param], **status_op},
+            f"{base}/labels/{{label}}/metadata": {"parameters": [label_param], **metadata_op},
+            f"{base}/labels/{{label}}:predict": {"parameters": [label_param], **predict_op},
         },
         "components": {
             "schemas": {
@@ -174,7 +197,21 @@ def openapi_document(model_name: str, max_body_bytes: int) -> dict:
                 "Error": {
                     "type": "object",
                     "required": ["error"],
-                    "properties": {"error": {"type": "string"}},
+                    "properties": {
+                        "error": {"type": "string"},
+                        "errors": {
+                            "type": "array",
+                            "description": "every wrong field, when the request had any",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "reason"],
+                                "properties": {
+                                    "field": {"type": "string"},
+                                    "reason": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
                 },
                 "Status": {
                     "type": "object",

@@ -84,7 +84,8 @@ def render(
 
 
 async def handle(server, request):
-    """GET shows the form; POST checks every field at once, then predicts with the newest model."""
+    """GET shows the form; POST checks every field at once, then predicts with the version that
+    answers unlabelled requests (stable, or the canary for its share)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse
 
@@ -102,18 +103,17 @@ async def handle(server, request):
         status = 400 if errors else 200
         if not errors:
             try:
-                model = server.model(None)
+                model, label = server.router.pick()
                 instance = parse_instance(filled)
-                pounds = (await run_in_threadpool(server.predict_and_log, model, [instance]))[0]
+                pounds = (
+                    await run_in_threadpool(server.predict_and_log, model, [instance], label)
+                )[0]
                 result = (pounds, model.version)
             except RequestError as e:
                 errors, status = {"form": e.message}, e.status
-    latest = server.registry.latest()
-    page = render(
-        values,
-        errors,
-        result,
-        server.model_name,
-        latest.version if latest else "none loaded yet",
-    )
+    stable, latest = server.router.rollout().stable, server.registry.latest()
+    shown = "none loaded yet" if latest is None else latest.version
+    if stable in server.registry.loaded:
+        shown = str(stable)
+    page = render(values, errors, result, server.model_name, shown)
     return HTMLResponse(page, status_code=status)

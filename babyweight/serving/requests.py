@@ -10,14 +10,23 @@ from collections.abc import Mapping
 
 from babyweight import features as F
 from babyweight.instances import Instance, InvalidInstance, parse_instance
+from babyweight.values import InvalidValue
+
+# A request with many bad rows names this many wrong fields, then says how many more there are.
+MAX_REPORTED_ERRORS = 20
 
 
 class RequestError(Exception):
-    """A request the server cannot serve; `status` is the HTTP status, the message says why."""
+    """A request the server cannot serve; `status` is the HTTP status, the message says why.
+    `errors` lists each wrong field ({"field", "reason"}) when there are any."""
 
-    def __init__(self, status: int, message: str):
-        self.status, self.message = status, message
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None):
+        self.status, self.message, self.errors = status, message, errors
         super().__init__(message)
+
+    def body(self) -> dict:
+        """The JSON answer: TF Serving's {"error": ...}, and every wrong field under "errors"."""
+        return {"error": self.message, **({"errors": self.errors} if self.errors else {})}
 
 
 def parse_predict_request(payload) -> tuple[list[Instance], bool]:
@@ -39,7 +48,38 @@ def parse_predict_request(payload) -> tuple[list[Instance], bool]:
             return _rows(payload["instances"]), False
         return _columns(payload["inputs"]), True
     except InvalidInstance as e:
-        raise RequestError(400, str(e)) from None
+        raise _every_field_error(e.errors) from None
+
+
+def _every_field_error(errors: list[InvalidValue]) -> RequestError:
+    """One 400 naming every wrong field of every row (up to MAX_REPORTED_ERRORS of them)."""
+    shown = errors[:MAX_REPORTED_ERRORS]
+    message = "; ".join(str(e) for e in shown)
+    if len(errors) > len(shown):
+        message += f"; and {len(errors) - len(shown)} more wrong fields"
+    return RequestError(400, message, [{"field": e.field, "reason": e.reason} for e in shown])
+
+
+def _parse_all(rows, parse) -> list[Instance]:
+    """parse(i, row) for every row; InvalidInstance naming every wrong field of every row."""
+    instances, errors = [], []
+    for i, row in enumerate(rows):
+        try:
+            instances.append(parse(i, row))
+        except InvalidInstance as e:
+            errors.extend(e.errors)
+    if errors:
+        raise InvalidInstance.of(errors)
+    return instances
+
+
+def _column_row(i: int, row: dict) -> Instance:
+    try:
+        return parse_instance(row)
+    except InvalidInstance as e:  # named as the client sent it: inputs.<feature>[<row>]
+        raise InvalidInstance.of(
+            [InvalidValue(f"inputs.{err.field}[{i}]", err.value, err.reason) for err in e.errors]
+        ) from None
 
 
 def _rows(rows) -> list[Instance]:
@@ -47,7 +87,7 @@ def _rows(rows) -> list[Instance]:
         raise InvalidInstance("instances", rows, "expected a list of objects, one per row")
     if not rows:
         raise InvalidInstance("instances", rows, "empty list; send at least one row")
-    return [parse_instance(row, prefix=f"instances[{i}].") for i, row in enumerate(rows)]
+    return _parse_all(rows, lambda i, row: parse_instance(row, prefix=f"instances[{i}]."))
 
 
 def _columns(columns) -> list[Instance]:
@@ -68,13 +108,8 @@ def _columns(columns) -> list[Instance]:
                 f"{len(columns[key])} values",
                 f"every feature needs as many values as inputs.{F.FEATURE_KEYS[0]} ({n})",
             )
-    instances = []
-    for i in range(n):
-        try:
-            instances.append(parse_instance({k: columns[k][i] for k in F.FEATURE_KEYS}))
-        except InvalidInstance as e:
-            raise InvalidInstance(f"inputs.{e.field}[{i}]", e.value, e.reason) from None
-    return instances
+    rows = [{k: columns[k][i] for k in F.FEATURE_KEYS} for i in range(n)]
+    return _parse_all(rows, _column_row)
 
 
 async def read_body(request, max_bytes: int) -> bytes:

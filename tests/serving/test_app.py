@@ -5,7 +5,6 @@ The server runs in its own process, as `python -m babyweight serve`, on a free l
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 
@@ -14,7 +13,14 @@ from babyweight import features as F
 import httpx
 import numpy as np
 import pytest
-from serve_helpers import MODEL_NAME, ROW, in_process_predictions, run_output, running_server
+from serve_helpers import (
+    MODEL_NAME,
+    ROW,
+    in_process_predictions,
+    push_copy,
+    run_output,
+    running_server,
+)
 
 from models.signatures import RAW_INPUT_DTYPES
 
@@ -28,6 +34,9 @@ CANONICAL_ROWS = [
 ]
 
 
+url_server_out = {}  # a running server's URL -> the file with its stdout and stderr
+
+
 @pytest.fixture(scope="module")
 def server(pushed_model_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
@@ -35,6 +44,7 @@ def server(pushed_model_dir, tmp_path_factory):
     with running_server(
         run_output(pushed_model_dir), tmp / "server.out", "--serving-log", str(log)
     ) as url:
+        url_server_out[url] = tmp / "server.out"
         yield url, log
 
 
@@ -173,6 +183,19 @@ BAD_REQUESTS = [
         ["inputs.mother_age[1]", "range"],
     ),
     ({"signature_name": "serving_tf_example", "instances": [ROW]}, 400, ["signature_name"]),
+    ({"instances": [{**ROW, F.MOTHER_AGE: "２６"}]}, 400, ["mother_age", "ASCII digits", "２６"]),
+    ({"instances": [{**ROW, F.GESTATION_WEEKS: "٣٩"}]}, 400, ["gestation_weeks", "ASCII", "٣٩"]),
+    (  # every wrong field at once, in every row
+        {"instances": [{**ROW, F.MOTHER_AGE: 99, F.IS_MALE: "maybe"}, {F.PLURALITY: 9}]},
+        400,
+        [
+            "instances[0].is_male",
+            "instances[0].mother_age",
+            "instances[1].is_male: missing",
+            "instances[1].plurality",
+            "instances[1].gestation_weeks: missing",
+        ],
+    ),
 ]
 
 
@@ -185,6 +208,35 @@ def test_bad_input_is_a_4xx_that_names_the_field(server, body, status, words):
     error = response.json()["error"]
     for word in words:
         assert word in error, (word, error)
+
+
+def test_every_wrong_field_is_listed_for_a_client(server):
+    url, _ = server
+    rows = [{**ROW, F.MOTHER_AGE: 99, F.GESTATION_WEEKS: "٣٩"}, ROW, {**ROW, F.IS_MALE: "x"}]
+    response = httpx.post(f"{api(url)}:predict", json={"instances": rows})
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [
+        "instances[0].mother_age",
+        "instances[0].gestation_weeks",
+        "instances[2].is_male",
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["", "/metadata", ":predict"])
+def test_a_version_of_thousands_of_digits_is_a_400_naming_it(server, suffix):
+    """Python's int() refuses more than 4,300 digits: this was a 500 and a traceback."""
+    url, _ = server
+    server_out = url_server_out[url]
+    before = server_out.read_text()
+    version = "9" * 4301
+    method = httpx.post if suffix == ":predict" else httpx.get
+    kwargs = {"json": {"instances": [ROW]}} if suffix == ":predict" else {}
+    response = method(f"{api(url)}/versions/{version}{suffix}", **kwargs)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert "version" in error and "999999" in error and "4301 characters" in error
+    time.sleep(0.2)
+    assert "Traceback" not in server_out.read_text()[len(before) :]
 
 
 def test_body_over_the_size_limit_is_413(server):
@@ -225,13 +277,15 @@ def test_every_predicted_row_is_in_the_serving_log(server, pushed_model_dir):
     httpx.post(f"{api(url)}:predict", json={"instances": [{**ROW, F.MOTHER_AGE: 99}]})  # no line
     lines = [json.loads(line) for line in log.read_text().splitlines()[before:]]
     assert [line["prediction"] for line in lines] == predictions
+    assert lines[0]["request"] == lines[1]["request"]  # one request, two rows
     assert [line["features"] for line in lines] == [
         ROW,
         {**ROW, "is_male": "False", "plurality": F.MULTIPLE},
     ]
     for line in lines:
-        assert set(line) == {"time", "model_version", "features", "prediction"}
+        assert set(line) == {"time", "request", "model_version", "label", "features", "prediction"}
         assert line["model_version"] == pushed_model_dir.name
+        assert line["label"] == "stable"  # the only version: labelled stable at start
         assert line["time"].endswith("+00:00")
         assert abs(np.datetime64(line["time"][:26]) - np.datetime64("now")) < np.timedelta64(
             300, "s"
@@ -250,12 +304,37 @@ def test_a_failing_serving_log_never_fails_a_request(pushed_model_dir, tmp_path)
     assert "write failed" in (tmp_path / "server.out").read_text()
 
 
-def test_a_new_version_is_swapped_in_without_dropping_requests(pushed_model_dir, tmp_path):
-    """Copy the pushed model into a fresh serving_model/babyweight, serve it, then push a broken
-    version and a good newer one while a client keeps predicting."""
+BROKEN_VERSION = 9999999999  # higher than any version the Pusher writes today
+
+
+def broken_version(base, version: int = BROKEN_VERSION) -> None:
+    """A complete-looking version directory whose saved_model.pb is not a SavedModel."""
+    path = base.parent / f".staging-{version}"
+    (path / "variables").mkdir(parents=True)
+    (path / "saved_model.pb").write_bytes(b"not a SavedModel")
+    (path / "variables" / "variables.index").write_bytes(b"")
+    path.rename(base / str(version))
+
+
+def states(url) -> dict[str, str]:
+    return {v["version"]: v["state"] for v in httpx.get(api(url)).json()["model_version_status"]}
+
+
+def wait_for(condition, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def test_a_broken_higher_version_blocks_no_good_version(pushed_model_dir, tmp_path):
+    """Serving A, a broken version 9999999999 and then a good version B (A < B < broken) are
+    pushed while a client keeps predicting: B loads (the new canary), A keeps serving, nothing
+    fails. A restart on that directory serves again instead of answering 503."""
     base = tmp_path / "serving_model" / MODEL_NAME
-    old = int(pushed_model_dir.name)
-    shutil.copytree(pushed_model_dir, base / str(old))
+    a = int(pushed_model_dir.name)
+    b = a + 1
+    push_copy(pushed_model_dir, base, a)
     log = tmp_path / "serving_log.jsonl"
     statuses, stop = [], threading.Event()
 
@@ -265,53 +344,62 @@ def test_a_new_version_is_swapped_in_without_dropping_requests(pushed_model_dir,
                 r = c.post(f"{api(url)}:predict", json={"instances": [ROW, ROW]}, timeout=30)
                 statuses.append(r.status_code)
 
-    def push(version: int, source) -> None:  # as a Pusher would: copy, then rename into place
-        staging = base.parent / f".staging-{version}"
-        source(staging)
-        staging.rename(base / str(version))
-
-    def broken(path):
-        path.mkdir()
-        (path / "saved_model.pb").write_bytes(b"not a SavedModel")
-        (path / "variables").mkdir()
-        (path / "variables" / "variables.index").write_bytes(b"")
-
     with running_server(tmp_path, tmp_path / "server.out", "--poll-seconds", "0.5") as url:
         thread = threading.Thread(target=client, args=(url,))
         thread.start()
         try:
-            push(old + 1, broken)
-            deadline = time.monotonic() + 60
-            while True:
-                versions = httpx.get(api(url)).json()["model_version_status"]
-                if any(v["state"] == "END" for v in versions) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
-            assert [v["version"] for v in versions if v["state"] == "AVAILABLE"] == [str(old)]
-            (failed,) = [v for v in versions if v["state"] == "END"]
-            assert failed["version"] == str(old + 1) and failed["status"]["error_message"]
-
-            push(old + 2, lambda path: shutil.copytree(pushed_model_dir, path))
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                versions = httpx.get(api(url)).json()["model_version_status"]
-                if any(v["version"] == str(old + 2) for v in versions):
-                    break
-                time.sleep(0.3)
-            n = len(statuses)
-            while len(statuses) < n + 5 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            broken_version(base)
+            wait_for(lambda: states(url).get(str(BROKEN_VERSION)) == "END")
+            push_copy(pushed_model_dir, base, b)
+            wait_for(lambda: states(url).get(str(b)) == "AVAILABLE")
         finally:
             stop.set()
             thread.join(timeout=60)
-        available = [v["version"] for v in versions if v["state"] == "AVAILABLE"]
-        assert available == [str(old + 2)], versions
-        assert httpx.get(f"{api(url)}/metadata").json()["model_spec"]["version"] == str(old + 2)
-        gone = httpx.post(f"{api(url)}/versions/{old}:predict", json={"instances": [ROW]})
-        assert gone.status_code == 404
-
+        assert states(url) == {str(BROKEN_VERSION): "END", str(b): "AVAILABLE", str(a): "AVAILABLE"}
+        (failed,) = [
+            v for v in httpx.get(api(url)).json()["model_version_status"] if v["state"] == "END"
+        ]
+        assert "SavedModel" in failed["status"]["error_message"]
+        response = httpx.post(f"{api(url)}/versions/{b}:predict", json={"instances": [ROW]})
+        assert response.status_code == 200, response.text
+        assert response.headers["X-Model-Version"] == str(b)
+        canary = httpx.post(f"{api(url)}/labels/canary:predict", json={"instances": [ROW]})
+        assert canary.headers["X-Model-Version"] == str(b)
+        # a new version is the canary: unlabelled requests stay on stable A
+        assert httpx.get(f"{api(url)}/metadata").json()["model_spec"]["version"] == str(a)
     assert statuses and set(statuses) == {200}, f"{len(statuses)} requests: {set(statuses)}"
-    served = [json.loads(line)["model_version"] for line in log.read_text().splitlines()]
-    assert served[0] == str(old) and served[-1] == str(old + 2)
-    assert served == sorted(served), "once swapped, never back"
-    assert str(old + 1) not in served
+    served = {
+        json.loads(line)["model_version"]
+        for line in log.read_text().splitlines()
+        if "features" in line
+    }
+    assert served == {str(a), str(b)}
+
+    with running_server(tmp_path, tmp_path / "server2.out") as url:  # a restart: same labels
+        assert states(url) == {str(BROKEN_VERSION): "END", str(b): "AVAILABLE", str(a): "AVAILABLE"}
+        response = httpx.post(f"{api(url)}:predict", json={"instances": [ROW]})
+        assert response.status_code == 200 and response.headers["X-Model-Version"] == str(a)
+
+
+def test_a_broken_higher_version_at_start_up_serves_the_newest_good_one(pushed_model_dir, tmp_path):
+    """First start on a directory with A, B and a broken higher version: B, the newest good
+    version, is loaded and labelled stable (this was a 503)."""
+    base = tmp_path / "serving_model" / MODEL_NAME
+    a = int(pushed_model_dir.name)
+    push_copy(pushed_model_dir, base, a)
+    push_copy(pushed_model_dir, base, a + 1)
+    broken_version(base)
+    with running_server(tmp_path, tmp_path / "server.out") as url:
+        assert states(url) == {str(BROKEN_VERSION): "END", str(a + 1): "AVAILABLE"}
+        response = httpx.post(f"{api(url)}:predict", json={"instances": [ROW]})
+        assert response.status_code == 200, response.text
+        assert response.headers["X-Model-Version"] == str(a + 1)
+        assert httpx.get(f"{api(url)}/labels/stable").json() == {
+            "model_version_status": [
+                {
+                    "version": str(a + 1),
+                    "state": "AVAILABLE",
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
+            ]
+        }

@@ -1,0 +1,88 @@
+"""A rollout step in the pipeline's ML Metadata store, linked to the pushed models it moved.
+
+Each `babyweight rollout promote|rollback` is one COMPLETE execution of type `babyweight.Rollout`
+(properties: action, a description of what it did, the labels after it, the model directory)
+with an INPUT event to the PushedModel artifact of each version it moved, keyed by its part:
+`promoted` and `replaced` (promote), `rolled_back` and `stable` (rollback). It belongs to a
+context of its own and to the pipeline's context, as a batch prediction run does
+(batch/lineage.py), so `babyweight lineage trace` on a pushed model lists the rollouts that
+moved it.
+
+A served version is matched to its PushedModel by the Pusher's `pushed_destination`, or, where
+the served directory is a copy of the pushed one (synced from a bucket, say), by the Pusher's
+`pushed_version` under a destination of the same model name.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from babyweight.batch.lineage import _event, _set, _type_id, find_model
+from babyweight.metadata import store as mlmd
+
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+EXECUTION_TYPE = "babyweight.Rollout"
+CONTEXT_TYPE = "babyweight.rollout"
+PUSHED_MODEL_TYPE = "PushedModel"
+
+
+def find_pushed(store, model_dir: Path, version: int):
+    """(PushedModel artifact, pipeline context or None) of a served version, or (None, None)."""
+    record = find_model(store, str(model_dir / str(version)))
+    if record is not None:
+        return record.pushed, record.pipeline_context
+    for pushed in store.get_artifacts_by_type(PUSHED_MODEL_TYPE):
+        destination = str(mlmd.custom_property(pushed, "pushed_destination", ""))
+        if (
+            str(mlmd.custom_property(pushed, "pushed_version", "")) == str(version)
+            and os.path.basename(os.path.dirname(os.path.normpath(destination))) == model_dir.name
+        ):
+            record = find_model(store, destination)
+            return pushed, record.pipeline_context if record else None
+    return None, None
+
+
+def record_rollout(
+    store, model_dir: Path, action: str, message: str, moved: dict[str, int], labels: dict
+) -> tuple[pb.Execution, list[str]]:
+    """The COMPLETE Rollout execution, and the moved versions that have no PushedModel here
+    (recorded in `unlinked`, so that nothing is silently missing)."""
+    execution = pb.Execution(
+        type_id=_type_id(store, EXECUTION_TYPE, "execution"),
+        last_known_state=pb.Execution.COMPLETE,
+    )
+    artifact_events, unlinked, pipeline_context = [], [], None
+    for part, version in moved.items():
+        pushed, context = find_pushed(store, Path(model_dir), version)
+        if pushed is None:
+            unlinked.append(f"{part}={version}")
+            continue
+        artifact_events.append((pushed, part))
+        pipeline_context = pipeline_context or context
+    _set(
+        execution,
+        action=action,
+        description=message,
+        model_dir=str(Path(model_dir).resolve()),
+        unlinked=", ".join(unlinked) or None,
+        **{f"{part}_version": version for part, version in moved.items()},
+        **{f"{label}_after": version for label, version in labels.items()},
+    )
+    name = (
+        f"rollout_{Path(model_dir).name}_{time.strftime('%Y%m%dT%H%M%S')}_{time.time_ns() % 10**9}"
+    )
+    contexts = [pb.Context(type_id=_type_id(store, CONTEXT_TYPE, "context"), name=name)]
+    if pipeline_context is not None:
+        contexts.append(pipeline_context)
+    execution_id, _, _ = store.put_execution(execution, [], contexts)
+    # The PushedModels are the pipeline's own: link by id, leave them unchanged.
+    events = []
+    for pushed, part in artifact_events:
+        event = _event(pb.Event.INPUT, part)
+        event.artifact_id, event.execution_id = pushed.id, execution_id
+        events.append(event)
+    store.put_events(events)
+    return store.get_executions_by_id([execution_id])[0], unlinked

@@ -1,0 +1,55 @@
+"""A rollout step in ML Metadata, on the hand-recorded store of tests/lineage_store.py: one
+Rollout execution linked to the PushedModel of each version it moved, found by the pushed
+directory or, for a copy, by the pushed version; shown downstream by `lineage trace`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babyweight.metadata import lineage
+from babyweight.metadata import store as mlmd
+from babyweight.metadata import trace as trace_lib
+from babyweight.serving.rollout_lineage import (
+    CONTEXT_TYPE,
+    EXECUTION_TYPE,
+    find_pushed,
+    record_rollout,
+)
+
+import lineage_store
+
+
+def test_a_rollout_is_an_execution_linked_to_the_pushed_models(tmp_path):
+    path = tmp_path / "metadata.sqlite"
+    ids = lineage_store.build(path)
+    store = mlmd.open_store(path)
+    served = Path("/serving/demo")  # the Pusher's destination is /serving/demo/1700000000
+    assert find_pushed(store, served, 1700000000)[0].id == ids["pushed"]
+    copy = tmp_path / "synced" / "demo"  # a copy of the serving directory: by pushed_version
+    assert find_pushed(store, copy, 1700000000)[0].id == ids["pushed"]
+    assert find_pushed(store, tmp_path / "other", 1700000000) == (None, None)
+
+    execution, unlinked = record_rollout(
+        store,
+        copy,
+        "promote",
+        "canary 1700000100 promoted to stable (stable was 1700000000)",
+        {"promoted": 1700000100, "replaced": 1700000000},
+        {"stable": 1700000100},
+    )
+    assert unlinked == ["promoted=1700000100"]
+    (recorded,) = store.get_executions_by_type(EXECUTION_TYPE)
+    assert recorded.id == execution.id
+    assert mlmd.custom_property(recorded, "action") == "promote"
+    assert mlmd.custom_property(recorded, "stable_after") == 1700000100
+    assert mlmd.custom_property(recorded, "replaced_version") == 1700000000
+    assert mlmd.custom_property(recorded, "unlinked") == "promoted=1700000100"
+    events = store.get_events_by_execution_ids([execution.id])
+    assert [(e.artifact_id, e.path.steps[0].key) for e in events] == [(ids["pushed"], "replaced")]
+    contexts = {(c.type, c.name) for c in store.get_contexts_by_execution(execution.id)}
+    assert ("pipeline", "demo") in contexts and {t for t, _ in contexts} == {
+        "pipeline",
+        CONTEXT_TYPE,
+    }
+    downstream = trace_lib.trace(lineage.Lineage(store), ids["pushed"])["downstream"]
+    assert execution.id in {step["execution"] for step in downstream}
