@@ -164,6 +164,18 @@ def failed_batch_rows(failed, key_column: str | None) -> list[dict]:
     ]
 
 
+def read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size):
+    """(batches of records, their check: `.valid` row batches and `[DEAD]` dead-letter rows)."""
+    records = source.read(pipeline)
+    batches = records | "Batch" >> beam.BatchElements(
+        min_batch_size=min_batch_size, max_batch_size=max_batch_size
+    )
+    checked = batches | "ParseAndValidate" >> beam.ParDo(
+        ParseAndValidate(source.parser(), key_column)
+    ).with_outputs(DEAD, main="valid")
+    return batches, checked
+
+
 def build(
     pipeline,
     source,
@@ -176,13 +188,7 @@ def build(
     max_batch_size: int = MAX_BATCH_SIZE,
 ) -> None:
     """The whole job on `pipeline`: read, batch, parse and validate, RunInference, write, count."""
-    records = source.read(pipeline)
-    batches = records | "Batch" >> beam.BatchElements(
-        min_batch_size=min_batch_size, max_batch_size=max_batch_size
-    )
-    checked = batches | "ParseAndValidate" >> beam.ParDo(
-        ParseAndValidate(source.parser(), key_column)
-    ).with_outputs(DEAD, main="valid")
+    batches, checked = read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size)
     predicted, failed = (
         checked.valid
         | "RunInference"
@@ -228,3 +234,35 @@ def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) ->
     build(pipeline, source, sink, model_dir, **kwargs)
     pipeline.run().wait_until_finish()
     return read_counts(kwargs["counts_path"])
+
+
+def dead_letter_rows(source, *, key_column: str | None = None) -> tuple[int, list[dict]]:
+    """The job's read-and-check half on DirectRunner, without a model: (input records, the
+    dead-letter rows the job would write). For tests and dry runs of an input."""
+    import tempfile
+
+    from apache_beam.io.filesystems import FileSystems
+
+    with tempfile.TemporaryDirectory(prefix="batch_check") as work:
+        pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+        batches, checked = read_and_check(
+            pipeline, source, key_column, MIN_BATCH_SIZE, MAX_BATCH_SIZE
+        )
+        _ = (
+            batches
+            | "Sizes" >> beam.Map(len)
+            | "Total" >> beam.CombineGlobally(sum)
+            | "WriteTotal" >> beam.io.WriteToText(f"{work}/total", shard_name_template="")
+        )
+        _ = (
+            checked[DEAD]
+            | "Rows" >> beam.FlatMap(lambda rows: rows)
+            | "Json" >> beam.Map(json.dumps, sort_keys=True)
+            | "WriteDead" >> beam.io.WriteToText(f"{work}/dead", shard_name_template="")
+        )
+        pipeline.run().wait_until_finish()
+        with FileSystems.open(f"{work}/total") as f:
+            total = int(f.read().decode() or 0)
+        with FileSystems.open(f"{work}/dead") as f:
+            dead = [json.loads(line) for line in f.read().decode("utf-8").splitlines()]
+    return total, dead
