@@ -16,6 +16,9 @@ from babyweight.schema import integer_domains
 from babyweight.values import (
     NO_LIMITS,
     InvalidValue,
+    distinct,
+    is_missing,
+    read_distinct,
     read_is_male,
     read_plurality,
     read_whole_number,
@@ -47,6 +50,19 @@ InvalidInstance = InvalidValue  # an instance's field is missing or wrong
 _NO_LIMITS = {F.MOTHER_AGE: NO_LIMITS, F.GESTATION_WEEKS: NO_LIMITS}
 
 
+def field_readers(schema_path: str | None = None, *, check_domains: bool = True) -> dict:
+    """Feature name -> the function that reads one raw value of it (babyweight/values.py), with
+    the schema's integer ranges (or none, with check_domains=False)."""
+    domains = integer_domains(schema_path) if check_domains else _NO_LIMITS
+    (age_lo, age_hi), (weeks_lo, weeks_hi) = domains[F.MOTHER_AGE], domains[F.GESTATION_WEEKS]
+    return {
+        F.IS_MALE: read_is_male,
+        F.MOTHER_AGE: lambda v: read_whole_number(F.MOTHER_AGE, v, age_lo, age_hi),
+        F.PLURALITY: read_plurality,
+        F.GESTATION_WEEKS: lambda v: read_whole_number(F.GESTATION_WEEKS, v, weeks_lo, weeks_hi),
+    }
+
+
 def parse_instance(
     obj, *, schema_path: str | None = None, prefix: str = "", check_domains: bool = True
 ) -> Instance:
@@ -57,18 +73,11 @@ def parse_instance(
     if not isinstance(obj, Mapping):
         raise InvalidInstance(prefix.rstrip(".") or "instance", obj, "expected an object")
     for key in F.FEATURE_KEYS:
-        if key not in obj or obj[key] is None:
-            raise InvalidInstance(prefix + key, None, "missing")
-    domains = integer_domains(schema_path) if check_domains else _NO_LIMITS
-    try:
-        return Instance(
-            is_male=read_is_male(obj[F.IS_MALE]),
-            mother_age=read_whole_number(F.MOTHER_AGE, obj[F.MOTHER_AGE], *domains[F.MOTHER_AGE]),
-            plurality=read_plurality(obj[F.PLURALITY]),
-            gestation_weeks=read_whole_number(
-                F.GESTATION_WEEKS, obj[F.GESTATION_WEEKS], *domains[F.GESTATION_WEEKS]
-            ),
-        )
+        if key not in obj or is_missing(obj[key]):
+            raise InvalidInstance(prefix + key, obj.get(key), "missing")
+    readers = field_readers(schema_path, check_domains=check_domains)
+    try:  # in FEATURE_KEYS order: the first wrong field is reported
+        return Instance(**{key: readers[key](obj[key]) for key in F.FEATURE_KEYS})
     except InvalidInstance as e:
         if prefix:
             raise InvalidInstance(prefix + e.field, e.value, e.reason) from None
@@ -80,19 +89,11 @@ def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, Invalid
     stops at the first; a form shows them all at once."""
     if not isinstance(obj, Mapping):
         return {"instance": InvalidInstance("instance", obj, "expected an object")}
-    domains = integer_domains(schema_path)
-    parsers = {
-        F.IS_MALE: read_is_male,
-        F.MOTHER_AGE: lambda v: read_whole_number(F.MOTHER_AGE, v, *domains[F.MOTHER_AGE]),
-        F.PLURALITY: read_plurality,
-        F.GESTATION_WEEKS: lambda v: read_whole_number(
-            F.GESTATION_WEEKS, v, *domains[F.GESTATION_WEEKS]
-        ),
-    }
+    parsers = field_readers(schema_path)
     errors = {}
     for key in F.FEATURE_KEYS:
-        if key not in obj or obj[key] is None:
-            errors[key] = InvalidInstance(key, None, "missing")
+        if key not in obj or is_missing(obj[key]):
+            errors[key] = InvalidInstance(key, obj.get(key), "missing")
             continue
         try:
             parsers[key](obj[key])
@@ -117,3 +118,61 @@ def signature_inputs(instances: list[Instance]) -> dict[str, np.ndarray]:
         F.PLURALITY: np.array([i.plurality for i in instances], dtype=object),
         F.GESTATION_WEEKS: np.array([i.gestation_weeks for i in instances], dtype=np.int64),
     }
+
+
+@dataclasses.dataclass
+class InstanceColumns:
+    """Many instances read at once (read_instance_columns): which rows are valid, the signature
+    inputs of the valid rows (strings as bytes), and the error of every other row."""
+
+    valid: np.ndarray  # bool, one per row
+    inputs: dict[str, np.ndarray]
+    errors: dict[int, InvalidInstance]  # row -> its first wrong field, as parse_instance says
+
+    def __len__(self) -> int:
+        return int(self.valid.sum())
+
+
+def read_instance_columns(
+    columns: Mapping, rows: int, *, schema_path: str | None = None
+) -> InstanceColumns:
+    """Instances from columns of raw values (feature name -> a sequence or a pyarrow array; a
+    column that is not there is missing in every row), with the rules and the first error of
+    parse_instance. Each rule runs once per distinct value of a column (values.distinct) and
+    numpy masks map the outcome back to the rows, so a column of a million ages costs a few
+    dozen reads."""
+    readers = field_readers(schema_path)
+    n_keys = len(F.FEATURE_KEYS)
+    missing_at = np.full(rows, n_keys)  # index in FEATURE_KEYS of the first missing field
+    wrong_at = np.full(rows, n_keys)  # ... and of the first wrong one
+    read: dict[str, tuple[np.ndarray, list, list, list]] = {}
+    for index in reversed(range(n_keys)):  # last to first: the first field's mark stays
+        key = F.FEATURE_KEYS[index]
+        codes, uniques = distinct(columns[key]) if key in columns else (np.full(rows, -1), [])
+        values, errors = read_distinct(readers[key], uniques)
+        # One flag per distinct value, and a last one for code -1 (None), which is missing.
+        missing = np.array([is_missing(u) for u in uniques] + [True])
+        wrong = np.array([e is not None for e in errors] + [False])
+        missing_at[missing[codes]] = index
+        wrong_at[wrong[codes]] = index
+        read[key] = codes, uniques, values, errors
+    valid = (missing_at == n_keys) & (wrong_at == n_keys)
+    errors = {}
+    for row in np.flatnonzero(~valid).tolist():
+        if missing_at[row] < n_keys:
+            key = F.FEATURE_KEYS[missing_at[row]]
+            codes, uniques, _, _ = read[key]
+            value = uniques[codes[row]] if codes[row] >= 0 else None
+            errors[row] = InvalidInstance(key, value, "missing")
+        else:
+            codes, _, _, field_errors = read[F.FEATURE_KEYS[wrong_at[row]]]
+            errors[row] = field_errors[codes[row]]
+    inputs = {}
+    for key in F.FEATURE_KEYS:
+        codes, _, values, _ = read[key]
+        if key in (F.MOTHER_AGE, F.GESTATION_WEEKS):
+            table = np.array([0 if v is None else v for v in values] + [0], dtype=np.int64)
+        else:
+            table = np.array([(v or "").encode() for v in values] + [b""], dtype=bytes)
+        inputs[key] = table[codes[valid]]
+    return InstanceColumns(valid, inputs, errors)

@@ -46,6 +46,9 @@ def test_people_spellings_are_normalized(overrides, expected):
         ({"gestation_weeks": 16}, "gestation_weeks", "range 17-47"),
         ({"gestation_weeks": float("nan")}, "gestation_weeks", "whole number"),
         ({"gestation_weeks": None}, "gestation_weeks", "missing"),
+        ({"gestation_weeks": ""}, "gestation_weeks", "missing"),  # an empty CSV cell
+        ({"mother_age": "  "}, "mother_age", "missing"),
+        ({"is_male": ""}, "is_male", "missing"),
     ],
 )
 def test_bad_values_name_the_field(overrides, field, words):
