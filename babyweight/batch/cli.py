@@ -101,8 +101,18 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         "--counts", help="where the counts JSON goes (default <predictions>-counts.json)"
     )
-    parser.add_argument("--min-batch-size", type=int, default=MIN_BATCH_SIZE)
-    parser.add_argument("--max-batch-size", type=int, default=MAX_BATCH_SIZE)
+    parser.add_argument(
+        "--min-batch-size",
+        type=int,
+        default=MIN_BATCH_SIZE,
+        help="fewest records per Beam batch of JSONL, TFRecord and BigQuery input",
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=MAX_BATCH_SIZE,
+        help="rows per model call (and most records per Beam batch of those inputs)",
+    )
     return parser.parse_known_args(argv)
 
 

@@ -45,6 +45,18 @@ def keyed_rows(n: int, every: int = 13) -> tuple[list[str], list[list[str]]]:
     return ["id", *header], [[f"row-{i}", *r] for i, r in enumerate(picked)]
 
 
+def rows_csv(tmp_path, n: int = 5) -> str:
+    return write_lines(tmp_path / "rows.csv", *keyed_rows(n))
+
+
+def run_with_store(tmp_path, store: bytes):
+    """A run's output directory whose metadata.sqlite holds `store`."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metadata.sqlite").write_bytes(store)
+    return run
+
+
 def dead_by_id(dead: list[dict]) -> dict:
     return {r["id"] or r["input"]: r for r in dead}
 
@@ -261,8 +273,7 @@ def test_without_credentials_bigquery_fails_at_once_with_how_to_sign_in(tmp_path
 
 
 def test_shards_of_an_earlier_run_stop_the_run_unless_overwrite(tmp_path):
-    header, rows = keyed_rows(5)
-    data = write_lines(tmp_path / "rows.csv", header, rows)
+    data = rows_csv(tmp_path)
     model = tmp_path / "model"
     model.mkdir()
     (model / "saved_model.pb").write_bytes(b"")
@@ -291,13 +302,10 @@ def test_overwrite_removes_this_prefixs_outputs_and_nothing_else(tmp_path):
 
 
 def test_an_empty_store_is_not_written_to_when_only_read(tmp_path):
-    header, rows = keyed_rows(3)
-    data = write_lines(tmp_path / "rows.csv", header, rows)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "metadata.sqlite").write_bytes(b"")
+    run = run_with_store(tmp_path, b"")
     # Finding the model only reads the store (the run would be recorded after that).
-    message = refusal("--output", str(run), "--input", data, "--predictions", str(tmp_path / "p"))
+    message = refusal("--output", str(run), "--input", rows_csv(tmp_path), "--predictions",
+                      str(tmp_path / "p"))  # fmt: skip
     assert message.startswith(f"{run / 'metadata.sqlite'}: cannot read this ML Metadata store")
     assert (run / "metadata.sqlite").stat().st_size == 0  # opened read-only: nothing created
 
@@ -306,14 +314,11 @@ def test_an_empty_store_is_not_written_to_when_only_read(tmp_path):
 def test_a_damaged_store_is_one_line_naming_it(tmp_path, damage):
     from lineage_store import build
 
-    header, rows = keyed_rows(3)
-    data = write_lines(tmp_path / "rows.csv", header, rows)
-    run = tmp_path / "run"
-    run.mkdir()
-    build(run / "whole.sqlite")
-    whole = (run / "whole.sqlite").read_bytes()
+    build(tmp_path / "whole.sqlite")
+    whole = (tmp_path / "whole.sqlite").read_bytes()
     damaged = whole[: len(whole) // 3] if damage == "truncated" else whole[:4096] + bytes(60000)
-    (run / "metadata.sqlite").write_bytes(damaged)
-    message = refusal("--output", str(run), "--input", data, "--predictions", str(tmp_path / "p"))
+    run = run_with_store(tmp_path, damaged)
+    message = refusal("--output", str(run), "--input", rows_csv(tmp_path), "--predictions",
+                      str(tmp_path / "p"))  # fmt: skip
     assert message.startswith(f"{run / 'metadata.sqlite'}: cannot read this ML Metadata store")
     assert "query" not in message and len(message) < 300
