@@ -14,6 +14,8 @@ import reprlib
 
 from babyweight import features as F
 
+import numpy as np
+
 # Values in messages are cut short: a request may send a megabyte string or a 400-digit number.
 _VALUE_REPR = reprlib.Repr()
 _VALUE_REPR.maxstring = _VALUE_REPR.maxother = 80
@@ -81,3 +83,59 @@ def read_whole_number(field: str, value, lo=NO_LIMITS[0], hi=NO_LIMITS[1]) -> in
     if not lo <= number <= hi:
         raise InvalidValue(field, value, f"outside the schema's range {lo}-{hi}")
     return number
+
+
+# ------------------------------------------------------------------ missing values, and columns
+# Added for batch prediction (issues 11 and 13); the rules above are not changed by these.
+
+
+def is_missing(value) -> bool:
+    """No value: None (JSON null, BigQuery NULL), or a blank string, which is how a CSV cell or
+    an empty form field leaves a value out. Every field reports it as "missing"."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def distinct(values) -> tuple[np.ndarray, list]:
+    """(codes, uniques) of a column: values[i] is uniques[codes[i]], and code -1 is None.
+
+    A column of a few distinct values (ages, weeks, spellings) is then read once per distinct
+    value with the rules above, and mapped back to its rows with the codes. Values are told
+    apart by type as well as value, so `True`, `1` and `1.0` stay apart (they read differently).
+    `values` is a sequence of Python values, or a pyarrow string array (read in C++)."""
+    if hasattr(values, "dictionary_encode"):  # a pyarrow Array
+        encoded = values.dictionary_encode()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.int64, copy=False), encoded.dictionary.to_pylist()
+    index: dict = {}
+    uniques: list = []
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        if value is None:
+            codes[i] = -1
+            continue
+        try:
+            key = (type(value), value)
+            code = index.get(key)
+        except TypeError:  # unhashable (a list or an object from JSON): one entry per row
+            key, code = None, None
+        if code is None:
+            code = len(uniques)
+            uniques.append(value)
+            if key is not None:
+                index[key] = code
+        codes[i] = code
+    return codes, uniques
+
+
+def read_distinct(read, uniques: list) -> tuple[list, list[InvalidValue | None]]:
+    """`read` applied to each distinct value: (canonical values, errors), None where it failed
+    and in the other list where it did not."""
+    values, errors = [], []
+    for value in uniques:
+        try:
+            values.append(read(value))
+            errors.append(None)
+        except InvalidValue as e:
+            values.append(None)
+            errors.append(e)
+    return values, errors

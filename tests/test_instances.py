@@ -46,6 +46,9 @@ def test_people_spellings_are_normalized(overrides, expected):
         ({"gestation_weeks": 16}, "gestation_weeks", "range 17-47"),
         ({"gestation_weeks": float("nan")}, "gestation_weeks", "whole number"),
         ({"gestation_weeks": None}, "gestation_weeks", "missing"),
+        ({"gestation_weeks": ""}, "gestation_weeks", "missing"),  # an empty CSV cell
+        ({"mother_age": "  "}, "mother_age", "missing"),
+        ({"is_male": ""}, "is_male", "missing"),
     ],
 )
 def test_bad_values_name_the_field(overrides, field, words):
@@ -94,12 +97,12 @@ def test_every_wrong_field_is_named_at_once():
     row = {"is_male": "maybe", "mother_age": 99, "plurality": "Single(1)"}
     with pytest.raises(InvalidInstance) as e:
         parse_instances([GOOD, row])
-    assert [(err.field, err.reason) for err in e.value.errors] == [
+    assert [(err.field, err.reason) for err in e.value.errors] == [  # missing fields first
+        ("instances[1].gestation_weeks", "missing"),
         ("instances[1].is_male", "expected True, False or Unknown (also true/false, 1/0)"),
         ("instances[1].mother_age", "outside the schema's range 11-55"),
-        ("instances[1].gestation_weeks", "missing"),
     ]
     message = str(e.value)
     assert message.count("; ") == 2 and "maybe" in message and "99" in message
     # the first one stays the error's own field, as batch prediction's dead letters read it
-    assert (e.value.field, e.value.value) == ("instances[1].is_male", "maybe")
+    assert (e.value.field, e.value.value) == ("instances[1].gestation_weeks", None)

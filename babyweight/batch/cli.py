@@ -9,9 +9,14 @@
         --temp_location gs://b/tmp
 
 `--output` is the pipeline run's output directory: without --model the newest blessed, pushed
-model is found in its ML Metadata store, and the batch run is recorded there, linked to the
-model (unless --no-record). Other flags go to Beam as pipeline options. The job itself is
-babyweight/batch/predict.py.
+model is found in its ML Metadata store (opened read-only), and the batch run is recorded there
+(opened read-write only for that), linked to the model, unless --no-record. Other flags go to
+Beam as pipeline options. The job itself is babyweight/batch/predict.py.
+
+Everything the command can check before the job starts is checked first, and a problem is one
+line naming the flag and the value: the input's format, a glob that matches nothing, a missing
+column, a BigQuery table name, Google Cloud credentials for bq:// (at once, without a prompt),
+shards of an earlier run under --predictions, the model, an unreadable metadata store.
 """
 
 from __future__ import annotations
@@ -25,10 +30,16 @@ from pathlib import Path
 
 from babyweight import features as F
 from babyweight.batch import io as batch_io
+from babyweight.batch.csv_reader import CsvInputError
 from babyweight.batch.predict import MAX_BATCH_SIZE, MIN_BATCH_SIZE, run_job
 from babyweight.layout import OutputLayout, add_output_argument
 
 from apache_beam.options.pipeline_options import PipelineOptions
+
+AUTHENTICATE = (
+    "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
+    "service-account key file"
+)
 
 
 def resolve_model(store, model_dir: str | None):
@@ -40,8 +51,6 @@ def resolve_model(store, model_dir: str | None):
         if record is None:
             raise SystemExit("no blessed, pushed model in the metadata store; pass --model")
         return record
-    if not (Path(model_dir) / "saved_model.pb").exists():
-        raise SystemExit(f"--model {model_dir}: no saved_model.pb there")
     record = batch_lineage.find_model(store, model_dir)
     if record is None:
         raise SystemExit(
@@ -73,6 +82,12 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
         help="where predictions go: a CSV or JSONL prefix (name.jsonl for JSONL), or bq://table",
     )
     parser.add_argument("--output-format", choices=("csv", "jsonl"))
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what an earlier run wrote under --predictions (its shards, dead-letter "
+        "shards and counts; a BigQuery table is truncated); without it such files stop the run",
+    )
     parser.add_argument("--key-column", help="column carried to every output row, for joins")
     parser.add_argument("--runner", default="DirectRunner")
     add_output_argument(
@@ -81,17 +96,24 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
         "records this run (default: outputs/)",
     )
     parser.add_argument(
-        "--no-record", action="store_true", help="needs --model; the run is not put in MLMD"
+        "--no-record", action="store_true", help="do not record the run in ML Metadata"
     )
     parser.add_argument(
         "--counts", help="where the counts JSON goes (default <predictions>-counts.json)"
     )
-    parser.add_argument("--min-batch-size", type=int, default=MIN_BATCH_SIZE)
-    parser.add_argument("--max-batch-size", type=int, default=MAX_BATCH_SIZE)
-    args, beam_args = parser.parse_known_args(argv)
-    if args.no_record and not args.model:
-        parser.error("--no-record needs --model (the default model is found through MLMD)")
-    return args, beam_args
+    parser.add_argument(
+        "--min-batch-size",
+        type=int,
+        default=MIN_BATCH_SIZE,
+        help="fewest records per Beam batch of JSONL, TFRecord and BigQuery input",
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=MAX_BATCH_SIZE,
+        help="rows per model call (and most records per Beam batch of those inputs)",
+    )
+    return parser.parse_known_args(argv)
 
 
 def default_counts_path(sink, options: PipelineOptions) -> str:
@@ -108,45 +130,134 @@ def _uri(spec: str) -> str:
     return spec if "://" in spec else os.path.abspath(spec)
 
 
+def google_credentials_problem() -> str | None:
+    """Why no Google Cloud credentials can be had, found without waiting on the network (and
+    so never falling through to an interactive sign-in); None when there are some."""
+    import google.auth
+    from google.auth import _cloud_sdk, environment_vars
+    from google.auth.compute_engine import _metadata
+    from google.auth.exceptions import DefaultCredentialsError
+
+    has_source = (
+        os.environ.get(environment_vars.CREDENTIALS)
+        or os.path.isfile(_cloud_sdk.get_application_default_credentials_path())
+        or os.environ.get(environment_vars.GCE_METADATA_HOST)
+        or _metadata.detect_gce_residency_linux()  # a Google Cloud VM: the metadata server
+    )
+    if not has_source:
+        return "no Google Cloud credentials found"
+    try:
+        google.auth.default()
+    except DefaultCredentialsError as e:
+        return f"no usable Google Cloud credentials ({str(e).splitlines()[0][:200]})"
+    return None
+
+
+def check_bigquery_access(args) -> None:
+    specs = [(flag, spec) for flag, spec in (("--input", args.input), ("--predictions",
+             args.predictions)) if batch_io.is_bigquery(spec)]  # fmt: skip
+    if not specs:
+        return
+    problem = google_credentials_problem()
+    if problem:
+        flag, spec = specs[0]
+        raise SystemExit(f"{flag} {spec}: {problem}; {AUTHENTICATE}")
+
+
+def check_columns(source, args) -> None:
+    try:
+        columns = source.columns()
+    except CsvInputError as e:
+        raise SystemExit(str(e)) from None
+    if columns is None:
+        return
+    wanted = [*F.FEATURE_KEYS, *([args.key_column] if args.key_column else [])]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise SystemExit(f"--input {args.input}: no column {', '.join(missing)} in {columns}")
+
+
+def clear_earlier_outputs(sink, counts_path: str, overwrite: bool) -> None:
+    """Shards of an earlier run under the prefix stop the run, or go with --overwrite (only
+    this prefix's shards and counts file; nothing else in the directory)."""
+    if not isinstance(sink, batch_io.FileSink):
+        return
+    found = sink.earlier_outputs(counts_path)
+    if not found:
+        return
+    if not overwrite:
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise SystemExit(
+            f"--predictions {sink.prefix}: an earlier run's outputs are there ({shown}); "
+            "pass --overwrite to replace them, or choose another prefix"
+        )
+    from apache_beam.io.filesystems import FileSystems
+
+    FileSystems.delete(found)
+    print(f"removed {len(found)} files of an earlier run under {sink.prefix}")
+
+
+class PipelineStore:
+    """The run's ML Metadata store: read-only to find the model, read-write only to record."""
+
+    def __init__(self, output: Path):
+        try:
+            self.path = str(OutputLayout(output).require_metadata())
+        except FileNotFoundError as e:
+            raise SystemExit(str(e)) from None
+
+    def use(self, action, *, readonly: bool):
+        """action(store) on a fresh connection; an unreadable store is a StoreError, one line
+        naming the file (metadata/store.py), printed by the `babyweight` command."""
+        from babyweight.metadata import store as mlmd
+
+        return action(mlmd.open_store(self.path, readonly=readonly))
+
+
 def main(argv=None) -> int:
     # ML Metadata loads here, in the launching process only (workers import the job module).
     from babyweight.batch import lineage as batch_lineage
-    from babyweight.metadata import store as mlmd
 
     args, beam_args = parse_args(argv)
-    source = batch_io.make_source(args.input, args.input_format)
-    sink = batch_io.make_sink(args.predictions, args.output_format)
-    columns = source.columns()
-    if columns is not None:
-        wanted = [*F.FEATURE_KEYS, *([args.key_column] if args.key_column else [])]
-        missing = [c for c in wanted if c not in columns]
-        if missing:
-            raise SystemExit(f"--input {args.input}: no column {', '.join(missing)} in {columns}")
+    try:
+        source = batch_io.make_source(args.input, args.input_format)
+    except ValueError as e:
+        raise SystemExit(f"--input {e}") from None
+    try:
+        sink = batch_io.make_sink(args.predictions, args.output_format, overwrite=args.overwrite)
+    except ValueError as e:
+        raise SystemExit(f"--predictions {e}") from None
+    check_bigquery_access(args)
+    check_columns(source, args)
+    if args.model and not (Path(args.model) / "saved_model.pb").exists():
+        raise SystemExit(f"--model {args.model}: no saved_model.pb there")
 
     store = record = None
-    if args.no_record:
+    if args.model and args.no_record:
         model_dir = args.model
     else:
-        try:
-            sqlite = OutputLayout(args.output).require_metadata()
-        except FileNotFoundError as e:
-            raise SystemExit(str(e)) from None
-        store = mlmd.open_store(str(sqlite))
-        record = resolve_model(store, args.model)
+        store = PipelineStore(args.output)
+        record = store.use(lambda s: resolve_model(s, args.model), readonly=True)
         model_dir = record.model_dir
 
     options = PipelineOptions(["--runner", args.runner, *beam_args])
     counts_path = args.counts or default_counts_path(sink, options)
+    clear_earlier_outputs(sink, counts_path, args.overwrite)
     print(f"model: {model_dir}")
-    if store is not None:
-        execution, contexts = batch_lineage.start_run(
-            store,
-            record,
-            _uri(source.uri),
-            batch_io.input_format(args.input, args.input_format),
-            runner=args.runner,
-            key_column=args.key_column,
+    recording = store is not None and not args.no_record
+    if recording:
+        execution, contexts = store.use(
+            lambda s: batch_lineage.start_run(
+                s,
+                record,
+                _uri(source.uri),
+                batch_io.input_format(args.input, args.input_format),
+                runner=args.runner,
+                key_column=args.key_column,
+            ),
+            readonly=False,
         )
+    temp_dirs = sink.temp_dirs() if isinstance(sink, batch_io.FileSink) else set()
     try:
         counts = run_job(
             source,
@@ -159,26 +270,36 @@ def main(argv=None) -> int:
             max_batch_size=args.max_batch_size,
         )
     except BaseException as e:
-        if store is not None:
-            batch_lineage.finish_run(
-                store, execution, contexts, output_uri=None, error=f"{type(e).__name__}: {e}"
-            )
+        if isinstance(sink, batch_io.FileSink):  # Beam leaves its temp dirs when a job fails
+            from apache_beam.io.filesystems import FileSystems
+
+            FileSystems.delete(sorted(sink.temp_dirs() - temp_dirs))
+        if recording:
+            error = f"{type(e).__name__}: {e}"
+            store.use(
+                lambda s: batch_lineage.finish_run(s, execution, contexts, output_uri=None,
+                                                   error=error),
+                readonly=False,
+            )  # fmt: skip
         raise
     balanced = counts["input_rows"] == counts["predictions"] + counts["dead_letter_rows"]
-    if store is not None:
-        execution = batch_lineage.finish_run(
-            store,
-            execution,
-            contexts,
-            output_uri=_uri(sink.uri),
-            output_format=args.output_format or batch_io.output_format(args.predictions)[0],
-            counts={**counts, "dead_letter_uri": _uri(sink.dead_letter_uri)},
-            error=None if balanced else "counts do not add up",
+    if recording:
+        execution = store.use(
+            lambda s: batch_lineage.finish_run(
+                s,
+                execution,
+                contexts,
+                output_uri=_uri(sink.uri),
+                output_format=args.output_format or batch_io.output_format(args.predictions)[0],
+                counts={**counts, "dead_letter_uri": _uri(sink.dead_letter_uri)},
+                error=None if balanced else "counts do not add up",
+            ),
+            readonly=False,
         )
     print(f"input rows:       {counts['input_rows']}")
     print(f"predictions:      {counts['predictions']}  -> {sink.uri}")
     print(f"dead-letter rows: {counts['dead_letter_rows']}  -> {sink.dead_letter_uri}")
-    if store is not None:
+    if recording:
         print(f"recorded in MLMD: execution {execution.id} ({batch_lineage.EXECUTION_TYPE})")
     if not balanced:
         print("ERROR: input rows != predictions + dead-letter rows", file=sys.stderr)

@@ -1,11 +1,12 @@
 """Readers and writers of batch prediction: CSV, JSONL, TFRecord of tf.Example and BigQuery.
 
-A source reads records (text lines, serialized tf.Examples, BigQuery rows) and has a `parser`
-that turns one record into `(raw_row, error)`: a dict of column values and None, or the record
-as text and why it could not be parsed. The job parses whole batches of records at once, so
-after reading, Beam moves batches rather than rows. Nothing is dropped at reading time; the
-validation step decides, and failures go to the dead-letter output. Sinks likewise write
-batches of rows (lists of dicts).
+A source's `read` gives RecordBatches (babyweight/batch/batches.py): batches of records as
+columns, never one element per record. CSV goes straight from files to columns with pyarrow
+(babyweight/batch/csv_reader.py); JSONL, TFRecord and BigQuery records are batched by Beam and
+parsed one by one (a slower path), each into a dict or `(the record as text, why not)`. Nothing is
+dropped at reading time: a record that is not a row travels in its batch as a reason, and the
+checking step decides the rest. Sinks write whole batches: dead-letter rows (lists of dicts) and
+PredictionBatches, CSV predictions as one block of text per batch.
 
 The BigQuery source and sink build their Beam I/O through `read=`/`write=` arguments (the stock
 `ReadFromBigQuery`/`WriteToBigQuery` by default), so a test can put in-memory collections in
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import io
 import json
 import re
 from collections.abc import Callable
 
 from babyweight import features as F
+from babyweight.batch import csv_reader
+from babyweight.batch.batches import PredictionBatch, RecordBatch
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -53,12 +55,23 @@ def is_bigquery(spec: str) -> bool:
 
 
 def bigquery_table(spec: str) -> str | None:
-    """`project:dataset.table` for `bq://project.dataset.table`, None for a query."""
+    """`project:dataset.table` for `bq://project.dataset.table`, None for a query; ValueError
+    (one line) for a table name that BigQuery would refuse, e.g. a one-letter project."""
+    from apache_beam.io.gcp.bigquery_tools import parse_table_reference
+
     rest = spec[len(BQ_SCHEME) :].strip()
     if not BQ_TABLE.match(rest):
         return None
     project, _, dataset_table = rest.replace(":", ".", 1).partition(".")
-    return f"{project}:{dataset_table}"
+    table = f"{project}:{dataset_table}"
+    try:
+        parse_table_reference(table)
+    except ValueError:
+        raise ValueError(
+            f"{spec}: not a BigQuery table name; expected bq://project.dataset.table with a "
+            "project ID of lower-case letters, digits and hyphens (e.g. bq://my-project.natality.births)"
+        ) from None
+    return table
 
 
 def input_format(spec: str, given: str | None = None) -> str:
@@ -72,7 +85,7 @@ def input_format(spec: str, given: str | None = None) -> str:
         if name.endswith(suffix):
             return INPUT_SUFFIXES[suffix]
     raise ValueError(
-        f"--input {spec!r}: cannot tell the format from the name; "
+        f"{spec}: cannot tell the format from the name; "
         f"pass --input-format ({', '.join(FILE_FORMATS)})"
     )
 
@@ -81,7 +94,7 @@ def output_format(spec: str, given: str | None = None) -> tuple[str, str]:
     """(format, prefix without suffix) of --output: bq://..., or a CSV/JSONL file prefix."""
     if is_bigquery(spec):
         if bigquery_table(spec) is None:
-            raise ValueError(f"--output {spec!r}: expected bq://project.dataset.table")
+            raise ValueError(f"{spec}: expected bq://project.dataset.table")
         return "bigquery", spec
     for suffix, fmt in OUTPUT_SUFFIXES.items():
         if spec.lower().endswith(suffix):
@@ -93,26 +106,17 @@ def output_format(spec: str, given: str | None = None) -> tuple[str, str]:
 
 
 def csv_header(pattern: str) -> list[str]:
-    """Column names from the first line of the first file that the glob matches."""
-    matches = FileSystems.match([pattern])[0].metadata_list
-    if not matches:
-        raise FileNotFoundError(f"--input {pattern!r}: no file matches")
-    first = sorted(m.path for m in matches)[0]
-    with FileSystems.open(first) as f:
-        line = f.readline().decode("utf-8").rstrip("\r\n")
-    return next(csv.reader([line]))
+    """Column names of the first file that the glob matches; CsvInputError (one line) when no
+    file matches or it has no readable header."""
+    return csv_reader.read_header(csv_reader.matching_files(pattern)[0])[0]
 
 
-def parse_csv_line(line: str, header: list[str]):
-    if not line.strip():
-        return line, "csv: empty line"
-    values = next(csv.reader([line]))
-    if len(values) != len(header):
-        return line, f"csv: expected {len(header)} fields, got {len(values)}"
-    return dict(zip(header, values, strict=True)), None
-
-
-def parse_json_line(line: str):
+def parse_json_line(line: bytes | str):
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return line.decode("utf-8", "backslashreplace"), f"json: not UTF-8 text ({e.reason})"
     try:
         row = json.loads(line)
     except ValueError as e:
@@ -145,6 +149,37 @@ def parse_example(record: bytes):
     return {k: _feature_value(v) for k, v in example.features.feature.items()}, None
 
 
+def parse_records(records: list, parse: Callable) -> RecordBatch:
+    """A batch of records (JSON lines, tf.Examples, BigQuery rows) -> one RecordBatch, record by
+    record: `parse` gives (a dict, None) or (the record as text, why it is not a row)."""
+    rows, unreadable = [], []
+    for record in records:
+        raw, error = parse(record)
+        if error:
+            unreadable.append((error, raw))
+        else:
+            rows.append(raw)
+    names = dict.fromkeys(name for row in rows for name in row)
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    return RecordBatch(columns, len(rows), unreadable, records=rows)
+
+
+class RecordBatches(beam.PTransform):
+    """Records -> RecordBatches: batches of min..max records (Beam's BatchElements), each parsed
+    by parse_records."""
+
+    def __init__(self, parse: Callable, min_batch_size: int, max_batch_size: int):
+        super().__init__()
+        self.parse, self.min_size, self.max_size = parse, min_batch_size, max_batch_size
+
+    def expand(self, records):
+        return (
+            records
+            | "Batch" >> beam.BatchElements(self.min_size, self.max_size)
+            | "Parse" >> beam.Map(parse_records, self.parse)
+        )
+
+
 @dataclasses.dataclass
 class FileSource:
     """CSV (a glob; each file has a header), JSONL or TFRecord of tf.Example files."""
@@ -159,19 +194,22 @@ class FileSource:
     def columns(self) -> list[str] | None:
         return csv_header(self.pattern) if self.fmt == "csv" else None
 
-    def read(self, pipeline) -> beam.PCollection:
-        """The records: text lines (CSV without headers, JSONL) or serialized tf.Examples."""
+    def read(self, pipeline, *, min_batch_size: int, max_batch_size: int) -> beam.PCollection:
+        """RecordBatches: CSV as columns straight from pyarrow, a batch per byte range
+        (babyweight/batch/csv_reader.py); JSONL lines (as bytes: a line that is not UTF-8 is a
+        dead-letter row) and tf.Examples batched by Beam (min..max records), then parsed record
+        by record (a slower path)."""
         if self.fmt == "csv":
-            return pipeline | "ReadCsv" >> beam.io.ReadFromText(self.pattern, skip_header_lines=1)
+            return pipeline | "ReadCsv" >> csv_reader.ReadCsv(self.pattern)
         if self.fmt == "jsonl":
-            return pipeline | "ReadJsonl" >> beam.io.ReadFromText(self.pattern)
-        return pipeline | "ReadTFRecord" >> beam.io.ReadFromTFRecord(self.pattern)
-
-    def parser(self) -> Callable:
-        """record -> (raw_row, error); picklable, built at construction time."""
-        if self.fmt == "csv":
-            return functools.partial(parse_csv_line, header=csv_header(self.pattern))
-        return parse_json_line if self.fmt == "jsonl" else parse_example
+            records = pipeline | "ReadJsonl" >> beam.io.ReadFromText(
+                self.pattern, coder=beam.coders.BytesCoder()
+            )
+            parse = parse_json_line
+        else:
+            records = pipeline | "ReadTFRecord" >> beam.io.ReadFromTFRecord(self.pattern)
+            parse = parse_example
+        return records | "Records" >> RecordBatches(parse, min_batch_size, max_batch_size)
 
 
 @dataclasses.dataclass
@@ -198,16 +236,16 @@ class BigQuerySource:
             return {"table": table}
         return {"query": self.spec[len(BQ_SCHEME) :].strip(), "use_standard_sql": True}
 
-    def read(self, pipeline) -> beam.PCollection:
-        return pipeline | "ReadBigQuery" >> self.read_transform(**self.read_kwargs())
-
-    def parser(self) -> Callable:
-        return parse_bigquery_row
+    def read(self, pipeline, *, min_batch_size: int, max_batch_size: int) -> beam.PCollection:
+        rows = pipeline | "ReadBigQuery" >> self.read_transform(**self.read_kwargs())
+        return rows | "Records" >> RecordBatches(parse_bigquery_row, min_batch_size, max_batch_size)
 
 
 def make_source(spec: str, fmt: str | None = None, **bigquery_kwargs):
+    """The source of --input; ValueError (one line, without the flag) when it cannot be one."""
     fmt = input_format(spec, fmt)
     if fmt == "bigquery":
+        bigquery_table(spec)  # a table name BigQuery would refuse fails here, not in the job
         return BigQuerySource(spec, **bigquery_kwargs)
     return FileSource(spec, fmt)
 
@@ -246,6 +284,26 @@ def bigquery_schema(columns: list[str]) -> dict:
     }
 
 
+def batch_rows(batch) -> list[dict]:
+    """A batch to write, a list of dead-letter rows or a PredictionBatch, as row dicts."""
+    return batch if isinstance(batch, list) else batch.rows()
+
+
+def batch_text(batch, columns: list[str], fmt: str) -> str:
+    """A batch as lines of CSV or JSON; prediction batches to CSV in one go (vectorised)."""
+    if fmt == "csv" and isinstance(batch, PredictionBatch):
+        text = batch.csv_text()
+        if text is not None:
+            return text
+    rows = batch_rows(batch)
+    if fmt == "csv":
+        return "\n".join(csv_line(row, columns) for row in rows)
+    return "\n".join(json.dumps({c: row[c] for c in columns}) for row in rows)
+
+
+SHARDS = "-?????-of-?????"  # WriteToText's shard names: <prefix>-00000-of-00002.csv
+
+
 @dataclasses.dataclass
 class FileSink:
     """Sharded CSV (with a header per shard) or JSONL files under a prefix."""
@@ -264,19 +322,32 @@ class FileSink:
     def suffix(self) -> str:
         return f".{self.fmt}"
 
+    def earlier_outputs(self, counts_path: str) -> list[str]:
+        """Files of an earlier run under this prefix (either format): the shards of its
+        predictions and dead-letter rows, and its counts file. A new run writes other shard
+        names (another -of-N), so these would stay beside its own."""
+        patterns = [
+            f"{prefix}{SHARDS}{suffix}"
+            for prefix in (self.prefix, self.dead_letter_uri)
+            for suffix in OUTPUT_SUFFIXES
+        ]
+        found = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+        if FileSystems.exists(counts_path):
+            found.append(counts_path)
+        return sorted(found)
+
+    def temp_dirs(self) -> set[str]:
+        """WriteToText's `beam-temp-<name>-<uuid>` directories beside the outputs."""
+        directory, name = FileSystems.split(self.prefix)
+        pattern = FileSystems.join(directory or ".", f"beam-temp-{name}*")
+        return {m.path for m in FileSystems.match([pattern])[0].metadata_list}
+
     def write(self, batches, columns: list[str], *, dead_letter: bool = False, label: str = ""):
-        """Each non-empty batch of rows becomes one block of lines in a shard."""
+        """Each batch (of dead-letter rows, or a PredictionBatch) becomes a block of lines."""
         prefix = self.dead_letter_uri if dead_letter else self.prefix
-        if self.fmt == "csv":
-            text = batches | f"{label}ToCsv" >> beam.Map(
-                lambda rows: "\n".join(csv_line(row, columns) for row in rows)
-            )
-            header = ",".join(columns)
-        else:
-            text = batches | f"{label}ToJson" >> beam.Map(
-                lambda rows: "\n".join(json.dumps({c: row[c] for c in columns}) for row in rows)
-            )
-            header = None
+        fmt = self.fmt
+        text = batches | f"{label}To{fmt.capitalize()}" >> beam.Map(batch_text, columns, fmt)
+        header = ",".join(columns) if fmt == "csv" else None
         return text | f"{label}Write" >> beam.io.WriteToText(
             prefix, file_name_suffix=self.suffix(), header=header
         )
@@ -285,12 +356,14 @@ class FileSink:
 @dataclasses.dataclass
 class BigQuerySink:
     """A table, `bq://project.dataset.table`; dead-letter rows go to `<table>_dead_letter`.
+    Rows are appended, or replace the tables' rows with `overwrite` (WRITE_TRUNCATE).
 
     `write_transform` is `beam.io.WriteToBigQuery` unless a test passes an in-memory stand-in.
     """
 
     spec: str
     write_transform: Callable[..., beam.PTransform] = beam.io.WriteToBigQuery
+    overwrite: bool = False
 
     @property
     def uri(self) -> str:
@@ -304,21 +377,25 @@ class BigQuerySink:
         table = bigquery_table(self.dead_letter_uri if dead_letter else self.spec)
         schema = bigquery_schema(columns)
         strings = {f["name"] for f in schema["fields"] if f["type"] == "STRING"}
-        rows = batches | f"{label}Unbatch" >> beam.FlatMap(lambda rows: rows)
+        rows = batches | f"{label}Unbatch" >> beam.FlatMap(batch_rows)
         rows = rows | f"{label}ToBigQueryRow" >> beam.Map(
             lambda row: {
                 c: str(row[c]) if c in strings and row[c] is not None else row[c] for c in columns
             }
         )
+        disposition = beam.io.BigQueryDisposition
         return rows | f"{label}WriteBigQuery" >> self.write_transform(
             table=table,
             schema=schema,
-            create_disposition=beam.io.BigQueryDisposition.CREATE_IF_NEEDED,
-            write_disposition=beam.io.BigQueryDisposition.WRITE_APPEND,
+            create_disposition=disposition.CREATE_IF_NEEDED,
+            write_disposition=disposition.WRITE_TRUNCATE
+            if self.overwrite
+            else disposition.WRITE_APPEND,
         )
 
 
 def make_sink(spec: str, fmt: str | None = None, **bigquery_kwargs):
+    """The sink of --predictions; ValueError (one line, without the flag) as make_source."""
     fmt, prefix = output_format(spec, fmt)
     if fmt == "bigquery":
         return BigQuerySink(spec, **bigquery_kwargs)
