@@ -94,61 +94,33 @@ def newest_blessed_model(store) -> ModelRecord | None:
     return max(candidates, key=lambda r: (r.pushed.create_time_since_epoch, r.pushed.id))
 
 
-def _type_id(store, name: str, kind: str) -> int:
-    if kind == "artifact":
-        return store.put_artifact_type(pb.ArtifactType(name=name))
-    if kind == "context":
-        return store.put_context_type(pb.ContextType(name=name))
-    return store.put_execution_type(pb.ExecutionType(name=name))
-
-
-def _set(message, **values) -> None:
-    for name, value in values.items():
-        if value is None:
-            continue
-        field = message.custom_properties[name]
-        if isinstance(value, bool):
-            field.int_value = int(value)
-        elif isinstance(value, int):
-            field.int_value = value
-        elif isinstance(value, float):
-            field.double_value = value
-        else:
-            field.string_value = str(value)
-
-
-def _event(kind, key: str) -> pb.Event:
-    event = pb.Event(type=kind)
-    event.path.steps.add().key = key
-    event.path.steps.add().index = 0
-    return event
-
-
 def start_run(
     store, model: ModelRecord, input_uri: str, input_format: str, **properties
 ) -> tuple[pb.Execution, list[pb.Context]]:
     """A RUNNING BatchPredict execution with its INPUT events (the Model and the input data)."""
     execution = pb.Execution(
-        type_id=_type_id(store, EXECUTION_TYPE, "execution"),
+        type_id=mlmd.type_id(store, EXECUTION_TYPE, "execution"),
         last_known_state=pb.Execution.RUNNING,
     )
-    _set(execution, model_dir=model.model_dir, **properties)
+    mlmd.set_custom_properties(
+        execution, **{mlmd.MODEL_DIR_PROPERTY: model.model_dir}, **properties
+    )
     data = pb.Artifact(
-        type_id=_type_id(store, INPUT_TYPE, "artifact"),
+        type_id=mlmd.type_id(store, INPUT_TYPE, "artifact"),
         uri=input_uri,
         state=pb.Artifact.LIVE,
     )
-    _set(data, format=input_format)
+    mlmd.set_custom_properties(data, format=input_format)
     run_name = f"batch_predict_{time.strftime('%Y%m%dT%H%M%S')}_{time.time_ns() % 10**9}"
-    contexts = [pb.Context(type_id=_type_id(store, CONTEXT_TYPE, "context"), name=run_name)]
+    contexts = [pb.Context(type_id=mlmd.type_id(store, CONTEXT_TYPE, "context"), name=run_name)]
     if model.pipeline_context is not None:
         contexts.append(model.pipeline_context)
     execution_id, _, context_ids = store.put_execution(
-        execution, [(data, _event(pb.Event.INPUT, INPUT_KEY))], contexts
+        execution, [(data, mlmd.new_event(pb.Event.INPUT, INPUT_KEY))], contexts
     )
     # The Model artifact is the pipeline's own: link to it by id and leave it unchanged (passing
     # it to put_execution would rewrite it and its update time).
-    model_event = _event(pb.Event.INPUT, MODEL_KEY)
+    model_event = mlmd.new_event(pb.Event.INPUT, MODEL_KEY)
     model_event.artifact_id, model_event.execution_id = model.model.id, execution_id
     store.put_events([model_event])
     store.put_attributions_and_associations(
@@ -171,15 +143,15 @@ def finish_run(
 ) -> pb.Execution:
     """COMPLETE with an OUTPUT event to the prediction artifact and the counts, or FAILED."""
     execution.last_known_state = pb.Execution.FAILED if error else pb.Execution.COMPLETE
-    _set(execution, error=error, **(counts or {}))
+    mlmd.set_custom_properties(execution, error=error, **(counts or {}))
     artifacts = []
     if not error and output_uri:
         predictions = pb.Artifact(
-            type_id=_type_id(store, OUTPUT_TYPE, "artifact"),
+            type_id=mlmd.type_id(store, OUTPUT_TYPE, "artifact"),
             uri=output_uri,
             state=pb.Artifact.LIVE,
         )
-        _set(predictions, format=output_format, **(counts or {}))
-        artifacts.append((predictions, _event(pb.Event.OUTPUT, OUTPUT_KEY)))
+        mlmd.set_custom_properties(predictions, format=output_format, **(counts or {}))
+        artifacts.append((predictions, mlmd.new_event(pb.Event.OUTPUT, OUTPUT_KEY)))
     execution_id, _, _ = store.put_execution(execution, artifacts, contexts)
     return store.get_executions_by_id([execution_id])[0]

@@ -161,3 +161,38 @@ def custom_property(item, name: str, default=None):
 def decode_split_names(split_names: str) -> list[str]:
     """An artifact's `split_names` property ('["train", "eval"]') as a list."""
     return json.loads(split_names) if split_names else []
+
+
+# -- records written outside a TFX pipeline -----------------------------------------------------
+def type_id(store, name: str, kind: str) -> int:
+    """The id of an artifact, context or execution type, registered when new (records written
+    outside a TFX pipeline: batch prediction runs, rollout steps)."""
+    if kind == "artifact":
+        return store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
+    if kind == "context":
+        return store.put_context_type(metadata_store_pb2.ContextType(name=name))
+    return store.put_execution_type(metadata_store_pb2.ExecutionType(name=name))
+
+
+def set_custom_properties(message, **values) -> None:
+    """Plain values as custom properties (bool as int, None skipped)."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        field = message.custom_properties[name]
+        if isinstance(value, bool):
+            field.int_value = int(value)
+        elif isinstance(value, int):
+            field.int_value = value
+        elif isinstance(value, float):
+            field.double_value = value
+        else:
+            field.string_value = str(value)
+
+
+def new_event(kind, key: str) -> metadata_store_pb2.Event:
+    """An event of `kind` for the input or output `key`, the path TFX writes (key, index 0)."""
+    event = metadata_store_pb2.Event(type=kind)
+    event.path.steps.add().key = key
+    event.path.steps.add().index = 0
+    return event

@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from babyweight.batch.lineage import _event, _set, _type_id, find_model
+from babyweight.batch.lineage import find_model
 from babyweight.metadata import store as mlmd
 
 from ml_metadata.proto import metadata_store_pb2 as pb
@@ -51,7 +51,7 @@ def record_rollout(
     """The COMPLETE Rollout execution, and the moved versions that have no PushedModel here
     (recorded in `unlinked`, so that nothing is silently missing)."""
     execution = pb.Execution(
-        type_id=_type_id(store, EXECUTION_TYPE, "execution"),
+        type_id=mlmd.type_id(store, EXECUTION_TYPE, "execution"),
         last_known_state=pb.Execution.COMPLETE,
     )
     artifact_events, unlinked, pipeline_context = [], [], None
@@ -62,7 +62,7 @@ def record_rollout(
             continue
         artifact_events.append((pushed, part))
         pipeline_context = pipeline_context or context
-    _set(
+    mlmd.set_custom_properties(
         execution,
         action=action,
         description=message,
@@ -74,14 +74,14 @@ def record_rollout(
     name = (
         f"rollout_{Path(model_dir).name}_{time.strftime('%Y%m%dT%H%M%S')}_{time.time_ns() % 10**9}"
     )
-    contexts = [pb.Context(type_id=_type_id(store, CONTEXT_TYPE, "context"), name=name)]
+    contexts = [pb.Context(type_id=mlmd.type_id(store, CONTEXT_TYPE, "context"), name=name)]
     if pipeline_context is not None:
         contexts.append(pipeline_context)
     execution_id, _, _ = store.put_execution(execution, [], contexts)
     # The PushedModels are the pipeline's own: link by id, leave them unchanged.
     events = []
     for pushed, part in artifact_events:
-        event = _event(pb.Event.INPUT, part)
+        event = mlmd.new_event(pb.Event.INPUT, part)
         event.artifact_id, event.execution_id = pushed.id, execution_id
         events.append(event)
     store.put_events(events)
