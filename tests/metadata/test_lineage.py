@@ -208,7 +208,10 @@ def test_trace_follows_a_batch_prediction_recorded_by_anyone(tiny_run, tmp_path)
         context=("their_context", "job-7"),
     )
     down = json.loads(cli("trace", "pushed", "--output", str(tmp_path), "--json").stdout)
-    assert [s["node"] for s in down["downstream"]] == ["SomeonesBatchJob"]
+    # Other tests' batch-predict runs on the shared tiny run are downstream of it too.
+    downstream = [s["node"] for s in down["downstream"]]
+    assert "SomeonesBatchJob" in downstream
+    assert set(downstream) <= {"SomeonesBatchJob", "BatchPredict"}
     up = json.loads(cli("trace", str(predictions), "--output", str(tmp_path), "--json").stdout)
     assert {"CsvExampleGen", "Trainer", "Pusher"} <= nodes(up["upstream"])
 
