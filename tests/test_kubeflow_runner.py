@@ -395,3 +395,6 @@ def test_stock_tfx_cli_compiles_and_creates_for_vertex(tmp_path):
         job = json.loads(spec_file.read_text())
         assert any(node_of(t) == RESOLVER for t in tasks(job))  # the default target: Vertex
         assert executors(job)["Trainer_executor"]["container"]["image"].startswith("gcr.io/proj/")
+        # The file the tfx CLI submits is finished too: root and parameter defaults in it.
+        assert job["pipelineSpec"]["defaultPipelineRoot"] == "gs://bkt/babyweight/pipeline_root"
+        assert json.loads(defaults(job)["train_args"]) == {"num_steps": configs.TRAIN_STEPS}
