@@ -40,7 +40,7 @@ def metrics_svg(metrics: dict[str, dict[str, float]], rmse_bound: float | None =
     """RMSE and MAE per slice as horizontal bars, with the RMSE bound the run used: an inline
     SVG element (no file, no script, no network), so the page that holds it is self-contained."""
     names = list(metrics)
-    label_w, plot_w, bar_h, gap, top, bottom = 260, 420, 9, 8, 28, 36
+    label_w, plot_w, bar_h, gap, top, bottom = 260, 420, 9, 8, 34, 36
     row_h = 2 * bar_h + gap
     height = top + len(names) * row_h + bottom
     values = [metrics[n].get(k, 0.0) for n in names for k in METRIC_COLORS]
@@ -54,7 +54,7 @@ def metrics_svg(metrics: dict[str, dict[str, float]], rmse_bound: float | None =
         f'<text x="{x0}" y="14" font-weight="bold">TFMA metrics per slice (pounds)</text>',
     ]
     for i, (label, color) in enumerate(METRIC_COLORS.values()):
-        x = x0 + plot_w - 110 + i * 55
+        x = x0 + 200 + i * 55
         parts.append(
             f'<rect x="{x}" y="5" width="10" height="10" fill="{color}"/>'
             f'<text x="{x + 14}" y="14">{label}</text>'
@@ -87,7 +87,8 @@ def metrics_svg(metrics: dict[str, dict[str, float]], rmse_bound: float | None =
         parts.append(
             f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" stroke="#a31515" '
             f'stroke-dasharray="4 3"><title>RMSE bound {rmse_bound:g}</title></line>'
-            f'<text x="{x + 3:.1f}" y="{top - 6}" fill="#a31515">RMSE bound {rmse_bound:g}</text>'
+            f'<text x="{x - 3:.1f}" y="{top - 6}" text-anchor="end" fill="#a31515">'
+            f"RMSE bound {rmse_bound:g}</text>"
         )
     parts.append(
         f'<line x1="{x0}" y1="{axis_y}" x2="{x0 + plot_w}" y2="{axis_y}" stroke="#555"/></svg>'

@@ -167,6 +167,7 @@ def render_html(
     out += _statistics_section(summary, stats)
     if evaluation:
         out += _evaluation_section(summary)
+    if summary.pushed_model or (evaluation and summary.components):  # known from ML Metadata
         out.append(f"<p>pushed model: <code>{E(summary.pushed_model or 'none')}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
