@@ -162,8 +162,8 @@ def create_pipeline(
         train_args=run_parameter("train_args", {"num_steps": settings.train_steps}),
         eval_args=run_parameter("eval_args", {"num_steps": settings.eval_steps}),
     )
-    components = [example_gen, statistics_gen, schema_gen, example_validator, data_report, gate]
-    components.append(transform)
+    components = [example_gen, statistics_gen, schema_gen, example_validator]
+    components += [data_report, gate, transform]
 
     # Optional hyperparameter search; the Trainer then uses its best values.
     hyperparameters = None
