@@ -217,7 +217,8 @@ def upload_file(path: Path) -> Path:
         return Path(path)
     folder = Path(tempfile.mkdtemp(prefix="kfp-upload-"))
     upload = folder / ir_path(Path(path).name)
-    upload.write_text(yaml.safe_dump({**spec, "defaultPipelineRoot": root}, sort_keys=True))
+    spec = {**spec, "defaultPipelineRoot": root} if root else spec
+    upload.write_text(yaml.safe_dump(spec, sort_keys=True))
     return upload
 
 
