@@ -17,11 +17,13 @@ ENV TF_USE_LEGACY_KERAS=1 \
 RUN pip install --no-cache-dir "tf-keras==2.16.0" "keras-tuner==1.3.5"
 
 # The project, at /pipeline (pipeline/configs.py IMAGE_PROJECT_DIR): code referenced by dotted
-# path (models.model.run_fn, preprocessing.preprocessing_fn, pipeline.gate) and the babyweight
-# package with the schema file that ImportSchemaGen reads (/pipeline/babyweight/schema.pbtxt).
+# path (models.model.run_fn, preprocessing.preprocessing_fn, pipeline.gate, pipeline.reports, and
+# system.HTML etc., the report steps' artifact types, which TFX imports by their KFP type name)
+# and the babyweight package with the schema file that ImportSchemaGen reads
+# (/pipeline/babyweight/schema.pbtxt).
 WORKDIR /pipeline
 COPY pyproject.toml README.md ./
-COPY preprocessing.py ./
+COPY preprocessing.py system.py ./
 COPY models/ models/
 COPY pipeline/ pipeline/
 COPY babyweight/ babyweight/

@@ -1,7 +1,10 @@
 """Compile the babyweight pipeline for Kubeflow Pipelines v2 or Vertex AI Pipelines.
 
-The same `create_pipeline` as local_runner.py, compiled by TFX's KubeflowV2DagRunner into a KFP v2
-PipelineJob JSON file. Two targets:
+The same `create_pipeline` as local_runner.py, compiled by TFX's KubeflowV2DagRunner into two
+files of one pipeline: babyweight_TARGET.json, the PipelineJob that Vertex submits, and beside it
+babyweight_TARGET.yaml, the bare pipeline spec (KFP IR YAML) that a KFP server uploads as it is
+(its UI, `kfp pipeline create`, `babyweight kfp create`). Both carry the pipeline root
+(`defaultPipelineRoot`) and the pipeline parameters with their defaults. Two targets:
 
     vertex  Vertex AI Pipelines, the whole DAG (the default; what the stock `tfx` CLI compiles)
     kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
@@ -14,18 +17,29 @@ PipelineJob JSON file. Two targets:
 
 Every flag has an environment variable (pipeline/configs.py, CLOUD_ENV), so the stock `tfx` CLI,
 which runs this file without arguments, gets the same settings. Upload and run a compiled KFP
-spec with `kfp-pipeline` (babyweight/kfp_cli.py); run it here, task by task, with
-`python -m babyweight.spec_runner`.
+spec with `babyweight kfp` (babyweight/kfp/client.py); run it here, task by task, with
+`babyweight kfp-spec-run`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
+from babyweight.kfp.spec import ir_path
+
+import yaml
+
 from pipeline import configs
+
+# Tasks that KFP / Vertex must never take from their cache. BigQueryExampleGen's inputs are a
+# constant query, so its cache key would not change when the table does: a rerun would reuse the
+# old examples and never read new rows. (CsvExampleGen's driver fingerprints the files, so its
+# cache key does change with the data.) TFX sets one cache flag for every task; this unsets it.
+NEVER_CACHED = ("BigQueryExampleGen",)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,7 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def compile_pipeline(
     cloud: configs.CloudSettings, settings: configs.PipelineSettings, output: Path
 ) -> Path:
-    """Write the KFP v2 PipelineJob JSON of `create_pipeline(settings)` to `output`."""
+    """Write the PipelineJob JSON of `create_pipeline(settings)` to `output`, and the bare
+    pipeline spec YAML beside it (ir_path); return `output`."""
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kv2
 
     from pipeline.pipeline import create_pipeline
@@ -77,8 +92,51 @@ def compile_pipeline(
         output_dir=str(output.parent),
         output_filename=output.name,
     )
-    runner.run(create_pipeline(settings))
+    pipeline = create_pipeline(settings)
+    runner.run(pipeline)
+    # `tfx pipeline create --engine vertex` points the runner at its own file and uploads that
+    # one after run(): finish the file wherever the runner wrote it.
+    written = Path(runner._output_dir) / runner._output_filename
+    if written.is_file():
+        finish_spec(written, runtime_parameters(pipeline))
     return output
+
+
+def runtime_parameters(pipeline) -> dict:
+    """{name: RuntimeParameter} of the pipeline's components."""
+    from tfx.orchestration import data_types
+
+    return {
+        value.name: value
+        for component in pipeline.components
+        for value in component.exec_properties.values()
+        if isinstance(value, data_types.RuntimeParameter)
+    }
+
+
+def finish_spec(path: Path, parameters: dict) -> None:
+    """What TFX's compiler leaves out, so that a run started anywhere behaves as compiled: the
+    pipeline root as the spec's defaultPipelineRoot, each parameter's default and description,
+    no cache for NEVER_CACHED; then the bare spec as YAML beside the PipelineJob JSON."""
+    from pipeline.pipeline import RUN_PARAMETERS
+
+    job = json.loads(path.read_text())
+    spec = job["pipelineSpec"]
+    spec["defaultPipelineRoot"] = job["runtimeConfig"]["gcsOutputDirectory"]
+    definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    for name, definition in definitions.items():
+        definition["defaultValue"] = parameters[name].default
+        definition["isOptional"] = True
+        definition["description"] = RUN_PARAMETERS[name]
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        if name in NEVER_CACHED:
+            task["cachingOptions"] = {"enableCache": False}
+    path.write_text(json.dumps(job, indent=2, sort_keys=True) + "\n")
+    header = (
+        f"# {spec['pipelineInfo']['name']}: KFP pipeline spec compiled by kubeflow_runner.py "
+        f"({spec.get('sdkVersion', 'tfx')}); upload this file as it is.\n"
+    )
+    ir_path(path).write_text(header + yaml.safe_dump(spec, sort_keys=True, width=100))
 
 
 def main(argv=None) -> int:
@@ -99,7 +157,12 @@ def main(argv=None) -> int:
             f"{settings.rmse_upper_bound} on the Overall slice"
         )
     print(f"  image {cloud.image}; Beam on {cloud.beam_runner}; root {cloud.pipeline_root}")
-    print(f"compiled to {output}")
+    uncached = " (BigQueryExampleGen: never, it reads the table anew)" * (
+        cloud.data_source == "bigquery" and not args.no_cache
+    )
+    print(f"  cache {'off' if args.no_cache else 'on'}{uncached}")
+    print(f"compiled to {output} (PipelineJob, for Vertex)")
+    print(f"        and {ir_path(output)} (pipeline spec, to upload to KFP)")
     return 0
 
 

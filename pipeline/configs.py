@@ -184,14 +184,17 @@ class CloudSettings:
     schema_path: str = IMAGE_SCHEMA_PATH
     train_steps: int = TRAIN_STEPS
     eval_steps: int = EVAL_STEPS
+    check: dataclasses.InitVar[bool] = True  # resolve() checks once, gathering every problem
 
     @classmethod
     def resolve(cls, flags: Mapping[str, object], env: Mapping[str, str]) -> CloudSettings:
         """Flags (None: not given) over environment variables over defaults, then derived paths.
 
-        Raises ValueError naming the setting, its flag and its variable when one is wrong.
+        Raises one ValueError that names every wrong or missing setting, each with its flag and
+        its variable, so that one attempt shows everything to fix.
         """
         values: dict[str, object] = {}
+        problems = []
         for field in dataclasses.fields(cls):
             value = flags.get(field.name)
             if value is None and env.get(CLOUD_ENV[field.name]):
@@ -200,9 +203,10 @@ class CloudSettings:
                     try:
                         value = int(value)
                     except ValueError:
-                        raise ValueError(
+                        problems.append(
                             f"{CLOUD_ENV[field.name]}={value!r}: {field.name} must be a number"
-                        ) from None
+                        )
+                        continue
             if value is not None:
                 values[field.name] = value
         bucket = values.get("bucket")
@@ -217,30 +221,44 @@ class CloudSettings:
                 values.setdefault("data_root", f"{base}/data")
         if values.get("project") and not values.get("image"):
             values["image"] = DEFAULT_IMAGE.format(project=values["project"])
-        return cls(**values)
+        settings = cls(**values, check=False)
+        problems += settings.problems()
+        if problems:
+            raise ValueError(f"{len(problems)} setting(s) to fix: " + "; ".join(problems))
+        return settings
 
-    def __post_init__(self):
-        self.validate()
+    def __post_init__(self, check: bool):
+        if check:
+            self.validate()
 
     @staticmethod
     def _where(name: str) -> str:
         return f"--{name.replace('_', '-')} or {CLOUD_ENV[name]}"
 
-    def validate(self) -> None:
-        def need(name: str, why: str) -> None:
-            if not getattr(self, name):
-                raise ValueError(f"{name} is not set ({self._where(name)}): {why}")
+    def problems(self) -> list[str]:
+        """Every wrong or missing setting, each in words with its flag and variable."""
+        found: list[str] = []
+        missing: set[str] = set()
 
-        _require_choice("target", self.target, sorted(KFP_TARGETS))
-        _require_choice("beam_runner", self.beam_runner, BEAM_RUNNERS)
-        _require_choice("data_source", self.data_source, DATA_SOURCES)
+        def need(name: str, why: str) -> None:
+            if not getattr(self, name) and name not in missing:
+                missing.add(name)
+                found.append(f"{name} is not set ({self._where(name)}): {why}")
+
+        def choice(name: str, choices) -> None:
+            value = getattr(self, name)
+            if value not in choices:
+                found.append(f"{name}={value!r} ({self._where(name)}): one of {tuple(choices)}")
+
+        choice("target", sorted(KFP_TARGETS))
+        choice("beam_runner", BEAM_RUNNERS)
+        choice("data_source", DATA_SOURCES)
         need("pipeline_root", "where every component writes its artifacts (or set --bucket)")
         need("serving_model_dir", "where the Pusher copies a blessed model (or set --bucket)")
         need("image", "the pipeline image every task runs (or set --project for the default)")
-        if self.target == "vertex" and not self.pipeline_root.startswith("gs://"):
-            raise ValueError(
-                f"pipeline_root={self.pipeline_root!r}: Vertex AI Pipelines needs a gs:// root"
-            )
+        root = self.pipeline_root
+        if self.target == "vertex" and root and not root.startswith("gs://"):
+            found.append(f"pipeline_root={root!r}: Vertex AI Pipelines needs a gs:// root")
         if self.beam_runner == "dataflow":
             for name in ("project", "region", "temp_location"):
                 need(name, "the Dataflow runner needs it")
@@ -250,10 +268,17 @@ class CloudSettings:
         if self.data_source == "csv":
             need("data_root", "the directory of staged CSV files that CsvExampleGen reads")
         if self.temp_location and not self.temp_location.startswith("gs://"):
-            raise ValueError(f"temp_location={self.temp_location!r}: must be a gs:// path")
-        _require_positive(self, "train_steps", "eval_steps")
-        if self.bigquery_limit is not None:
-            _require_positive(self, "bigquery_limit")
+            found.append(f"temp_location={self.temp_location!r}: must be a gs:// path")
+        for name in ("train_steps", "eval_steps", "bigquery_limit"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                found.append(f"{name}={value!r} ({self._where(name)}): must be at least 1")
+        return found
+
+    def validate(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @property
     def use_baseline(self) -> bool:

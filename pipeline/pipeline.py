@@ -1,11 +1,17 @@
 """create_pipeline: the babyweight DAG, the same for every orchestrator.
 
-ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> gate -> Transform
--> [Tuner] -> Trainer -> Evaluator (vs. the latest blessed model) -> Pusher.
+ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataReport -> gate
+-> Transform -> [Tuner] -> Trainer -> Evaluator (vs. the latest blessed model) -> Pusher, RunReport.
 It reads no globals or environment and runs nothing; runners choose where it runs.
+
+What a person changes from run to run is a pipeline parameter (RUN_PARAMETERS): a field of the
+KFP UI's run form, `--runtime_parameter NAME=VALUE` of `babyweight kfp run`; a local run takes the
+default, which comes from the settings.
 """
 
 from __future__ import annotations
+
+import json
 
 from babyweight import features as F
 
@@ -16,8 +22,29 @@ from tfx.extensions.google_cloud_big_query.example_gen.component import BigQuery
 from . import configs
 from .bigquery import natality_query
 from .gate import DataValidationGate
+from .reports import DataReport, RunReport
 
 SLICE_FEATURES = [F.IS_MALE, F.PLURALITY, F.bucket_name(F.MOTHER_AGE)]
+# Pipeline parameters: name -> what it sets. Values are JSON or text, as the components take them.
+RUN_PARAMETERS = {
+    "train_args": 'Trainer steps, e.g. {"num_steps": 1500}',
+    "eval_args": 'Trainer evaluation steps, e.g. {"num_steps": 50}',
+    "bigquery_input_config": "BigQueryExampleGen input_config: its pattern is the query; end it "
+    "with LIMIT N to read N rows",
+    "data_root": "the directory of CSV files that CsvExampleGen reads",
+}
+
+
+def run_parameter(name: str, default) -> tfx.dsl.experimental.RuntimeParameter:
+    """A per-run setting (one of RUN_PARAMETERS) whose default is the compiled setting."""
+    value = default if isinstance(default, str) else json.dumps(default)
+    return tfx.dsl.experimental.RuntimeParameter(name=name, ptype=str, default=value)
+
+
+def bigquery_input_config(settings: configs.PipelineSettings) -> dict:
+    """The query as one split of BigQueryExampleGen's input_config, on one line."""
+    query = " ".join(natality_query(settings.bigquery_table, settings.bigquery_limit).split())
+    return {"splits": [{"name": "single_split", "pattern": query}]}
 
 
 def split_config(buckets: dict[str, int]) -> tfx.proto.Output:
@@ -89,12 +116,13 @@ def create_pipeline(
     # Read the data and split it by hash of the split key (train/eval/test).
     if settings.data_source == "bigquery":
         example_gen = BigQueryExampleGen(
-            query=natality_query(settings.bigquery_table, settings.bigquery_limit),
+            input_config=run_parameter("bigquery_input_config", bigquery_input_config(settings)),
             output_config=split_config(settings.split_buckets),
         )
     else:
         example_gen = tfx.components.CsvExampleGen(
-            input_base=settings.data_root, output_config=split_config(settings.split_buckets)
+            input_base=run_parameter("data_root", settings.data_root),
+            output_config=split_config(settings.split_buckets),
         )
 
     # Statistics of every split: input to validation and to the reports.
@@ -107,10 +135,17 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    data_checks = dict(
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+    )
+    # ... report them (first, so a run the gate stops still shows why) ...
+    data_report = DataReport(**data_checks).with_id("DataReport")
     # ... and stop the run on any anomaly (the stock validator only records them).
     gate = DataValidationGate(anomalies=example_validator.outputs["anomalies"]).with_id(
         "DataValidationGate"
     )
+    gate.add_upstream_node(data_report)
 
     # Feature work, the same graph at training and serving time.
     transform = tfx.components.Transform(
@@ -124,10 +159,11 @@ def create_pipeline(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=settings.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=settings.eval_steps),
+        train_args=run_parameter("train_args", {"num_steps": settings.train_steps}),
+        eval_args=run_parameter("eval_args", {"num_steps": settings.eval_steps}),
     )
-    components = [example_gen, statistics_gen, schema_gen, example_validator, gate, transform]
+    components = [example_gen, statistics_gen, schema_gen, example_validator]
+    components += [data_report, gate, transform]
 
     # Optional hyperparameter search; the Trainer then uses its best values.
     hyperparameters = None
@@ -185,7 +221,13 @@ def create_pipeline(
             )
         ),
     )
-    components += [evaluator, pusher]
+    # What the KFP UI shows of the run: report, summary and the Overall metrics.
+    run_report = RunReport(
+        **data_checks,
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+    ).with_id("RunReport")
+    components += [evaluator, pusher, run_report]
 
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,

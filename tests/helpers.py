@@ -18,12 +18,14 @@ PIPELINE_COMPONENTS = [
     "StatisticsGen",
     "ImportSchemaGen",
     "ExampleValidator",
+    "DataReport",
     "DataValidationGate",
     "Transform",
     "Trainer",
     "latest_blessed_model_resolver",
     "Evaluator",
     "Pusher",
+    "RunReport",
 ]
 TINY_ROWS_EVERY = 8  # every 8th row of data/births.csv: ~430 rows from all three sources
 TINY_TRAIN_STEPS = 300
@@ -127,3 +129,48 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def open_in_chromium(page: Path, screenshot: Path | None = None) -> dict | None:
+    """Open a local HTML file in headless Chromium, as a person opens a report.
+
+    Returns what the page holds: its images as [src, complete, naturalWidth], the inline SVG
+    elements' sizes as [aria-label, width, height], the page's URL, every URL it requested, and
+    its text. None when no Chromium can be had (the caller skips). A file named without .html
+    (a KFP artifact's URI, which the KFP UI serves as HTML) is opened from a copy named .html:
+    Chromium shows an unknown file:// type as plain text.
+    """
+    import shutil
+    import tempfile
+
+    browser_path = chromium()
+    if browser_path is None:
+        return None
+    from playwright.sync_api import sync_playwright
+
+    if page.suffix != ".html":
+        copy = Path(tempfile.mkdtemp(prefix="page-")) / f"{page.name}.html"
+        page = Path(shutil.copyfile(page, copy))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            requested: list[str] = []
+            tab.on("request", lambda request: requested.append(request.url))
+            tab.goto(page.resolve().as_uri())
+            found = tab.evaluate(
+                """() => ({
+                images: Array.from(document.images).map(i => [i.src, i.complete, i.naturalWidth]),
+                svgs: Array.from(document.querySelectorAll('svg')).map(s => {
+                    const box = s.getBoundingClientRect();
+                    return [s.getAttribute('aria-label') || '', box.width, box.height];
+                }),
+                text: document.body.innerText,
+            })"""
+            )
+            if screenshot is not None:
+                tab.screenshot(path=str(screenshot), full_page=True, timeout=120_000)
+        finally:
+            browser.close()
+    return {**found, "url": page.resolve().as_uri(), "requested": requested}

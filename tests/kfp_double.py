@@ -13,10 +13,19 @@ server, the parts `kfp-pipeline` uses, with the server's rules that matter to a 
     GET    /apis/v2beta1/experiments?filter       POST /apis/v2beta1/experiments
     POST   /apis/v2beta1/runs                     GET /apis/v2beta1/runs[/{id}]
 
-An uploaded file must be a YAML pipeline spec with pipelineInfo and root (the server's check),
-names are unique per pipeline, unknown ids get 404, other paths 404; errors carry a JSON body
-{"code", "message"} as grpc-gateway writes them. Every request is recorded for the tests.
-It runs nothing: a created run stays PENDING until a test sets its state.
+    GET    /apis/v2beta1/pipelines/{id}/versions/{version_id}   with its pipeline_spec
+
+An uploaded file must be a .yaml/.yml file holding a pipeline spec with pipelineInfo and root that
+parses strictly as a KFP PipelineSpec (the server unmarshals it with protojson, which refuses
+unknown fields); a PipelineJob JSON is refused as the server refuses it. Names are unique per
+pipeline, unknown ids get 404, other paths 404; errors carry a JSON body {"code", "message"} as
+grpc-gateway writes them. Every request is recorded for the tests.
+
+It runs nothing: a created run stays PENDING until a test sets its state. What the backend would
+start the run with is recorded in `launched[run_id]`, resolved as KFP 2 does: the pipeline root is
+the run's runtime_config.pipeline_root, else the spec's defaultPipelineRoot, else the cluster's
+default (CLUSTER_DEFAULT_ROOT); each parameter is the run's value, else the spec's defaultValue.
+A parameter with neither, unless optional, fails the run (the root driver's error), as on KFP.
 """
 
 from __future__ import annotations
@@ -32,8 +41,11 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
 
 API = "/apis/v2beta1"
+CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"  # KFP's default artifact root
 
 
 @dataclasses.dataclass
@@ -64,6 +76,7 @@ class KfpApiDouble:
         self.versions: dict[str, list[dict]] = {}  # pipeline id -> versions (with their spec)
         self.experiments: dict[str, dict] = {}
         self.runs: dict[str, dict] = {}
+        self.launched: dict[str, dict] = {}  # run id -> {"pipeline_root", "parameters"}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -129,7 +142,7 @@ class KfpApiDouble:
             if m == "DELETE":
                 self.versions[pid].remove(version)
                 return 200, {}
-            return 200, _public(version)
+            return 200, version
         if p == "/experiments":
             if m == "GET":
                 found = [
@@ -180,6 +193,10 @@ class KfpApiDouble:
             raise HttpError(400, f"pipeline spec is invalid: {e}") from None
         if not isinstance(spec, dict) or not spec.get("pipelineInfo") or "root" not in spec:
             raise HttpError(400, "pipeline spec is invalid: unknown template format")
+        try:
+            json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
+        except json_format.ParseError as e:
+            raise HttpError(400, f"pipeline spec is invalid: {e}") from None
         return spec
 
     def _new_version(self, pid: str, name: str, spec: dict, description: str | None) -> dict:
@@ -226,14 +243,39 @@ class KfpApiDouble:
             raise HttpError(404, f"Experiment {body.get('experiment_id')} not found")
         ref = body.get("pipeline_version_reference")
         if ref:
-            self._version(
-                self._pipeline(ref.get("pipeline_id", "")), ref.get("pipeline_version_id")
-            )
-        elif not body.get("pipeline_spec"):
+            pid = self._pipeline(ref.get("pipeline_id", ""))
+            spec = self._version(pid, ref.get("pipeline_version_id"))["pipeline_spec"]
+        elif body.get("pipeline_spec"):
+            spec = body["pipeline_spec"]
+        else:
             raise HttpError(400, "a run needs a pipeline_version_reference or a pipeline_spec")
         rid = self._new_id("run")
         self.runs[rid] = {**body, "run_id": rid, "state": "PENDING", "created_at": self._now()}
+        self._launch(rid, spec, body.get("runtime_config") or {})
         return self.runs[rid]
+
+    def _launch(self, rid: str, spec: dict, runtime_config: dict) -> None:
+        """What the backend starts the run with: its root and parameter values."""
+        root = (
+            runtime_config.get("pipeline_root")
+            or spec.get("defaultPipelineRoot")
+            or CLUSTER_DEFAULT_ROOT
+        )
+        given = runtime_config.get("parameters") or {}
+        definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+        parameters = {}
+        for name, definition in definitions.items():
+            if name in given:
+                parameters[name] = given[name]
+            elif "defaultValue" in definition:
+                parameters[name] = definition["defaultValue"]
+            elif not definition.get("isOptional"):
+                self.runs[rid]["state"] = "FAILED"
+                self.runs[rid]["error"] = {
+                    "message": "neither runtime parameter value nor default value is provided "
+                    f"for non-optional parameter {name}"
+                }
+        self.launched[rid] = {"pipeline_root": root, "parameters": parameters}
 
     # --- HTTP plumbing -------------------------------------------------------------------------
 

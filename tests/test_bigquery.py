@@ -47,8 +47,11 @@ def test_bigquery_source_wires_the_stock_big_query_example_gen(tmp_path):
     pipeline = create_pipeline(settings)
     example_gen = pipeline.components[0]
     assert type(example_gen).__name__ == "BigQueryExampleGen"
-    input_config = json.loads(example_gen.exec_properties["input_config"])
-    assert input_config["splits"][0]["pattern"] == bigquery.natality_query()
+    # A pipeline parameter (the KFP run form's field), whose default is the query on one line.
+    parameter = example_gen.exec_properties["input_config"]
+    assert parameter.name == "bigquery_input_config"
+    input_config = json.loads(parameter.default)
+    assert input_config["splits"][0]["pattern"] == " ".join(bigquery.natality_query().split())
     output_config = json.loads(example_gen.exec_properties["output_config"])
     assert output_config["split_config"]["partition_feature_name"] == F.SPLIT_KEY
     consumers = [c.id for c in pipeline.components if example_gen in c.upstream_nodes]

@@ -1,8 +1,10 @@
 """kubeflow_runner.py compiles create_pipeline for OSS KFP v2 and for Vertex; the spec is read back.
 
-Real compilation with TFX's KubeflowV2DagRunner into a temp folder, then checks on the JSON: every
-component, the DAG edges of create_pipeline, the image, the Beam args, and code and file
-references that resolve inside the image the Dockerfile builds. Also the stock `tfx` CLI route.
+Real compilation with TFX's KubeflowV2DagRunner into a temp folder, then checks on the JSON and the
+YAML beside it: strict PipelineSpec parsing (and aiplatform's PipelineJob, offline), every
+component, the DAG edges of create_pipeline, the pipeline root and parameters a run gets, the
+report steps' KFP UI types, the image, the Beam args, and code and file references that resolve
+inside the image the Dockerfile builds. Also the stock `tfx` CLI route.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import subprocess
 import sys
 
 from babyweight.kfp import spec_runner
+from babyweight.kfp.spec import ir_path
 
 import pytest
+import yaml
+from google.protobuf import json_format
 from helpers import PIPELINE_COMPONENTS, REPO
+from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.utils import import_utils
 
 import kubeflow_runner
 from pipeline import configs
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import RUN_PARAMETERS, bigquery_input_config, create_pipeline
 
 IMAGE = "gcr.io/proj/babyweight-pipeline:t1"
 RESOLVER = "latest_blessed_model_resolver"
@@ -35,10 +41,27 @@ def compile_target(tmp_path, **flags):
     return json.loads(path.read_text()), settings
 
 
+def defaults(job) -> dict:
+    """The pipeline parameters' defaults: what a run gets unless it sets them."""
+    parameters = job["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]
+    return {name: p["defaultValue"] for name, p in parameters.items()}
+
+
+def pipeline_parameter(job, task, name):
+    """The default of the pipeline parameter that feeds a task's input parameter."""
+    ref = tasks(job)[task]["inputs"]["parameters"][name]
+    return defaults(job)[ref["componentInputParameter"]]
+
+
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("specs")
-    return {target: compile_target(tmp, target=target) for target in ("kfp", "vertex")}
+def spec_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("specs")
+
+
+@pytest.fixture(scope="module")
+def compiled(spec_dir):
+    """{target: (PipelineJob dict, settings)}; the files are spec_dir/TARGET.json and .yaml."""
+    return {target: compile_target(spec_dir, target=target) for target in ("kfp", "vertex")}
 
 
 def tasks(job):
@@ -77,7 +100,7 @@ def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target)
         upstream = spec_runner.upstream_tasks(tasks(job)[name])
         assert all(order.index(u) < order.index(name) for u in upstream)
     assert node_of(order[0]) in ("BigQueryExampleGen", "ImportSchemaGen")
-    assert order[-1] == "Pusher"
+    assert set(order[-2:]) == {"Pusher", "RunReport"}  # both after the Evaluator
 
 
 def test_oss_kfp_has_no_resolver_and_only_the_absolute_threshold(compiled):
@@ -158,6 +181,84 @@ def test_code_and_files_the_spec_names_resolve_inside_the_image(compiled, target
     assert relative.split("/")[0] in copied and (REPO / relative).is_file()
 
 
+@pytest.mark.parametrize("target", ["kfp", "vertex"])
+def test_both_files_parse_strictly_as_pipeline_specs_and_as_vertex_jobs(compiled, spec_dir, target):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+
+    job, _ = compiled[target]
+    path = spec_dir / f"{target}.json"
+    ir = yaml.safe_load(ir_path(path).read_text())
+    assert ir == job["pipelineSpec"]  # the YAML is the bare spec of the same pipeline
+    for spec in (job["pipelineSpec"], ir):
+        json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # unknown fields refused
+    for template in (path, ir_path(path)):
+        vertex_job = aiplatform.PipelineJob(
+            display_name="babyweight",
+            template_path=str(template),
+            project="proj",
+            location=configs.GCP_REGION,
+            credentials=AnonymousCredentials(),
+        )
+        config = vertex_job._gca_resource.runtime_config
+        assert config.gcs_output_directory == "gs://bkt/babyweight/pipeline_root"
+
+
+@pytest.mark.parametrize("target", ["kfp", "vertex"])
+def test_a_run_started_anywhere_gets_the_root_and_the_parameters(compiled, target):
+    job, settings = compiled[target]
+    spec = job["pipelineSpec"]
+    assert spec["defaultPipelineRoot"] == job["runtimeConfig"]["gcsOutputDirectory"]
+    assert spec["defaultPipelineRoot"] == settings.pipeline_root
+    assert defaults(job) == {
+        "train_args": json.dumps({"num_steps": settings.train_steps}),
+        "eval_args": json.dumps({"num_steps": settings.eval_steps}),
+        "bigquery_input_config": json.dumps(bigquery_input_config(settings)),
+    }
+    for name, definition in spec["root"]["inputDefinitions"]["parameters"].items():
+        assert definition["isOptional"] and definition["description"] == RUN_PARAMETERS[name]
+    trainer = tasks(job)["Trainer"]["inputs"]["parameters"]
+    assert trainer["train_args"] == {"componentInputParameter": "train_args"}
+    assert trainer["eval_args"] == {"componentInputParameter": "eval_args"}
+
+
+def test_bigquery_examples_are_never_taken_from_the_cache(compiled, tmp_path):
+    job, _ = compiled["kfp"]
+    caching = {name: task.get("cachingOptions") for name, task in tasks(job).items()}
+    assert caching.pop("BigQueryExampleGen") == {"enableCache": False}
+    assert set(map(str, caching.values())) == {str({"enableCache": True})}
+    job, _ = compile_target(tmp_path, target="kfp", data_source="csv")
+    assert tasks(job)["CsvExampleGen"]["cachingOptions"] == {"enableCache": True}  # fingerprinted
+
+
+@pytest.mark.parametrize("target", ["kfp", "vertex"])
+def test_report_outputs_have_the_types_the_kfp_ui_renders(compiled, target):
+    job, _ = compiled[target]
+    spec = job["pipelineSpec"]
+
+    def outputs(task):
+        component = spec["components"][tasks(job)[task]["componentRef"]["name"]]
+        artifacts = component["outputDefinitions"]["artifacts"]
+        return {key: spec_runner.type_title(a["artifactType"]) for key, a in artifacts.items()}
+
+    assert outputs("RunReport") == {
+        "html": "system.HTML",
+        "markdown": "system.Markdown",
+        "metrics": "system.Metrics",
+    }
+    assert outputs("DataReport") == {"html": "system.HTML", "markdown": "system.Markdown"}
+    # The report reads the Evaluator's outputs; the data report runs before the gate can stop.
+    report_inputs = tasks(job)["RunReport"]["inputs"]["artifacts"]
+    assert report_inputs["evaluation"]["taskOutputArtifact"]["producerTask"] == "Evaluator"
+    assert report_inputs["blessing"]["taskOutputArtifact"]["producerTask"] == "Evaluator"
+    assert "DataReport" in tasks(job)["DataValidationGate"]["dependentTasks"]
+    # TFX's entrypoint imports a custom type from its title: it must resolve in the image too.
+    _, _, copied = dockerfile()
+    for title in outputs("RunReport").values():
+        assert import_utils.import_class_by_path(title).TYPE_NAME == title
+        assert f"{title.split('.')[0]}.py" in copied
+
+
 def test_dockerfile_builds_from_the_pinned_tfx_and_copies_the_project():
     text, workdir, copied = dockerfile()
     # The exact pins of pyproject.toml's dependencies, e.g. "tfx[kfp]==1.16.0".
@@ -177,14 +278,15 @@ def test_csv_source_and_direct_runner(tmp_path):
     job, _ = compile_target(
         tmp_path, target="kfp", data_source="csv", beam_runner="direct", bigquery_limit=None
     )
-    assert parameter(job, "CsvExampleGen", "input_base") == "gs://bkt/babyweight/data"
+    assert pipeline_parameter(job, "CsvExampleGen", "input_base") == "gs://bkt/babyweight/data"
     for e in executors(job).values():
         args = e["container"]["args"]
         assert "--direct_num_workers=1" in args and "--runner=DataflowRunner" not in args
 
 
 def bigquery_query(job) -> str:
-    (split,) = json.loads(parameter(job, "BigQueryExampleGen", "input_config"))["splits"]
+    config = pipeline_parameter(job, "BigQueryExampleGen", "input_config")
+    (split,) = json.loads(config)["splits"]
     return split["pattern"]
 
 
@@ -208,7 +310,7 @@ def test_main_reads_the_environment_flags_win_and_says_what_the_target_drops(
     printed = capsys.readouterr().out
     assert "target kfp" in printed and "no latest_blessed_model_resolver" in printed
     job = json.loads(out.read_text())
-    assert json.loads(parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
+    assert json.loads(pipeline_parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://envbkt/babyweight/pipeline_root"
     image = executors(job)["Trainer_executor"]["container"]["image"]
     assert image == "gcr.io/envproj/babyweight-pipeline:latest"
@@ -240,7 +342,26 @@ def test_main_reports_a_bad_setting_in_one_line(tmp_path, monkeypatch, capsys):
     for name in configs.CLOUD_ENV.values():
         monkeypatch.delenv(name, raising=False)
     assert kubeflow_runner.main(["--output", str(tmp_path / "x.json")]) == 2
-    assert "pipeline_root is not set" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pipeline_root is not set" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_three_missing_settings_are_named_in_one_error(tmp_path, monkeypatch, capsys):
+    """Root, serving directory and image missing: one attempt names all three, and how to set
+    each, instead of three compiles that each name one."""
+    for name in configs.CLOUD_ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    argv = ["--target", "kfp", "--source", "csv", "--data-root", "/data", "--beam-runner", "direct"]
+    assert kubeflow_runner.main([*argv, "--output", str(tmp_path / "x.json")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("kubeflow_runner: 3 setting(s) to fix: ")
+    for field, flag in [
+        ("pipeline_root", "--pipeline-root"),
+        ("serving_model_dir", "--serving-model-dir"),
+        ("image", "--image"),
+    ]:
+        assert f"{field} is not set ({flag} or {configs.CLOUD_ENV[field]})" in line
     assert not (tmp_path / "x.json").exists()
 
 
@@ -274,3 +395,6 @@ def test_stock_tfx_cli_compiles_and_creates_for_vertex(tmp_path):
         job = json.loads(spec_file.read_text())
         assert any(node_of(t) == RESOLVER for t in tasks(job))  # the default target: Vertex
         assert executors(job)["Trainer_executor"]["container"]["image"].startswith("gcr.io/proj/")
+        # The file the tfx CLI submits is finished too: root and parameter defaults in it.
+        assert job["pipelineSpec"]["defaultPipelineRoot"] == "gs://bkt/babyweight/pipeline_root"
+        assert json.loads(defaults(job)["train_args"]) == {"num_steps": configs.TRAIN_STEPS}

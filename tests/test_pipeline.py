@@ -5,7 +5,7 @@ import json
 from helpers import PIPELINE_COMPONENTS
 
 from pipeline import configs
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import RUN_PARAMETERS, create_pipeline
 
 
 def build(tmp_path, **overrides):
@@ -75,3 +75,43 @@ def test_create_pipeline_reads_only_its_settings(tmp_path):
     a, b = build(tmp_path), build(tmp_path)
     assert ids(a) == ids(b)
     assert a.pipeline_info.pipeline_root == str(tmp_path / "root")
+
+
+def test_reports_run_before_the_gate_and_after_the_evaluator(tmp_path):
+    by_id = {c.id: c for c in build(tmp_path).components}
+    data_report, run_report = by_id["DataReport"], by_id["RunReport"]
+    assert data_report in by_id["DataValidationGate"].upstream_nodes  # written before a stop
+    assert {u.id for u in data_report.upstream_nodes} == {"StatisticsGen", "ExampleValidator"}
+    assert by_id["Evaluator"] in run_report.upstream_nodes
+    assert set(run_report.inputs) == {"statistics", "anomalies", "evaluation", "blessing"}
+    types = {key: channel.type.TYPE_NAME for key, channel in run_report.outputs.items()}
+    assert types == {
+        "html": "system.HTML",
+        "markdown": "system.Markdown",
+        "metrics": "system.Metrics",
+    }
+
+
+def test_per_run_settings_are_pipeline_parameters_with_the_settings_as_defaults(tmp_path):
+    from tfx.orchestration import data_types
+
+    def parameters(pipeline):
+        return {
+            value.name: value.default
+            for c in pipeline.components
+            for value in c.exec_properties.values()
+            if isinstance(value, data_types.RuntimeParameter)
+        }
+
+    csv = parameters(build(tmp_path, train_steps=77, eval_steps=7))
+    assert csv == {
+        "data_root": str(tmp_path / "data"),
+        "train_args": '{"num_steps": 77}',
+        "eval_args": '{"num_steps": 7}',
+    }
+    bigquery = parameters(build(tmp_path, data_source="bigquery", bigquery_limit=500))
+    (split,) = json.loads(bigquery["bigquery_input_config"])["splits"]
+    assert split["pattern"].startswith("SELECT weight_pounds,") and split["pattern"].endswith(
+        "LIMIT 500"
+    )
+    assert set(bigquery) | set(csv) == set(RUN_PARAMETERS)

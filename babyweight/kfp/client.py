@@ -1,15 +1,25 @@
 """`babyweight kfp`: the `tfx pipeline` verbs against a KFP v2 endpoint, with the kfp 2 SDK client.
 
 TFX 1.16's `tfx pipeline create --engine kubeflow` is broken (its KFP v1 runner is gone); this
-command does the same work for a spec compiled by `kubeflow_runner.py --target kfp`:
+command does the same work, and takes the same flags, so a `tfx` command line works with
+`tfx pipeline` (or `tfx run`) changed to `babyweight kfp`:
 
-    babyweight kfp create  --endpoint URL [--spec babyweight_kfp.json] [--name babyweight]
+    babyweight kfp create  --engine kubeflow --pipeline_path kubeflow_runner.py --endpoint URL
+    babyweight kfp create  --endpoint URL [--spec babyweight_kfp.yaml] [--name babyweight]
     babyweight kfp update  --endpoint URL [--spec ...] [--version NAME]    # a new pipeline version
+    babyweight kfp compile --pipeline_path kubeflow_runner.py              # the spec files only
     babyweight kfp run     --endpoint URL [--experiment babyweight] [--pipeline-root gs://...]
+                           [--runtime_parameter 'train_args={"num_steps": 3000}' ...]
     babyweight kfp list    --endpoint URL
     babyweight kfp delete  --endpoint URL [--name babyweight]              # versions, then pipeline
     babyweight kfp status  --endpoint URL RUN_ID                           # state of each task
     babyweight kfp runs    --endpoint URL [--experiment babyweight]
+
+`--pipeline_path` (as tfx spells it; also `--spec`) is the pipeline's Python file, which is run as
+`python FILE --target kfp` (settings from the environment, as the tfx CLI runs it) to compile
+babyweight_kfp.json and .yaml in the working directory, or an already compiled spec. What is
+uploaded is the bare pipeline spec YAML, with the pipeline root and the parameters' defaults in
+it: a run started from any directory, or from the KFP UI, gets them.
 
 The endpoint, namespace (multi-user Kubeflow) and bearer token may come from the environment:
 KFP_ENDPOINT, KFP_NAMESPACE, KFP_TOKEN. Errors (an endpoint that is not KFP, a 4xx) end in one
@@ -21,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,19 +40,45 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from babyweight.kfp.spec import SPEC_FILE, SpecFileError, load_spec
+from babyweight.kfp.spec import SPEC_FILE, SpecFileError, ir_path, is_yaml, load_spec, pipeline_root
 from babyweight.layout import PIPELINE_NAME
 
 import yaml
 
-DEFAULT_SPEC = SPEC_FILE.format(target="kfp")
+DEFAULT_SPEC = str(ir_path(SPEC_FILE.format(target="kfp")))  # babyweight_kfp.yaml
 API = "/apis/v2beta1"
 ENV_ENDPOINT, ENV_NAMESPACE, ENV_TOKEN = "KFP_ENDPOINT", "KFP_NAMESPACE", "KFP_TOKEN"
 FAILED_STATES = {"FAILED", "CANCELED"}
+ENGINES = ("kubeflow", "kfp")  # `--engine` as the tfx CLI spells it; Vertex has the tfx CLI itself
 
 
 class CliError(RuntimeError):
     """A failure to report in one line (no stack trace)."""
+
+
+def compile_pipeline_file(path: Path) -> Path:
+    """Run the pipeline's Python file as `tfx pipeline create` does (settings from the
+    environment) with `--target kfp`; return the pipeline spec YAML it wrote here."""
+    output = Path.cwd() / SPEC_FILE.format(target="kfp")
+    if not path.is_file():
+        raise CliError(f"--pipeline_path {path}: no such file")
+    print(f"compiling {path} for KFP (python {path.name} --target kfp) ...", flush=True)
+    result = subprocess.run(
+        [sys.executable, str(path), "--target", "kfp", "--output", str(output)],
+        capture_output=True,
+        text=True,
+    )
+    print(result.stdout, end="")
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        why = lines[-1] if lines else f"exit status {result.returncode}"
+        raise CliError(f"--pipeline_path {path}: compiling failed: {why}")
+    return ir_path(output)
+
+
+def spec_file(path: Path) -> Path:
+    """The compiled spec to upload: the file itself, or what a pipeline .py file compiles to."""
+    return compile_pipeline_file(path) if Path(path).suffix == ".py" else Path(path)
 
 
 def read_spec(path: Path) -> tuple[dict, dict]:
@@ -51,8 +88,11 @@ def read_spec(path: Path) -> tuple[dict, dict]:
     except SpecFileError as e:
         hint = ""
         if not Path(path).exists():
-            hint = "; compile it first with `python kubeflow_runner.py --target kfp`"
-        raise CliError(f"--spec {e}{hint}") from None
+            hint = (
+                "; compile it first with `python kubeflow_runner.py --target kfp`, "
+                "or pass --pipeline_path kubeflow_runner.py"
+            )
+        raise CliError(f"--pipeline_path {e}{hint}") from None
     resolvers = [
         name
         for name, executor in spec.get("deploymentSpec", {}).get("executors", {}).items()
@@ -162,12 +202,24 @@ def _message(body) -> str:
     return str(data)[:300]
 
 
-def _upload_file(spec: dict, name: str) -> Path:
-    """The bare pipeline spec as YAML: the one form every KFP 2 server accepts for upload."""
+def upload_file(path: Path) -> Path:
+    """The bare pipeline spec YAML to upload: the compiled YAML as it is, or the one written
+    from a PipelineJob JSON (its root becoming the spec's defaultPipelineRoot)."""
+    spec, runtime_config = read_spec(path)
+    root = pipeline_root(spec, runtime_config)
+    if not root:
+        print(
+            f"note: {path} names no pipeline root; runs get the cluster's default artifact "
+            "root unless `run --pipeline-root` names one",
+            file=sys.stderr,
+        )
+    if is_yaml(path):
+        return Path(path)
     folder = Path(tempfile.mkdtemp(prefix="kfp-upload-"))
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    upload = folder / ir_path(Path(path).name)
+    spec = {**spec, "defaultPipelineRoot": root} if root else spec
+    upload.write_text(yaml.safe_dump(spec, sort_keys=True))
+    return upload
 
 
 def _quiet(fn, *args, **kwargs):
@@ -179,31 +231,39 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def cmd_compile(_endpoint, args) -> int:
+    if Path(args.spec).suffix != ".py":
+        raise CliError(f"--pipeline_path {args.spec}: compile needs the pipeline's Python file")
+    compile_pipeline_file(Path(args.spec))
+    return 0
+
+
 def cmd_create(ep: Endpoint, args) -> int:
-    spec, _ = read_spec(args.spec)
+    source = spec_file(args.spec)
+    upload = upload_file(source)
     pipeline = ep.call(
         f"upload pipeline {args.name!r}",
         _quiet,
         ep.client.upload_pipeline,
-        str(_upload_file(spec, args.name)),
+        str(upload),
         pipeline_name=args.name,
         description=args.description,
         namespace=ep.namespace,
     )
-    print(f"pipeline {args.name!r} created: id {pipeline.pipeline_id}")
+    print(f"pipeline {args.name!r} created from {source}: id {pipeline.pipeline_id}")
     print(f"  {ep.url}/#/pipelines/details/{pipeline.pipeline_id}")
     return 0
 
 
 def cmd_update(ep: Endpoint, args) -> int:
-    spec, _ = read_spec(args.spec)
+    upload = upload_file(spec_file(args.spec))
     pipeline_id = ep.pipeline_id(args.name)
     version_name = args.version or time.strftime(f"{args.name}-%Y%m%d-%H%M%S")
     version = ep.call(
         f"upload version {version_name!r} of {args.name!r}",
         _quiet,
         ep.client.upload_pipeline_version,
-        str(_upload_file(spec, version_name)),
+        str(upload),
         pipeline_version_name=version_name,
         pipeline_id=pipeline_id,
         description=args.description,
@@ -214,9 +274,7 @@ def cmd_update(ep: Endpoint, args) -> int:
 
 
 def cmd_run(ep: Endpoint, args) -> int:
-    pipeline_root = args.pipeline_root
-    if pipeline_root is None and Path(args.spec).exists():
-        pipeline_root = read_spec(args.spec)[1].get("gcsOutputDirectory")
+    parameters = dict(_parameter(text) for text in args.runtime_parameter)
     pipeline_id = ep.pipeline_id(args.name)
     version = ep.latest_version(pipeline_id, args.name)
     experiment = ep.call(
@@ -235,13 +293,26 @@ def cmd_run(ep: Endpoint, args) -> int:
         job_name=run_name,
         pipeline_id=pipeline_id,
         version_id=version.pipeline_version_id,
-        pipeline_root=pipeline_root,
+        params=parameters,
+        pipeline_root=args.pipeline_root,  # None: the version's defaultPipelineRoot
         service_account=args.service_account,
     )
     print(f"run {run_name!r} created: id {run.run_id} (version {version.display_name!r})")
+    root = args.pipeline_root or "the pipeline's own (defaultPipelineRoot)"
+    given = ", ".join(f"{k}={v}" for k, v in parameters.items()) or "the defaults"
+    print(f"  root: {root}; parameters: {given}")
     print(f"  {ep.url}/#/runs/details/{run.run_id}")
-    print(f"  kfp-pipeline status --endpoint {ep.url} {run.run_id}")
+    print(f"  babyweight kfp status --endpoint {ep.url} {run.run_id}")
     return 0
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    """'NAME=VALUE', as `tfx run create --runtime_parameter` takes it; the value is sent as text
+    (every parameter of this pipeline is a string: JSON or a path)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise CliError(f"--runtime_parameter {text!r}: expected NAME=VALUE")
+    return name, value
 
 
 def cmd_list(ep: Endpoint, args) -> int:
@@ -281,6 +352,8 @@ def cmd_delete(ep: Endpoint, args) -> int:
 
 
 def cmd_status(ep: Endpoint, args) -> int:
+    if not args.run_id:
+        raise CliError("which run? pass RUN_ID (or --run_id RUN_ID)")
     run = ep.call(f"get run {args.run_id}", ep.client.get_run, args.run_id)
     print(f"run {run.display_name!r} ({run.run_id}): {run.state}")
     if run.error and getattr(run.error, "message", None):
@@ -319,8 +392,9 @@ def cmd_runs(ep: Endpoint, args) -> int:
 
 
 COMMANDS = {
-    "create": (cmd_create, "upload the compiled spec as a new pipeline"),
-    "update": (cmd_update, "upload the compiled spec as a new version of the pipeline"),
+    "compile": (cmd_compile, "compile the pipeline's Python file for KFP (no endpoint needed)"),
+    "create": (cmd_create, "upload the spec (compiled first from a .py) as a new pipeline"),
+    "update": (cmd_update, "upload the spec (compiled first from a .py) as a new version"),
     "run": (cmd_run, "start a run of the pipeline's newest version"),
     "list": (cmd_list, "list the pipelines at the endpoint"),
     "delete": (cmd_delete, "delete the pipeline and all its versions"),
@@ -331,7 +405,8 @@ COMMANDS = {
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="babyweight kfp", description="The tfx pipeline verbs against a KFP v2 endpoint."
+        prog="babyweight kfp",
+        description="The tfx pipeline verbs against a KFP v2 endpoint; tfx's flag spellings work.",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -344,13 +419,33 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=os.environ.get(ENV_NAMESPACE),
         help=f"Kubernetes namespace of a multi-user Kubeflow [{ENV_NAMESPACE}]",
     )
-    common.add_argument("--name", default=PIPELINE_NAME, help="pipeline name (default %(default)s)")
+    common.add_argument(
+        "--name",
+        "--pipeline_name",
+        "--pipeline-name",
+        dest="name",
+        default=PIPELINE_NAME,
+        help="pipeline name (default %(default)s)",
+    )
+    common.add_argument(
+        "--engine",
+        default="kubeflow",
+        help="as the tfx CLI takes it: kubeflow (the only one here; Vertex: the tfx CLI)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
-        if name in ("create", "update", "run"):
+        if name in ("compile", "create", "update"):
             p.add_argument(
-                "--spec", type=Path, default=Path(DEFAULT_SPEC), help="default %(default)s"
+                "--pipeline_path",
+                "--pipeline-path",
+                "--spec",
+                dest="spec",
+                metavar="FILE",
+                type=Path,
+                default=Path("kubeflow_runner.py" if name == "compile" else DEFAULT_SPEC),
+                help="the pipeline's Python file (compiled first), or a compiled spec "
+                "(YAML or PipelineJob JSON); default %(default)s",
             )
         if name in ("create", "update"):
             p.add_argument("--description", help="shown in the KFP UI")
@@ -361,21 +456,38 @@ def parse_args(argv=None) -> argparse.Namespace:
         if name == "run":
             p.add_argument("--run-name", help="default NAME-<time>")
             p.add_argument(
-                "--pipeline-root", help="artifact root of the run (default: the spec's own)"
+                "--pipeline-root", help="artifact root of the run (default: the pipeline's own)"
+            )
+            p.add_argument(
+                "--runtime_parameter",
+                "--runtime-parameter",
+                action="append",
+                default=[],
+                metavar="NAME=VALUE",
+                help="a pipeline parameter for this run (repeatable); the others keep defaults",
             )
             p.add_argument("--service-account", help="Kubernetes service account of the run")
         if name == "status":
-            p.add_argument("run_id")
-    return parser.parse_args(argv)
+            p.add_argument("run_id", nargs="?")
+            p.add_argument("--run_id", "--run-id", dest="run_id_flag", help="as tfx spells it")
+    args = parser.parse_args(argv)
+    if args.command == "status":
+        args.run_id = args.run_id or args.run_id_flag
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.engine not in ENGINES:
+            hint = "; for Vertex, the stock tfx CLI works" if args.engine == "vertex" else ""
+            raise CliError(f"--engine {args.engine!r}: this command drives KFP (kubeflow){hint}")
+        if args.command == "compile":
+            return cmd_compile(None, args)
         endpoint = Endpoint(args.endpoint, args.namespace, os.environ.get(ENV_TOKEN))
         return COMMANDS[args.command][0](endpoint, args)
     except CliError as e:
-        print(f"kfp-pipeline {args.command}: {e}", file=sys.stderr)
+        print(f"babyweight kfp {args.command}: {e}", file=sys.stderr)
         return 1
 
 

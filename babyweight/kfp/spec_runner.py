@@ -9,7 +9,13 @@ the task's recorded container command, runs the driver first where the task has 
 command, each as a subprocess with this project as the image's working directory. Each task's
 `executor_output.json` feeds the tasks downstream, as the KFP launcher does.
 
-    babyweight kfp-spec-run babyweight_kfp.json --pipeline-root /tmp/bw_spec_run
+    babyweight kfp-spec-run babyweight_kfp.yaml --pipeline-root /tmp/bw_spec_run
+    babyweight kfp-spec-run babyweight_kfp.json --runtime_parameter 'train_args={"num_steps": 300}'
+
+The run root is --pipeline-root, else the spec's own (the PipelineJob's gcsOutputDirectory or the
+spec's defaultPipelineRoot); pipeline parameters take their defaults unless given. Each output
+the KFP UI renders (system.HTML, system.Markdown, system.Metrics) must be one file at its URI,
+as the UI reads it: a task that leaves anything else there fails.
 
 What it does not do: caching, ML Metadata, Resolver or importer nodes and conditions (KFP's
 backend does those; a spec for the `kfp` target has none). Every task runs anew.
@@ -27,12 +33,14 @@ import time
 from pathlib import Path
 
 from babyweight.kfp.spec import SpecFileError, load_spec
+from babyweight.kfp.spec import pipeline_root as root_of
 
 import yaml
 
 INVOCATION_PLACEHOLDER = "{{$}}"
 LOG_TAIL_LINES = 40
 TASK_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1"}  # as the Dockerfile's ENV
+UI_TYPES = ("system.HTML", "system.Markdown", "system.Metrics")  # what the KFP UI renders
 
 
 class SpecError(RuntimeError):
@@ -145,13 +153,34 @@ def _parameter_value(name: str, ref: dict, task: str, params: dict, done: dict) 
     raise SpecError(f"task {task}: parameter {name} has an input form not supported here: {ref}")
 
 
-def _pipeline_parameters(spec: dict, runtime_config: dict) -> dict:
-    params = {}
-    for name, definition in spec["root"].get("inputDefinitions", {}).get("parameters", {}).items():
-        if "defaultValue" in definition:
-            params[name] = definition["defaultValue"]
+def _pipeline_parameters(spec: dict, runtime_config: dict, given: dict) -> dict:
+    definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    unknown = sorted(set(given) - set(definitions))
+    if unknown:
+        raise SpecError(f"no pipeline parameter {unknown}; the spec has {sorted(definitions)}")
+    params = {n: d["defaultValue"] for n, d in definitions.items() if "defaultValue" in d}
     params.update(runtime_config.get("parameterValues", {}))
+    params.update(given)
     return params
+
+
+def check_ui_outputs(task: str, artifacts: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
+    """(key, type, uri) of the task's outputs that the KFP UI renders, each checked to be one
+    file at its URI (the UI reads that file); TaskFailed otherwise."""
+    found = []
+    for key, produced in artifacts.items():
+        for artifact in produced:
+            title = type_title(artifact["type"])
+            if title not in UI_TYPES:
+                continue
+            if not os.path.isfile(artifact["uri"]):
+                what = "a directory" if os.path.isdir(artifact["uri"]) else "nothing"
+                raise TaskFailed(
+                    f"{task} output {key} ({title}): the KFP UI reads one file at its URI "
+                    f"{artifact['uri']}, and the task left {what} there"
+                )
+            found.append((key, title, artifact["uri"]))
+    return found
 
 
 def executor_input(
@@ -225,11 +254,14 @@ def run_spec(
     python: str = sys.executable,
     workdir: Path | None = None,
     echo=print,
+    parameters: dict | None = None,
 ) -> SpecRun:
-    """Run every task of the spec here; raises TaskFailed at the first failing task."""
+    """Run every task of the spec here; raises TaskFailed at the first failing task.
+    `parameters` override the pipeline parameters' defaults, as a run's runtime config does."""
     spec, runtime_config = read_spec(spec_path)
     check_runnable(spec)
-    root = pipeline_root or runtime_config.get("gcsOutputDirectory")
+    params = _pipeline_parameters(spec, runtime_config, parameters or {})
+    root = pipeline_root or root_of(spec, runtime_config)
     if not root or "://" in root:
         raise SpecError(
             f"pipeline root {root!r}: the spec runs here, so it needs a local directory "
@@ -244,13 +276,13 @@ def run_spec(
     (run_dir / "logs").mkdir(parents=True)
     env = {**os.environ, **TASK_ENV}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir), env.get("PYTHONPATH")]))
-    params = _pipeline_parameters(spec, runtime_config)
 
     done: dict[str, dict] = {}  # task -> {"artifacts": {key: [...]}, "parameterValues": {...}}
     runs: list[TaskRun] = []
     for name in task_order(spec):
         start = time.monotonic()
         task_dir = run_dir / name
+        task_dir.mkdir()  # the task's own place under the root, as the KFP launcher gives it
         log = run_dir / "logs" / f"{name}.log"
         ex_input = executor_input(spec, name, str(task_dir), run_id, params, done)
         container = executor_of(spec, name)["container"]
@@ -276,9 +308,12 @@ def run_spec(
             base = declared["artifacts"][0]
             artifacts[key] = [{**base, **a} for a in written] if written else declared["artifacts"]
         done[name] = {"artifacts": artifacts, "parameterValues": result.get("parameterValues", {})}
+        shown = check_ui_outputs(name, artifacts)
         seconds = time.monotonic() - start
         runs.append(TaskRun(name, round(seconds, 1), bool(driver), artifacts, str(log)))
         echo(f"{name:<28} COMPLETE  {seconds:6.1f}s{'  (driver + executor)' if driver else ''}")
+        for key, title, uri in shown:
+            echo(f"  {key:<26} {title:<16} {uri}")
 
     result = SpecRun(pipeline_name, run_id, str(run_dir), runs)
     summary = {
@@ -300,14 +335,32 @@ def run_spec(
     return result
 
 
+def split_parameter(text: str) -> tuple[str, str]:
+    """'NAME=VALUE' -> (NAME, VALUE), as `tfx run create --runtime_parameter` takes it."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise SpecError(f"--runtime_parameter {text!r}: expected NAME=VALUE")
+    return name, value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="babyweight kfp-spec-run",
         description="Run a compiled KFP v2 pipeline spec here, task by task, in DAG order.",
     )
-    parser.add_argument("spec", type=Path, help="PipelineJob JSON from kubeflow_runner.py")
+    parser.add_argument(
+        "spec", type=Path, help="the JSON or YAML from kubeflow_runner.py --target kfp"
+    )
     parser.add_argument(
         "--pipeline-root", help="local directory (default: the spec's own pipeline root)"
+    )
+    parser.add_argument(
+        "--runtime_parameter",
+        "--runtime-parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline parameter for this run (repeatable)",
     )
     parser.add_argument("--run-id", help="run folder name (default: run-<time>)")
     parser.add_argument(
@@ -319,7 +372,15 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the tasks")
     args = parser.parse_args(argv)
     try:
-        run = run_spec(args.spec, args.pipeline_root, args.run_id, args.python, args.workdir)
+        parameters = dict(split_parameter(p) for p in args.runtime_parameter)
+        run = run_spec(
+            args.spec,
+            args.pipeline_root,
+            args.run_id,
+            args.python,
+            args.workdir,
+            parameters=parameters,
+        )
     except (SpecError, TaskFailed) as e:
         print(f"spec_runner: {e}", file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
+import math
 
 STATE_COLORS = {"COMPLETE": "#d8f0d8", "CACHED": "#dde6f5", "FAILED": "#f6d0d0"}
 E = html.escape
@@ -24,35 +24,76 @@ def histogram_svg(buckets: list[tuple[str, float]], width=180, height=40) -> str
     return f'<svg width="{width}" height="{height}" role="img">{bars}</svg>'
 
 
-# -- metrics plot (matplotlib) ----------------------------------------------------------------
-def metrics_plot(
-    metrics: dict[str, dict[str, float]], path: Path, rmse_bound: float | None = None
-) -> Path:
-    """RMSE and MAE per slice as horizontal bars, with the RMSE bound the run used."""
-    import matplotlib
+# -- metrics plot ------------------------------------------------------------------------------
+METRIC_COLORS = {"rmse": ("RMSE", "#4c78a8"), "mae": ("MAE", "#f58518")}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def _ticks(top: float) -> list[float]:
+    """About five round tick values from 0 to at least `top`."""
+    raw = top / 5 or 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [i * step for i in range(int(math.ceil(top / step)) + 1)]
+
+
+def metrics_svg(metrics: dict[str, dict[str, float]], rmse_bound: float | None = None) -> str:
+    """RMSE and MAE per slice as horizontal bars, with the RMSE bound the run used: an inline
+    SVG element (no file, no script, no network), so the page that holds it is self-contained."""
     names = list(metrics)
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.2))
-    y = range(len(names))
-    rmse = [metrics[n].get("rmse", 0.0) for n in names]
-    mae = [metrics[n].get("mae", 0.0) for n in names]
-    ax.barh([i + 0.2 for i in y], rmse, height=0.4, label="RMSE", color="#4c78a8")
-    ax.barh([i - 0.2 for i in y], mae, height=0.4, label="MAE", color="#f58518")
-    labels = [f"{n} (n={metrics[n].get('example_count', 0):.0f})" for n in names]
-    ax.set_yticks(list(y), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("pounds")
+    label_w, plot_w, bar_h, gap, top, bottom = 260, 420, 9, 8, 34, 36
+    row_h = 2 * bar_h + gap
+    height = top + len(names) * row_h + bottom
+    values = [metrics[n].get(k, 0.0) for n in names for k in METRIC_COLORS]
+    ticks = _ticks(max(values + [rmse_bound or 0.0, 0.1]))
+    scale = plot_w / ticks[-1]
+    x0 = label_w
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 20}" '
+        f'height="{height}" font-family="sans-serif" font-size="11" role="img" '
+        'aria-label="RMSE and MAE per slice">',
+        f'<text x="{x0}" y="14" font-weight="bold">TFMA metrics per slice (pounds)</text>',
+    ]
+    for i, (label, color) in enumerate(METRIC_COLORS.values()):
+        x = x0 + 200 + i * 55
+        parts.append(
+            f'<rect x="{x}" y="5" width="10" height="10" fill="{color}"/>'
+            f'<text x="{x + 14}" y="14">{label}</text>'
+        )
+    axis_y = top + len(names) * row_h
+    for tick in ticks:
+        x = x0 + tick * scale
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#e3e3e3"/>'
+            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle">{tick:g}</text>'
+        )
+    for row, name in enumerate(names):
+        y = top + row * row_h
+        count = metrics[name].get("example_count", 0)
+        parts.append(
+            f'<text x="{x0 - 6}" y="{y + bar_h + 3}" text-anchor="end">'
+            f"{E(name)} (n={count:.0f})</text>"
+        )
+        for i, (key, (label, color)) in enumerate(METRIC_COLORS.items()):
+            value = metrics[name].get(key)
+            if value is None:
+                continue
+            parts.append(
+                f'<rect x="{x0}" y="{y + i * bar_h}" width="{value * scale:.1f}" '
+                f'height="{bar_h - 1}" fill="{color}"><title>{E(name)} {label} {value:.3f}'
+                "</title></rect>"
+            )
     if rmse_bound is not None:
-        ax.axvline(rmse_bound, color="#999", linestyle="--", linewidth=1, label="RMSE bound")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("TFMA metrics per slice (test split)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, format="svg")
-    plt.close(fig)
-    return path
+        x = x0 + rmse_bound * scale
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" stroke="#a31515" '
+            f'stroke-dasharray="4 3"><title>RMSE bound {rmse_bound:g}</title></line>'
+            f'<text x="{x - 3:.1f}" y="{top - 6}" text-anchor="end" fill="#a31515">'
+            f"RMSE bound {rmse_bound:g}</text>"
+        )
+    parts.append(
+        f'<line x1="{x0}" y1="{axis_y}" x2="{x0 + plot_w}" y2="{axis_y}" stroke="#555"/></svg>'
+    )
+    return "\n".join(parts)
 
 
 # -- lineage graph (SVG, layered) -------------------------------------------------------------

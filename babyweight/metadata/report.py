@@ -1,12 +1,17 @@
-"""A static HTML report of one pipeline run: opens from disk, with no server and no notebook.
+"""A static HTML report of one pipeline run: one self-contained file, no server, no notebook.
 
-    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html, metrics.svg, lineage.svg
+    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html
 
 local_runner.py writes it after every run. Sections: the run's components; data statistics per
 split (TFDV's statistics of StatisticsGen, as tables and histograms); the anomalies, or "none";
 TFMA metrics per slice (a table and a plot); the blessing and its reason; the pushed model; a
 lineage graph of the run (artifacts and executions, from MLMD events, laid out here in layers:
-no graphviz needed).
+no graphviz needed). Every picture is inline SVG.
+
+The same rendering serves the KFP pipeline's report steps (pipeline/reports.py), which read the
+RunSummary from their input artifacts' URIs and write render_html, render_markdown and
+overall_metrics as the system.HTML, system.Markdown and system.Metrics outputs the KFP UI shows.
+Components, the pushed model and lineage need ML Metadata: only the local report has them.
 """
 
 from __future__ import annotations
@@ -50,40 +55,8 @@ def _table(header: list[str], rows: list[list[str]], numeric=()) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_html(summary: RunSummary, stats: dict, files: dict) -> str:
-    """The page of one run; `stats` by split (statistics.by_split), `files` the images."""
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>babyweight run {E(str(summary.run_id))}</title><style>{CSS}</style>",
-        "</head><body>",
-        "<h1>babyweight pipeline run</h1>",
-        f"<p>run <code>{E(str(summary.run_id))}</code>, report written "
-        f"{E(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",
-    ]
-    components = summary.components
-    if components:
-        hits = sum(state == "CACHED" for state in components.values())
-        seconds = sum(summary.seconds.values())
-        out.append(
-            f"<h2 id='components'>Components</h2><p>{seconds:.1f}s of component time, "
-            f"cache hits {hits}/{len(components)}</p>"
-        )
-        out.append(
-            _table(
-                ["component", "state", "seconds", "cache hit"],
-                [
-                    [
-                        E(node),
-                        E(state),
-                        f"{summary.seconds.get(node, 0.0):.1f}",
-                        "yes" * (state == "CACHED"),
-                    ]
-                    for node, state in components.items()
-                ],
-                numeric={2},
-            )
-        )
-    out.append("<h2 id='statistics'>Data statistics per split (TFDV)</h2>")
+def _statistics_section(summary: RunSummary, stats: dict) -> list[str]:
+    out = ["<h2 id='statistics'>Data statistics per split (TFDV)</h2>"]
     if summary.splits:
         counts = ", ".join(f"{E(k)}: {v}" for k, v in summary.splits.items())
         out.append(f"<p>rows per split: {counts}</p>")
@@ -126,7 +99,11 @@ def render_html(summary: RunSummary, stats: dict, files: dict) -> str:
         )
     else:
         out.append("<p class='ok'>none</p>")
-    out.append("<h2 id='metrics'>TFMA metrics per slice</h2>")
+    return out
+
+
+def _evaluation_section(summary: RunSummary) -> list[str]:
+    out = ["<h2 id='metrics'>TFMA metrics per slice</h2>"]
     metrics = summary.metrics
     if metrics:
         out.append(
@@ -144,52 +121,151 @@ def render_html(summary: RunSummary, stats: dict, files: dict) -> str:
                 numeric={1, 2, 3},
             )
         )
-        if files.get("metrics"):
-            out.append(f"<p><img src='{E(files['metrics'])}' alt='RMSE and MAE per slice'></p>")
+        bound = summary.thresholds.get("rmse_upper_bound")
+        out.append(f"<div class='graph'>{charts.metrics_svg(metrics, bound)}</div>")
     else:
         out.append("<p>no evaluation in this run</p>")
     out.append("<h2 id='blessing'>Blessing</h2>")
     verdict = "blessed" if summary.blessed else "not blessed"
     css = "ok" if summary.blessed else "bad"
     out.append(f"<p><span class='{css}'>{verdict}</span>: {E(summary.blessing_reason)}</p>")
-    out.append(f"<p>pushed model: <code>{E(summary.pushed_model or 'none')}</code></p>")
+    if summary.thresholds:
+        limits = ", ".join(f"{E(k)} {v:g}" for k, v in summary.thresholds.items())
+        out.append(f"<p>thresholds: {limits}</p>")
+    return out
+
+
+def render_html(
+    summary: RunSummary, stats: dict, *, evaluation: bool = True, lineage_svg: str = ""
+) -> str:
+    """One self-contained page (inline CSS and SVG: no file, script or network beside it).
+
+    `stats` by split (statistics.by_split). `evaluation=False` leaves out metrics and blessing:
+    the data report that the KFP pipeline writes before its gate can stop the run.
+    """
+    title = "babyweight pipeline run" if evaluation else "babyweight data checks"
+    run = f"run <code>{E(str(summary.run_id))}</code>, " if summary.run_id else ""
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{title}{E(f' {summary.run_id}' if summary.run_id else '')}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{title}</h1>",
+        f"<p>{run}report written {E(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",
+    ]
+    if not evaluation:
+        out.append(
+            "<p>Written after ExampleValidator, before the gate: "
+            + (
+                "<span class='bad'>the gate stops the run on these anomalies; nothing is "
+                "trained or pushed.</span>"
+                if summary.anomalies
+                else "no anomaly, so the run goes on to training and evaluation."
+            )
+            + "</p>"
+        )
+    out += _components_section(summary)
+    out += _statistics_section(summary, stats)
+    if evaluation:
+        out += _evaluation_section(summary)
+    if summary.pushed_model or (evaluation and summary.components):  # known from ML Metadata
+        out.append(f"<p>pushed model: <code>{E(summary.pushed_model or 'none')}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
-    out.append("<h2 id='lineage'>Lineage of the run</h2>")
-    if files.get("lineage"):
+    if summary.artifacts:
+        out.append("<h2 id='artifacts'>Artifacts read</h2>")
         out.append(
-            "<p>Executions (boxes, coloured by state) and the artifacts they read and wrote "
-            "(rounded). <code>lineage trace ARTIFACT</code> follows one artifact.</p>"
-            f"<div class='graph'><img src='{E(files['lineage'])}' alt='lineage graph'></div>"
+            _table(
+                ["artifact", "URI"],
+                [[E(k), f"<code>{E(v['uri'])}</code>"] for k, v in summary.artifacts.items()],
+            )
         )
-    else:
-        out.append("<p>no executions recorded</p>")
+    if lineage_svg:
+        out.append(
+            "<h2 id='lineage'>Lineage of the run</h2>"
+            "<p>Executions (boxes, coloured by state) and the artifacts they read and wrote "
+            "(rounded). <code>babyweight lineage trace ARTIFACT</code> follows one artifact.</p>"
+            f"<div class='graph'>{lineage_svg}</div>"
+        )
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _components_section(summary: RunSummary) -> list[str]:
+    components = summary.components
+    if not components:
+        return []
+    hits = sum(state == "CACHED" for state in components.values())
+    seconds = sum(summary.seconds.values())
+    return [
+        f"<h2 id='components'>Components</h2><p>{seconds:.1f}s of component time, "
+        f"cache hits {hits}/{len(components)}</p>",
+        _table(
+            ["component", "state", "seconds", "cache hit"],
+            [
+                [
+                    E(node),
+                    E(state),
+                    f"{summary.seconds.get(node, 0.0):.1f}",
+                    "yes" * (state == "CACHED"),
+                ]
+                for node, state in components.items()
+            ],
+            numeric={2},
+        ),
+    ]
+
+
+def render_markdown(summary: RunSummary, *, evaluation: bool = True) -> str:
+    """The short summary that the KFP UI shows as a system.Markdown artifact."""
+    lines = ["## babyweight " + ("pipeline run" if evaluation else "data checks"), ""]
+    if summary.splits:
+        lines.append("Rows per split: " + ", ".join(f"{k} {v}" for k, v in summary.splits.items()))
+        lines.append("")
+    if summary.anomalies:
+        lines += ["**Anomalies** (the gate stops the run):", ""]
+        for feature, splits in summary.anomalies.items():
+            reasons = " / ".join(sorted(set(splits.values())))
+            lines.append(f"- `{feature}` ({', '.join(sorted(splits))}): {reasons}")
+    else:
+        lines.append("Anomalies: none")
+    lines.append("")
+    if evaluation and summary.metrics:
+        lines += ["| slice | examples | RMSE | MAE |", "|---|---:|---:|---:|"]
+        for name, m in summary.metrics.items():
+            lines.append(
+                f"| {name} | {m.get('example_count', 0):.0f} | "
+                f"{m.get('rmse', float('nan')):.3f} | {m.get('mae', float('nan')):.3f} |"
+            )
+        lines.append("")
+    if evaluation:
+        verdict = "blessed" if summary.blessed else "not blessed"
+        lines.append(f"**{verdict}**: {summary.blessing_reason}")
+    return "\n".join(lines) + "\n"
+
+
+def overall_metrics(summary: RunSummary) -> dict[str, float]:
+    """RMSE, MAE and example count of the Overall slice: the run's system.Metrics."""
+    overall = summary.metrics.get("Overall", {})
+    return {key: float(overall[key]) for key in ("rmse", "mae", "example_count") if key in overall}
 
 
 def write_report(layout: OutputLayout, summary: RunSummary) -> Path:
     """Write the report of `summary`'s run to layout.report_dir; return index.html's path."""
     report_dir = layout.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
-    files, stats = {}, {}
+    stats, lineage_svg = {}, ""
     found = summary.artifacts.get("statistics")
     if found:
-        stats = statistics.by_split(found["uri"], found["split_names"])
+        stats = statistics.by_split(found["uri"], found.get("split_names", ""))
     if summary.run_id and layout.metadata.is_file():
         from babyweight.metadata.lineage import Lineage
 
         lin = Lineage(mlmd.open_store(layout.metadata, readonly=True))
         ids = [e for e, run in lin.run.items() if run == summary.run_id]
         if ids:
-            (report_dir / "lineage.svg").write_text(charts.lineage_svg(lin, ids))
-            files["lineage"] = "lineage.svg"
-    if summary.metrics:
-        bound = summary.thresholds.get("rmse_upper_bound")
-        charts.metrics_plot(summary.metrics, report_dir / "metrics.svg", bound)
-        files["metrics"] = "metrics.svg"
+            lineage_svg = charts.lineage_svg(lin, ids)
     page = report_dir / "index.html"
-    page.write_text(render_html(summary, stats, files))
+    page.write_text(render_html(summary, stats, lineage_svg=lineage_svg))
     return page
 
 

@@ -15,10 +15,11 @@ def statistics_file(uri: str, split: str) -> str:
 
 def load(uri: str, split: str):
     """The DatasetFeatureStatisticsList of one split, or None when the split has none."""
+    import tensorflow as tf
     import tensorflow_data_validation as tfdv
 
-    path = statistics_file(uri, split)
-    return tfdv.load_stats_binary(path) if os.path.exists(path) else None
+    path = statistics_file(uri, split)  # a local path or gs://: the KFP report step reads those
+    return tfdv.load_stats_binary(path) if tf.io.gfile.exists(path) else None
 
 
 def split_counts(uri: str, split_names: str) -> dict[str, int]:

@@ -1,9 +1,15 @@
-"""The end-of-run summary: what a person wants to know after `python local_runner.py`.
+"""The end-of-run summary: what a person wants to know after a pipeline run.
 
-A `RunSummary` is read once from the run's ML Metadata store and its artifacts (not from logs):
-components, rows per split, rows dropped while staging and why, anomalies, metrics per slice,
-the thresholds the Evaluator used, the blessing and its reason, and the pushed model. The runner
-prints it and writes it as run_summary.json; the report renders the same object.
+A `RunSummary` is read from the run's artifacts (not from logs): rows per split, anomalies,
+metrics per slice, the thresholds the Evaluator used, the blessing and its reason. Two steps:
+
+    find_artifacts(nodes)            which artifacts a local run made: its ML Metadata store
+    read_artifacts(summary, found)   what they say: from their URIs alone, so the KFP report step
+                                     (pipeline/reports.py) reads them the same way from its inputs
+
+`collect` does both for a local run and adds what only ML Metadata knows: components, their
+state and time, the baseline model and the pushed model; rows dropped while staging come from
+the stage report. The runner prints it and writes it as run_summary.json; the report renders it.
 """
 
 from __future__ import annotations
@@ -126,11 +132,62 @@ def blessing_reason(evaluation_uri: str, blessed: bool) -> str:
     return "; ".join(reasons) or "validation failed without a recorded reason"
 
 
+# The artifacts a summary reads, by role: the node and output key that make each in the DAG.
+ARTIFACT_ROLES = {
+    "statistics": ("StatisticsGen", "statistics"),
+    "anomalies": ("ExampleValidator", "anomalies"),
+    "evaluation": ("Evaluator", "evaluation"),
+    "blessing": ("Evaluator", "blessing"),
+    "pushed_model": ("Pusher", "pushed_model"),
+}
+BLESSED_FILE = "BLESSED"  # what the Evaluator writes into its blessing's URI (or NOT_BLESSED)
+
+
 def _artifact(artifact) -> dict:
     info = {"uri": artifact.uri}
     if "split_names" in artifact.properties:
         info["split_names"] = artifact.properties["split_names"].string_value
     return info
+
+
+def find_artifacts(nodes: dict[str, mlmd.NodeRun]) -> dict:
+    """{role: MLMD artifact} of one run's nodes (store.run_nodes), for the roles it has."""
+    found = {}
+    for role, (node_id, key) in ARTIFACT_ROLES.items():
+        node = nodes.get(node_id)
+        outputs = node.outputs.get(key) if node else None
+        if outputs:
+            found[role] = outputs[0]
+    return found
+
+
+def blessed_at(blessing_uri: str) -> bool:
+    """Whether the Evaluator blessed the model, from the marker file in its blessing's URI."""
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(f"{blessing_uri.rstrip('/')}/{BLESSED_FILE}")
+
+
+def read_artifacts(summary: RunSummary, artifacts: dict[str, dict]) -> RunSummary:
+    """Fill `summary` from artifact URIs, {role: {"uri", "split_names"}} (roles of ARTIFACT_ROLES):
+    rows per split, anomalies, metrics per slice, thresholds, the blessing and its reason."""
+    summary.artifacts.update(artifacts)
+    statistics = artifacts.get("statistics")
+    if statistics:
+        summary.splits = split_counts(statistics["uri"], statistics.get("split_names", ""))
+    anomalies = artifacts.get("anomalies")
+    if anomalies:
+        found = read_anomalies(anomalies["uri"], anomalies.get("split_names", ""))
+        summary.anomalies = by_feature(found)
+    evaluation, blessing = artifacts.get("evaluation"), artifacts.get("blessing")
+    if evaluation:
+        summary.metrics = slice_metrics(evaluation["uri"])
+        summary.thresholds = rmse_thresholds(evaluation["uri"])
+        summary.blessed = bool(blessing) and blessed_at(blessing["uri"])
+        summary.blessing_reason = blessing_reason(evaluation["uri"], summary.blessed)
+    elif summary.anomalies:
+        summary.blessing_reason = "not evaluated: the run stopped at data validation"
+    return summary
 
 
 def dropped_rows(stage_report_path) -> dict:
@@ -158,37 +215,17 @@ def collect(layout, run_id: str | None = None, error=None) -> RunSummary:
         summary.components[node.node_id] = node.state
         summary.seconds[node.node_id] = round(duration, 1)
     summary.dropped = dropped_rows(layout.stage_report)
-
-    def output(node_id: str, key: str):
-        node = nodes.get(node_id)
-        found = node.outputs.get(key) if node else None
-        if found:
-            summary.artifacts[key] = _artifact(found[0])
-        return found[0] if found else None
-
-    statistics = output("StatisticsGen", "statistics")
-    if statistics is not None:
-        summary.splits = split_counts(statistics.uri, _artifact(statistics)["split_names"])
-    anomalies = output("ExampleValidator", "anomalies")
-    if anomalies is not None:
-        found = read_anomalies(anomalies.uri, _artifact(anomalies)["split_names"])
-        summary.anomalies = by_feature(found)
-    evaluation = output("Evaluator", "evaluation")
-    if evaluation is not None:
-        blessing = output("Evaluator", "blessing")
-        summary.metrics = slice_metrics(evaluation.uri)
-        summary.thresholds = rmse_thresholds(evaluation.uri)
-        summary.blessed = bool(mlmd.custom_property(blessing, "blessed", 0))
-        summary.blessing_reason = blessing_reason(evaluation.uri, summary.blessed)
+    found = find_artifacts(nodes)
+    read_artifacts(summary, {role: _artifact(a) for role, a in found.items()})
+    blessing = found.get("blessing")
+    if blessing is not None:
         # The blessing records its baseline; MLMD keeps one input event per artifact, so the
         # Evaluator's baseline_model event is missing when the baseline is the model itself.
         summary.model = mlmd.custom_property(blessing, "current_model")
         summary.baseline = mlmd.custom_property(blessing, "baseline_model")
-    elif summary.anomalies:
-        summary.blessing_reason = "not evaluated: the run stopped at data validation"
-    elif error:
+    if error and not summary.blessing_reason:
         summary.blessing_reason = f"not evaluated: the run failed ({type(error).__name__})"
-    pushed = output("Pusher", "pushed_model")
+    pushed = found.get("pushed_model")
     if pushed is not None and mlmd.custom_property(pushed, "pushed", 0):
         summary.pushed_model = mlmd.custom_property(pushed, "pushed_destination")
     return summary

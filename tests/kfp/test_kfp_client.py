@@ -1,4 +1,5 @@
-"""kfp-pipeline against KfpApiDouble, a local test double of the KFP v2beta1 REST API.
+"""`babyweight kfp` and the stock kfp client against KfpApiDouble, a local test double of the KFP
+v2beta1 REST API.
 
 The spec is really compiled (kubeflow_runner, kfp target); the kfp 2 SDK client really speaks
 HTTP; only the server is a double. Each test records the requests and checks paths and bodies.
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
 import subprocess
 import sys
 import threading
 
 from babyweight.kfp import client as kfp_cli
+from babyweight.kfp.spec import ir_path
 
 import pytest
 import yaml
@@ -64,7 +67,7 @@ def test_create_uploads_the_compiled_spec(kfp, spec, capsys):
     assert uploaded_spec(upload) == compiled  # the bare spec a KFP server accepts
     (pipeline,) = kfp.pipelines.values()
     assert pipeline["display_name"] == "babyweight"
-    assert f"created: id {pipeline['pipeline_id']}" in capsys.readouterr().out
+    assert f"created from {spec}: id {pipeline['pipeline_id']}" in capsys.readouterr().out
 
 
 def test_update_adds_a_version(kfp, spec):
@@ -80,7 +83,7 @@ def test_update_adds_a_version(kfp, spec):
 def test_run_creates_a_run_of_the_newest_version_with_the_right_parameters(kfp, spec):
     assert cli(kfp, "create", "--spec", spec) == 0
     assert cli(kfp, "update", "--spec", spec, "--version", "v2") == 0
-    args = ["--spec", spec, "--experiment", "nightly", "--run-name", "r1"]
+    args = ["--experiment", "nightly", "--run-name", "r1"]
     assert cli(kfp, "run", *args, "--pipeline-root", "gs://other/root") == 0
     (pid,) = kfp.pipelines
     newest = kfp.versions[pid][-1]["pipeline_version_id"]
@@ -95,10 +98,20 @@ def test_run_creates_a_run_of_the_newest_version_with_the_right_parameters(kfp, 
     }
     assert run["runtime_config"]["pipeline_root"] == "gs://other/root"
 
-    # Without --pipeline-root, the run uses the root compiled into the spec; same experiment.
-    assert cli(kfp, "run", "--spec", spec, "--experiment", "nightly") == 0
+    # Without --pipeline-root, no root is sent, and none is read from any local file: the
+    # server takes the uploaded spec's own. Parameters as tfx spells them; the others default.
+    steps = '{"num_steps": 7}'
+    assert (
+        cli(kfp, "run", "--experiment", "nightly", "--runtime_parameter", f"train_args={steps}")
+        == 0
+    )
     second = kfp.calls("POST", "/apis/v2beta1/runs")[-1].json()
-    assert second["runtime_config"]["pipeline_root"] == "gs://b/babyweight/pipeline_root"
+    assert "pipeline_root" not in second["runtime_config"]
+    assert second["runtime_config"]["parameters"] == {"train_args": steps}
+    launched = kfp.launched[max(kfp.runs, key=lambda r: int(r.split("-")[1]))]
+    assert launched["pipeline_root"] == "gs://b/babyweight/pipeline_root"
+    assert launched["parameters"]["train_args"] == steps
+    assert launched["parameters"]["eval_args"] == json.dumps({"num_steps": configs.EVAL_STEPS})
     assert len(kfp.experiments) == 1
 
 
@@ -122,9 +135,9 @@ def test_list_and_delete_hit_the_right_paths(kfp, spec, capsys):
 
 def test_status_prints_each_task_and_fails_on_a_failed_run(kfp, spec, capsys):
     assert cli(kfp, "create", "--spec", spec) == 0
-    assert cli(kfp, "run", "--spec", spec) == 0
+    assert cli(kfp, "run") == 0
     (rid,) = kfp.runs
-    assert cli(kfp, "status", rid) == 0
+    assert cli(kfp, "status", "--run_id", rid) == 0  # as tfx spells it
     assert f"({rid}): PENDING" in capsys.readouterr().out
     kfp.runs[rid]["state"] = "FAILED"
     kfp.runs[rid]["run_details"] = {
@@ -233,4 +246,113 @@ def test_the_double_enforces_the_servers_rules(kfp, spec):
 def test_defaults_match_what_kubeflow_runner_writes():
     args = kfp_cli.parse_args(["create"])
     assert args.name == configs.PIPELINE_NAME
-    assert str(args.spec) == configs.KFP_SPEC_FILE.format(target="kfp")
+    assert args.spec == ir_path(configs.KFP_SPEC_FILE.format(target="kfp"))
+
+
+def test_the_stock_kfp_client_uploads_the_yaml_and_a_bare_run_gets_the_root(kfp, spec):
+    """What the KFP UI's upload button and `kfp.Client` do with the compiled YAML: the stored
+    spec keeps the root and the parameters, and a run created with no runtime config gets them."""
+    import kfp as kfp_sdk
+
+    client = kfp_sdk.Client(host=kfp.url)
+    pipeline = client.upload_pipeline(str(ir_path(spec)), pipeline_name="babyweight")
+    (version,) = kfp.versions[pipeline.pipeline_id]
+    stored = version["pipeline_spec"]
+    assert stored["defaultPipelineRoot"] == "gs://b/babyweight/pipeline_root"
+    parameters = stored["root"]["inputDefinitions"]["parameters"]
+    assert json.loads(parameters["train_args"]["defaultValue"]) == {
+        "num_steps": configs.TRAIN_STEPS
+    }
+    assert set(parameters) == {"train_args", "eval_args", "bigquery_input_config"}
+
+    experiment = client.create_experiment("babyweight")
+    run = client.run_pipeline(
+        experiment_id=experiment.experiment_id,
+        job_name="from-the-ui",
+        pipeline_id=pipeline.pipeline_id,
+        version_id=version["pipeline_version_id"],
+    )
+    (body,) = [r.json() for r in kfp.calls("POST", "/apis/v2beta1/runs")]
+    assert not body.get("runtime_config", {}).get("pipeline_root")  # none given ...
+    launched = kfp.launched[run.run_id]
+    assert launched["pipeline_root"] == "gs://b/babyweight/pipeline_root"  # ... the spec's own
+    assert launched["parameters"] == {n: p["defaultValue"] for n, p in parameters.items()}
+    assert kfp.runs[run.run_id]["state"] == "PENDING"
+
+
+def test_the_stock_kfp_cli_uploads_the_yaml_and_refuses_the_job_json(kfp, spec, tmp_path):
+    def kfp_cli_create(name, path):
+        return subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "kfp"), "--endpoint", kfp.url]
+            + ["pipeline", "create", "--pipeline-name", name, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+
+    result = kfp_cli_create("from-yaml", ir_path(spec))
+    assert result.returncode == 0, result.stderr
+    refused = kfp_cli_create("from-json", spec)
+    assert refused.returncode != 0 and "Support .zip, .tar.gz or YAML" in refused.stderr
+    assert [p["display_name"] for p in kfp.pipelines.values()] == ["from-yaml"]
+
+
+def test_a_tfx_command_line_works_with_the_command_name_changed(kfp, tmp_path):
+    """`tfx pipeline create --engine kubeflow --pipeline_path kubeflow_runner.py --endpoint URL`
+    as `babyweight kfp create ...`: compiles with the settings of the environment, uploads."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BABYWEIGHT_", "KFP_"))},
+        "HOME": str(tmp_path),
+        "BABYWEIGHT_GCP_PROJECT": "envproj",
+        "BABYWEIGHT_GCS_BUCKET": "envbkt",
+        "BABYWEIGHT_TARGET": "vertex",  # overridden: KFP runs only the kfp target
+    }
+    tfx_line = ["--engine", "kubeflow", "--pipeline_path", str(REPO / "kubeflow_runner.py")]
+    result = subprocess.run(
+        [sys.executable, "-m", "babyweight", "kfp", "create", *tfx_line, "--endpoint", kfp.url],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "target kfp" in result.stdout and "pipeline 'babyweight' created" in result.stdout
+    compiled = tmp_path / "babyweight_kfp.yaml"
+    (upload,) = kfp.calls("POST", "/apis/v2beta1/pipelines/upload")
+    assert upload.files["uploadfile"][1] == compiled.read_bytes()  # the YAML as it is
+    spec = yaml.safe_load(compiled.read_text())
+    assert spec["defaultPipelineRoot"] == "gs://envbkt/babyweight/pipeline_root"
+    assert not [e for e in spec["deploymentSpec"]["executors"].values() if "resolver" in e]
+
+
+def test_engines_other_than_kubeflow_are_named(kfp, capsys):
+    assert kfp_cli.main(["list", "--engine", "vertex", "--endpoint", kfp.url]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--engine 'vertex'" in line and "stock tfx CLI" in line
+    assert not kfp.requests
+
+
+def test_a_run_of_a_spec_without_defaults_fails_as_the_driver_would(kfp, spec, tmp_path):
+    """The double's rule behind the tests above: a parameter with no value and no default."""
+    bare = yaml.safe_load(ir_path(spec).read_text())
+    del bare["root"]["inputDefinitions"]["parameters"]["train_args"]["defaultValue"]
+    del bare["root"]["inputDefinitions"]["parameters"]["train_args"]["isOptional"]
+    del bare["defaultPipelineRoot"]
+    path = tmp_path / "no_defaults.yaml"
+    path.write_text(yaml.safe_dump(bare))
+    assert cli(kfp, "create", "--spec", path) == 0
+    assert cli(kfp, "run") == 0
+    (rid,) = kfp.runs
+    assert kfp.runs[rid]["state"] == "FAILED" and "train_args" in kfp.runs[rid]["error"]["message"]
+    assert kfp.launched[rid]["pipeline_root"] == "minio://mlpipeline/v2/artifacts"
+
+
+def test_the_double_refuses_a_spec_with_unknown_fields(kfp, spec, tmp_path, capsys):
+    bare = yaml.safe_load(ir_path(spec).read_text())
+    bare["pipelineRoot"] = "gs://not/a/field"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bare))
+    assert cli(kfp, "create", "--spec", path) == 1
+    assert "KFP answered 400" in capsys.readouterr().err

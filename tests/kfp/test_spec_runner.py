@@ -1,9 +1,11 @@
 """babyweight.kfp.spec_runner: the compiled KFP spec is runnable, not just well formed.
 
-The e2e test compiles the OSS KFP target with local paths and runs each task's recorded
-container command (the TFX KFP v2 entrypoint with its arguments) as a subprocess, in DAG order,
-on the tiny slice; then compares with the local run (`tiny_run`): the same components and
-artifact types, the same splits, and a pushed SavedModel that serves raw rows.
+The e2e tests compile the OSS KFP target with local paths and run the uploadable YAML's tasks,
+each task's recorded container command (the TFX KFP v2 entrypoint with its arguments) as a
+subprocess, in DAG order, on the tiny slice, with a pipeline parameter set for the run; then
+compare with the local run (`tiny_run`): the same components and artifact types, the same splits,
+a pushed SavedModel that serves raw rows; and open what the KFP UI would show (the report steps'
+system.HTML in headless Chromium, system.Metrics against the run's own evaluation).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from babyweight import features as F
 from babyweight.kfp import spec_runner
+from babyweight.kfp.spec import ir_path
 from babyweight.layout import OutputLayout
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import summary
@@ -22,13 +25,13 @@ from babyweight.metadata import summary
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS
+from helpers import PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS, open_in_chromium
 
 import kubeflow_runner
 from pipeline import configs, staging
 
 
-def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp") -> Path:
+def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **extra) -> Path:
     """The kfp target with everything local: a pipeline root a subprocess can write to."""
     flags = {
         "target": target,
@@ -41,6 +44,7 @@ def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp") -> Pa
         "schema_path": str(configs.SCHEMA_PATH),
         "train_steps": TINY_TRAIN_STEPS,
         "eval_steps": 5,
+        **extra,
     }
     cloud = configs.CloudSettings.resolve(flags, {})
     settings = cloud.pipeline_settings()
@@ -60,11 +64,13 @@ def test_tasks_run_in_dependency_order(kfp_spec):
     before = {name: i for i, name in enumerate(order)}
     for a, b in [
         ("CsvExampleGen", "StatisticsGen"),
-        ("ExampleValidator", "DataValidationGate"),
+        ("ExampleValidator", "DataReport"),
+        ("DataReport", "DataValidationGate"),
         ("DataValidationGate", "Transform"),
         ("Transform", "Trainer"),
         ("Trainer", "Evaluator"),
         ("Evaluator", "Pusher"),
+        ("Evaluator", "RunReport"),
     ]:
         assert before[a] < before[b]
 
@@ -80,7 +86,9 @@ def test_executor_input_wires_upstream_outputs_and_parameters(kfp_spec):
         },
         "ImportSchemaGen": {"artifacts": {"schema": [{"name": "s", "uri": "/r/S"}]}},
     }
-    ex = spec_runner.executor_input(spec, "Trainer", "/r/Trainer", "run1", {}, upstream)
+    params = {"train_args": '{"num_steps": 7}', "eval_args": '{"num_steps": 2}'}
+    ex = spec_runner.executor_input(spec, "Trainer", "/r/Trainer", "run1", params, upstream)
+    assert ex["inputs"]["parameterValues"]["train_args"] == '{"num_steps": 7}'
     assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["uri"] == "/r/T/x"
     assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["metadata"] == {"a": 1}
     examples_type = ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["type"]
@@ -100,6 +108,31 @@ def test_what_only_a_kfp_backend_runs_is_refused_up_front(tmp_path, kfp_spec, ca
     assert spec_runner.main([str(tmp_path / "nope.json")]) == 1
     assert "nope.json: no such file" in capsys.readouterr().err
     assert not (tmp_path / "root").exists()
+
+
+def test_a_ui_output_must_be_one_file_at_its_uri(tmp_path):
+    html = {"instanceSchema": "title: system.HTML\ntype: object\n"}
+    examples = {"instanceSchema": "title: tfx.Examples\ntype: object\n"}
+    (tmp_path / "page").write_text("<p>hi</p>")
+    (tmp_path / "dir").mkdir()
+    good = {"html": [{"uri": str(tmp_path / "page"), "type": html}]}
+    assert spec_runner.check_ui_outputs("R", good) == [
+        ("html", "system.HTML", good["html"][0]["uri"])
+    ]
+    other = {"examples": [{"uri": str(tmp_path / "dir"), "type": examples}]}
+    assert spec_runner.check_ui_outputs("R", other) == []  # a tfx.* artifact is a directory
+    bad = {"html": [{"uri": str(tmp_path / "dir"), "type": html}]}
+    with pytest.raises(spec_runner.TaskFailed, match=r"R output html \(system.HTML\).*a directory"):
+        spec_runner.check_ui_outputs("R", bad)
+
+
+def test_unknown_runtime_parameters_are_refused(tmp_path, kfp_spec, capsys):
+    argv = [str(kfp_spec), "--pipeline-root", str(tmp_path), "--runtime_parameter", "steps=3"]
+    assert spec_runner.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "no pipeline parameter ['steps']" in err and "train_args" in err
+    assert spec_runner.main([*argv[:-1], "train_args"]) == 1
+    assert "expected NAME=VALUE" in capsys.readouterr().err
 
 
 def test_a_dependency_cycle_is_named():
@@ -138,18 +171,40 @@ def local_outputs(output_dir: Path) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.mark.e2e
-def test_the_compiled_kfp_spec_runs_here_like_the_local_run(tmp_path, tiny_data, tiny_run):
-    local_dir, local = tiny_run
-    staged = staging.stage_csv(tiny_data, OutputLayout(tmp_path))
-    spec = compile_local_kfp(tmp_path, staged.examples_dir)
+@pytest.fixture(scope="module")
+def spec_run(tmp_path_factory, tiny_data):
+    """The uploadable YAML, run here: its root is the spec's own (defaultPipelineRoot); the train
+    steps come from a pipeline parameter of the run, not from the compiled default."""
+    tmp = tmp_path_factory.mktemp("spec_run")
+    staged = staging.stage_csv(tiny_data, OutputLayout(tmp))
+    spec = compile_local_kfp(tmp, staged.examples_dir, train_steps=configs.TRAIN_STEPS)
     lines = []
+    steps = json.dumps({"num_steps": TINY_TRAIN_STEPS})
     run = spec_runner.run_spec(
-        spec, run_id="spec-run", python=sys.executable, workdir=REPO, echo=lines.append
+        ir_path(spec),
+        run_id="spec-run",
+        python=sys.executable,
+        workdir=REPO,
+        echo=lines.append,
+        parameters={"train_args": steps},
     )
-    assert len(lines) == len(run.tasks) == len(PIPELINE_COMPONENTS) - 1  # no resolver
+    return tmp, run, lines
+
+
+@pytest.mark.e2e
+def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
+    tmp_path, run, lines = spec_run
+    local_dir, local = tiny_run
+    assert Path(run.run_dir).parent.parent == tmp_path / "root"  # the spec's defaultPipelineRoot
+    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - 1  # no resolver
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == [
+        t.name for t in run.tasks
+    ]
     seconds = {t.name: t.seconds for t in run.tasks}
     print("spec run, seconds per task:", json.dumps(seconds))
+    trainer_log = Path(run.run_dir, "logs", "Trainer.log").read_text()
+    assert f'{{"num_steps": {TINY_TRAIN_STEPS}}}' in trainer_log  # the run's parameter ...
+    assert f'"num_steps": {configs.TRAIN_STEPS}' not in trainer_log  # ... not the default
 
     # The same components and artifacts (key and type) as the local run, less the resolver.
     expected = local_outputs(local_dir)
@@ -186,3 +241,44 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(tmp_path, tiny_data,
     assert out.shape == (2,) and np.all((out > 3) & (out < 12)), out
     recorded = json.loads((Path(run.run_dir) / "spec_run.json").read_text())
     assert [t["name"] for t in recorded["tasks"]] == [t.name for t in run.tasks]
+
+
+@pytest.mark.e2e
+def test_the_kfp_ui_outputs_are_single_files_a_browser_opens(spec_run):
+    tmp_path, run, lines = spec_run
+    report = {key: run.outputs("RunReport", key)[0] for key in ("html", "markdown", "metrics")}
+    data = {key: run.outputs("DataReport", key)[0] for key in ("html", "markdown")}
+    for artifact in [*report.values(), *data.values()]:
+        assert Path(artifact["uri"]).is_file(), artifact  # as the KFP UI reads it
+        assert any(artifact["uri"] in line for line in lines)  # the runner says where
+
+    # system.Metrics: the Overall slice of this run's own evaluation, as file and as metadata.
+    evaluation = run.outputs("Evaluator", "evaluation")[0]["uri"]
+    overall = summary.slice_metrics(evaluation)["Overall"]
+    written = json.loads(Path(report["metrics"]["uri"]).read_text())
+    assert written == {
+        "rmse": overall["rmse"],
+        "mae": overall["mae"],
+        "example_count": overall["example_count"],
+    }
+    assert report["metrics"]["metadata"]["rmse"] == overall["rmse"] < configs.RMSE_UPPER_BOUND
+    assert report["metrics"]["metadata"]["display_name"]
+
+    # system.Markdown: the blessing and the overall row.
+    markdown = Path(report["markdown"]["uri"]).read_text()
+    assert "**blessed**" in markdown and f"| Overall | {overall['example_count']:.0f} |" in markdown
+    assert "Anomalies: none" in Path(data["markdown"]["uri"]).read_text()
+
+    # system.HTML: one self-contained page that opens with nothing broken and nothing fetched.
+    page = Path(report["html"]["uri"])
+    shown = open_in_chromium(page, tmp_path / "kfp_report.png")
+    if shown is None:
+        pytest.skip("no Chromium could be found or installed")
+    assert shown["images"] == [] and shown["requested"] == [shown["url"]]
+    plots = [s for s in shown["svgs"] if s[0] == "RMSE and MAE per slice"]
+    assert len(plots) == 1 and plots[0][1] > 300 and plots[0][2] > 100
+    for text in ("Data statistics per split", "Anomalies", "TFMA metrics per slice", "blessed"):
+        assert text in shown["text"]
+    assert f"{overall['rmse']:.3f}" in shown["text"]
+    data_page = open_in_chromium(Path(data["html"]["uri"]))
+    assert "babyweight data checks" in data_page["text"] and data_page["images"] == []

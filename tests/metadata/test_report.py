@@ -8,12 +8,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 from babyweight import features as F
-from babyweight.metadata import charts, lineage, statistics
+from babyweight.metadata import charts, lineage, report, statistics
 from babyweight.metadata import store as mlmd
+from babyweight.metadata.summary import RunSummary, read_artifacts
 
 import lineage_store
 import pytest
-from helpers import CHROMIUM_ARGS, REPO, chromium
+from helpers import REPO, open_in_chromium
 
 
 def test_lineage_svg_has_every_execution_and_artifact_of_the_run(tmp_path):
@@ -32,6 +33,24 @@ def test_lineage_svg_has_every_execution_and_artifact_of_the_run(tmp_path):
         len(lin.inputs[c["execution"]]) + len(lin.outputs[c["execution"]])
         for c in run["components"]
     )
+
+
+def test_metrics_svg_draws_a_bar_per_metric_and_slice_and_the_bound():
+    metrics = {
+        "Overall": {"example_count": 40, "rmse": 1.12, "mae": 0.87},
+        "is_male:True": {"example_count": 21, "rmse": 1.3, "mae": 0.9},
+    }
+    root = ET.fromstring(charts.metrics_svg(metrics, rmse_bound=2.0))
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [t.text for t in root.iter(f"{ns}title")]
+    assert "Overall RMSE 1.120" in titles and "is_male:True MAE 0.900" in titles
+    assert "RMSE bound 2" in titles
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "Overall (n=40)" in texts and "is_male:True (n=21)" in texts
+    widths = {
+        t.text: float(r.get("width")) for r in root.iter(f"{ns}rect") for t in r.iter(f"{ns}title")
+    }
+    assert widths["is_male:True RMSE 1.300"] > widths["Overall RMSE 1.120"]  # bars scale
 
 
 def test_feature_rows_from_tfdv_statistics():
@@ -67,30 +86,47 @@ def test_runner_writes_a_report_with_metrics_anomalies_and_no_broken_image(tiny_
         assert f"{metrics['rmse']:.3f}" in html
     for split in summary["splits"]:
         assert f"split {split}" in html
-    assert (output / "report" / "metrics.svg").stat().st_size > 1000
-    ET.parse(output / "report" / "lineage.svg")
+    assert sorted(p.name for p in (output / "report").iterdir()) == ["index.html"]  # one file
 
-    browser_path = chromium()
-    if browser_path is None:
+    shown = open_in_chromium(page, tmp_path / "report.png")
+    if shown is None:
         pytest.skip("no Chromium could be found or installed for the screenshot")
-    from playwright.sync_api import sync_playwright
+    assert shown["images"] == []  # every picture is inline SVG: nothing to break
+    assert shown["requested"] == [shown["url"]] == [page.resolve().as_uri()]  # nothing else
+    plots = [s for s in shown["svgs"] if s[0] == "RMSE and MAE per slice"]
+    assert len(plots) == 1 and plots[0][1] > 300 and plots[0][2] > 100
+    assert "Lineage of the run" in shown["text"] and len(shown["svgs"]) > 10  # + histograms
+    assert (tmp_path / "report.png").stat().st_size > 20_000
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            tab.goto(page.as_uri())
-            images = tab.evaluate(
-                "Array.from(document.images).map(i => [i.src, i.complete, i.naturalWidth])"
-            )
-            shot = tmp_path / "report.png"
-            tab.screenshot(path=str(shot), full_page=True, timeout=120_000)
-        finally:
-            browser.close()
-    assert len(images) == 2, images  # the metrics plot and the lineage graph
-    broken = [src for src, complete, width in images if not complete or width == 0]
-    assert broken == [], f"broken images: {broken}"
-    assert shot.stat().st_size > 20_000
+
+def test_markdown_and_metrics_of_a_summary():
+    summary = RunSummary(
+        splits={"train": 300, "eval": 40, "test": 41},
+        anomalies={"plurality": {"train": "Unexpectedly large value: 9."}},
+        metrics={"Overall": {"example_count": 41.0, "rmse": 1.234, "mae": 0.9876}},
+        blessed=False,
+        blessing_reason="root_mean_squared_error on Overall: too high",
+    )
+    text = report.render_markdown(summary)
+    assert "Rows per split: train 300, eval 40, test 41" in text
+    assert "- `plurality` (train): Unexpectedly large value: 9." in text
+    assert "| Overall | 41 | 1.234 | 0.988 |" in text
+    assert "**not blessed**: root_mean_squared_error on Overall: too high" in text
+    assert "| slice" not in report.render_markdown(summary, evaluation=False)
+    assert report.overall_metrics(summary) == {"rmse": 1.234, "mae": 0.9876, "example_count": 41}
+    page = report.render_html(summary, {}, evaluation=False)
+    assert "gate stops the run" in page and "TFMA metrics" not in page
+
+
+@pytest.mark.e2e
+def test_reading_the_artifacts_by_uri_gives_what_mlmd_collect_gave(tiny_run):
+    """The KFP report step reads the URIs alone; a local run finds them in MLMD first."""
+    _, collected = tiny_run
+    roles = ("statistics", "anomalies", "evaluation", "blessing")
+    found = {role: collected["artifacts"][role] for role in roles}
+    read = read_artifacts(RunSummary(), found)
+    for field in ("splits", "anomalies", "metrics", "thresholds", "blessed", "blessing_reason"):
+        assert getattr(read, field) == collected[field], field
 
 
 @pytest.mark.e2e
