@@ -60,6 +60,11 @@ def render_html(summary: RunSummary, stats: dict, files: dict) -> str:
         f"<p>run <code>{E(str(summary.run_id))}</code>, report written "
         f"{E(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",
     ]
+    if summary.run_state == "ABANDONED":
+        out.append(
+            "<p class='bad'>abandoned: the run's process ended while a component was still "
+            "running (killed); rerun the same command to resume from the cache</p>"
+        )
     components = summary.components
     if components:
         hits = sum(state == "CACHED" for state in components.values())
@@ -152,7 +157,11 @@ def render_html(summary: RunSummary, stats: dict, files: dict) -> str:
     verdict = "blessed" if summary.blessed else "not blessed"
     css = "ok" if summary.blessed else "bad"
     out.append(f"<p><span class='{css}'>{verdict}</span>: {E(summary.blessing_reason)}</p>")
-    out.append(f"<p>pushed model: <code>{E(summary.pushed_model or 'none')}</code></p>")
+    if summary.already_serving_version and not summary.pushed_model:
+        pushed = f"none new; already serving version {summary.already_serving_version}"
+    else:
+        pushed = summary.pushed_model or "none"
+    out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
     out.append("<h2 id='lineage'>Lineage of the run</h2>")
