@@ -10,6 +10,7 @@ augmentation does, so the model also predicts before an ultrasound can tell eith
 from __future__ import annotations
 
 from babyweight import features as F
+from babyweight.metadata.progress import training_steps_callback
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -138,7 +139,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_data=evaluation,
         validation_steps=fn_args.eval_steps,
         verbose=2,
-        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        callbacks=[
+            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+            training_steps_callback(fn_args.train_steps),  # the runner's step lines
+        ],
     )
     model.save(
         fn_args.serving_model_dir,
