@@ -82,7 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def settings_from_args(args, layout: OutputLayout, data_root: str | None):
+def settings_from_args(args, layout: OutputLayout):
+    """The run's PipelineSettings; UserError naming a wrong setting (nothing is written)."""
+    data_root = str(layout.staged_examples) if args.source == "csv" else None
     beam_args = list(configs.LOCAL_BEAM_ARGS)
     if args.source == "bigquery":
         beam_args += [f"--project={args.gcp_project}", f"--temp_location={args.temp_location}"]
@@ -244,13 +246,13 @@ def finish(layout: OutputLayout, result: RunSummary, console) -> int:
     result.write_json(layout.run_summary)
     print(summary.format_text(result), file=console.out)
     print(f"summary written to {layout.run_summary}", file=console.out)
+    print(f"full log: {console.log_path}", file=console.out)
     if result.components:
         try:
             print(f"report written to {report.write_report(layout, result)}", file=console.out)
         except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
             logging.exception("writing the HTML report failed")
             print(f"{PROG}: writing the report failed (see the log)", file=console.err)
-    print(f"full log: {console.log_path}", file=console.out)
     line = failure_line(result, console.log_path)
     if line:
         print(line, file=console.err)
@@ -266,7 +268,7 @@ def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout)
     return result
 
 
-def run(args, layout: OutputLayout, run_id: str) -> int:
+def run(args, settings, layout: OutputLayout, run_id: str) -> int:
     """One run, its output captured in its log file; the exit status."""
     console = console_lib.capture_run_log(
         layout.run_log(run_id), verbose=args.verbose, quiet=args.quiet
@@ -289,9 +291,12 @@ def run(args, layout: OutputLayout, run_id: str) -> int:
                 return int(e.code)
         else:
             layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier counts
-        data_root = str(layout.staged_examples) if args.source == "csv" else None
-        settings = settings_from_args(args, layout, data_root)
         error = run_pipeline(settings, layout, run_id, console.out, started_at)
+        if not layout.metadata.is_file():  # TFX failed before it recorded anything
+            failed = error or RuntimeError("the pipeline recorded nothing")
+            return finish(
+                layout, stopped_early(run_id, ExitCode.FAILED, str(failed), layout), console
+            )
         return finish(layout, summary.collect(layout, run_id, error=error), console)
     except UserError as e:
         print(f"{PROG}: {e}", file=console.err)
@@ -306,6 +311,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         check_input(args)
+        settings = settings_from_args(args, OutputLayout(args.output.resolve()))
         layout = prepare_output(args.output.resolve())
         run_id = new_run_id()
         run_lock.acquire(layout.run_lock, run_id)
@@ -319,7 +325,7 @@ def main(argv=None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     try:
-        return run(args, layout, run_id)
+        return run(args, settings, layout, run_id)
     finally:
         run_lock.release(layout.run_lock)
 

@@ -7,6 +7,7 @@ fixture `tiny_run` (conftest.py), shared with every test that needs a pushed mod
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from babyweight import features as F
@@ -132,11 +133,19 @@ def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(
     assert states["Tuner"] == "COMPLETE" and states["Trainer"] == "COMPLETE"
     assert states["Transform"] == "CACHED"
     assert summary["baseline"]
+    rmse = summary["metrics"]["Overall"]["rmse"]
     if summary["blessed"]:
-        assert summary["blessing_reason"] == "every threshold passed"
-    else:  # a worse tuned model must be refused with the metric and slice named
-        assert "root_mean_squared_error on Overall" in summary["blessing_reason"]
-        assert summary["pushed_model"] is None
+        assert summary["blessing_reason"].startswith(
+            f"every threshold passed: root_mean_squared_error on Overall is {rmse:.4f}, at most 2;"
+        )
+        assert summary["exit_code"] == ExitCode.BLESSED and summary["pushed_model"]
+    else:  # a worse tuned model is refused with metric, slice, value and threshold named
+        assert re.search(
+            r"root_mean_squared_error on Overall is [+-]?\d+\.\d{4}[^;]*; it must be "
+            r"(at most 2|no more than 0.05 above the baseline's)",
+            summary["blessing_reason"],
+        )
+        assert summary["exit_code"] == ExitCode.NOT_BLESSED and summary["pushed_model"] is None
 
 
 def test_bad_data_stops_at_validation_and_pushes_nothing(tmp_path, tiny_data):

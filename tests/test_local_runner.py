@@ -143,6 +143,17 @@ def test_a_bigquery_export_of_one_year_splits_near_8_1_1_blesses_and_pushes(tmp_
     assert Path(summary["pushed_model"]).is_dir()
 
 
+def start_runner(data: Path, output: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        local_runner_command(data, output),
+        cwd=REPO,
+        env=RUNNER_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_for_line(proc, pattern: str, seen: list[str], timeout_s: float = 900) -> None:
     deadline = time.monotonic() + timeout_s
     for line in proc.stdout:
@@ -174,14 +185,7 @@ def test_cdc_layout_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path
     cdc = write_rows(tmp_path / "cdc.csv", *natality_rows("natality2014_100k.csv", every=50))
     bq = write_rows(tmp_path / "bq.csv", *natality_rows("babyweight_2014_100k.csv", every=50))
     output = tmp_path / "out"
-    first = subprocess.Popen(
-        local_runner_command(cdc, output),
-        cwd=REPO,
-        env=RUNNER_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_runner(cdc, output)
     seen: list[str] = []
     try:
         wait_for_line(first, r"Trainer\s+started", seen)
@@ -225,14 +229,7 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     assert b"\xe9" in lines[5]
     data.write_bytes(b"\xef\xbb\xbf" + b"".join(lines))
     output = tmp_path / "out"
-    first = subprocess.Popen(
-        local_runner_command(data, output),
-        cwd=REPO,
-        env=RUNNER_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_runner(data, output)
     seen: list[str] = []
     try:
         wait_for_line(first, r"Trainer\s+started", seen)
