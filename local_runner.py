@@ -1,26 +1,48 @@
 """Run the babyweight pipeline on this machine: TFX LocalDagRunner, Beam DirectRunner, MLMD in
 SQLite. Everything goes under --output (babyweight/layout.py names every path): the pipeline
-root, metadata.sqlite, the staged data, serving_model/babyweight/<version>/, run_summary.json
-and the report.
+root, metadata.sqlite, the staged data, serving_model/babyweight/<version>/, run_summary.json,
+the report and logs/run-<id>.log.
 
     python local_runner.py                                   # data/births.csv
-    python local_runner.py --data ../shared/data/natality/babyweight_2014_100k.csv
+    python local_runner.py --data ../shared/data/natality/natality2014_100k.csv
     python local_runner.py --source bigquery --gcp-project P --temp-location gs://B/tmp
+
+The terminal shows the progress lines and the summary; the full TensorFlow/Beam/TFX log goes to
+the run's log file (--verbose streams it too). One run per --output at a time (a lock file).
+The exit status says how the run ended (summary.ExitCode, README "Exit codes").
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
+from babyweight import console as console_lib
+from babyweight import run_lock
 from babyweight.layout import OutputLayout
 from babyweight.metadata import progress, report, summary
+from babyweight.metadata import store as mlmd
+from babyweight.metadata.summary import ExitCode, RunSummary
 
-from pipeline import configs, staging
-from pipeline.gate import DataAnomaliesError
-from pipeline.pipeline import create_pipeline
+from pipeline import configs, splits, staging
+from pipeline.layouts import LayoutError
+
+PROG = "local_runner"
+INTERRUPTED = "interrupted; rerun the same command to resume from the cache"
+
+
+class UserError(Exception):
+    """A mistake the person can fix; one line, no traceback, and its exit code."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE):
+        super().__init__(message)
+        self.code = code
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,13 +51,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--data",
         type=Path,
         default=configs.DEFAULT_DATA,
-        help="CSV file or directory of CSVs with the samples.natality columns",
+        help="CSV file or directory of CSVs, with the samples.natality or the CDC columns",
     )
     parser.add_argument(
         "--output",
         type=Path,
         default=configs.DEFAULT_OUTPUT,
-        help="where the pipeline root, MLMD and serving models go",
+        help="where the pipeline root, MLMD, serving models and logs go",
     )
     parser.add_argument("--source", choices=configs.DATA_SOURCES, default="csv")
     parser.add_argument("--bq-table", default=configs.BIGQUERY_TABLE)
@@ -53,71 +75,259 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tuner-trials", type=int, default=configs.TUNER_TRIALS)
     parser.add_argument("--tuner-train-steps", type=int, default=configs.TUNER_TRAIN_STEPS)
     parser.add_argument("--no-cache", action="store_true", help="rerun every component")
-    parser.add_argument("--quiet", action="store_true", help="only warnings from TFX and Beam")
+    parser.add_argument("--quiet", action="store_true", help="log only warnings from TFX and Beam")
+    parser.add_argument(
+        "--verbose", action="store_true", help="stream the full log on the terminal as well"
+    )
     return parser.parse_args(argv)
 
 
-def settings_from_args(args, layout: OutputLayout, data_root: str | None):
+def settings_from_args(args, layout: OutputLayout):
+    """The run's PipelineSettings; UserError naming a wrong setting (nothing is written)."""
+    data_root = str(layout.staged_examples) if args.source == "csv" else None
     beam_args = list(configs.LOCAL_BEAM_ARGS)
     if args.source == "bigquery":
-        if not args.gcp_project or not args.temp_location:
-            raise SystemExit("--source bigquery needs --gcp-project and --temp-location")
         beam_args += [f"--project={args.gcp_project}", f"--temp_location={args.temp_location}"]
-    return configs.PipelineSettings(
-        pipeline_root=str(layout.pipeline_root),
-        serving_model_dir=str(layout.serving_model_dir),
-        data_source=args.source,
-        data_root=data_root,
-        bigquery_table=args.bq_table,
-        bigquery_limit=args.bq_limit,
-        train_steps=args.train_steps,
-        eval_steps=args.eval_steps,
-        enable_tuning=args.tune,
-        tuner_trials=args.tuner_trials,
-        tuner_train_steps=args.tuner_train_steps,
-        enable_cache=not args.no_cache,
-        beam_pipeline_args=tuple(beam_args),
+    try:
+        return configs.PipelineSettings(
+            pipeline_root=str(layout.pipeline_root),
+            serving_model_dir=str(layout.serving_model_dir),
+            data_source=args.source,
+            data_root=data_root,
+            bigquery_table=args.bq_table,
+            bigquery_limit=args.bq_limit,
+            train_steps=args.train_steps,
+            eval_steps=args.eval_steps,
+            enable_tuning=args.tune,
+            tuner_trials=args.tuner_trials,
+            tuner_train_steps=args.tuner_train_steps,
+            enable_cache=not args.no_cache,
+            beam_pipeline_args=tuple(beam_args),
+        )
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+def check_input(args) -> None:
+    """The cheap checks, before anything is written: --data exists, BigQuery's flags."""
+    if args.source == "bigquery":
+        if not args.gcp_project or not args.temp_location:
+            raise UserError("--source bigquery needs --gcp-project and --temp-location")
+        return
+    try:
+        staging.check_headers(args.data)
+    except (staging.StagingError, LayoutError) as e:
+        raise UserError(str(e)) from None
+
+
+def prepare_output(path: Path) -> OutputLayout:
+    """The output directory, created; UserError naming it when it cannot be used."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--output {path}: is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--output {path}: cannot create it ({e.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"--output {path}: not writable")
+    return OutputLayout(path)
+
+
+def new_run_id() -> str:
+    """A run id as LocalDagRunner spells one (ISO time, microseconds): this run's MLMD context."""
+    return datetime.datetime.now().isoformat()
+
+
+def stage(args, layout: OutputLayout, out) -> staging.StageReport:
+    """Stage the CSV input and check that every split can be filled; print what was read."""
+    try:
+        stage_report = staging.stage_csv(args.data, layout)
+    except staging.NoUsableRows as e:
+        raise UserError(str(e), ExitCode.UNUSABLE_DATA) from None
+    except (staging.StagingError, LayoutError) as e:
+        raise UserError(str(e)) from None
+    for line in staging.describe(stage_report, args.data):
+        print(line, file=out)
+    problem = splits.unusable_split(
+        stage_report.split_counts, configs.EVAL_SPLIT, configs.MIN_TEST_ROWS
     )
+    if problem:
+        raise UserError(f"stopped before training: {problem}", ExitCode.UNUSABLE_DATA)
+    return stage_report
+
+
+def run_pipeline(settings, layout, run_id: str, out, started_at: float) -> Exception | None:
+    """LocalDagRunner under our run id; the pipeline's error, or None."""
+    from tfx import v1 as tfx  # heavy: after the cheap checks, with the log captured
+    from tfx.dsl.compiler import constants
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    from pipeline.gate import DataAnomaliesError
+    from pipeline.pipeline import create_pipeline
+
+    class RunWithId(LocalDagRunner):
+        def run_with_ir(self, pipeline, run_options=None, **kwargs):
+            runtime_parameter_utils.substitute_runtime_parameter(
+                pipeline, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+            )
+            return super().run_with_ir(pipeline, run_options, **kwargs)
+
+    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(layout.metadata))
+    try:
+        watch = progress.Progress(layout.metadata, stream=out, run_id=run_id, started_at=started_at)
+        with watch:
+            RunWithId().run(create_pipeline(settings, connection))
+    except DataAnomaliesError as e:
+        return e  # the summary lists the anomalies
+    except Exception as e:  # noqa: BLE001  (reported in one line, the traceback in the log)
+        logging.exception("the pipeline failed")
+        return e
+    return None
+
+
+def cancel_running(layout: OutputLayout, run_id: str) -> None:
+    """Record what this run was doing when interrupted as CANCELED, not RUNNING forever."""
+    if not layout.metadata.is_file():
+        return
+    store = mlmd.open_store(layout.metadata)
+    context = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if context is None:
+        return
+    running = [
+        e
+        for e in store.get_executions_by_context(context.id)
+        if mlmd.STATE_NAMES.get(e.last_known_state) in progress.WAITING_STATES
+    ]
+    for e in running:
+        e.last_known_state = e.State.CANCELED
+    if running:
+        store.put_executions(running)
+
+
+def interrupt_handler(layout: OutputLayout, run_id: str, console):
+    """Ctrl-C: record what was running as CANCELED, say one line, and exit at once.
+
+    It exits from the signal handler rather than raising KeyboardInterrupt: TensorFlow and Beam
+    catch that in their worker threads and finish what they were doing first (half a minute in
+    the Trainer). What finished is committed in ML Metadata, so a rerun resumes from the cache.
+    """
+
+    def handle(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        try:
+            cancel_running(layout, run_id)
+            result = RunSummary(run_id=run_id, outcome=summary.OUTCOMES[ExitCode.INTERRUPTED])
+            result.exit_code, result.log_file = int(ExitCode.INTERRUPTED), str(console.log_path)
+            result.write_json(layout.run_summary)
+            logging.warning("interrupted by the user")
+        except Exception:  # noqa: BLE001  (the one line and the exit status matter more)
+            logging.exception("recording the interruption failed")
+        print(INTERRUPTED, file=console.err)
+        for stream in (sys.stdout, sys.stderr, console.out, console.err):
+            stream.flush()
+        os._exit(int(ExitCode.INTERRUPTED))  # the kernel releases the run lock
+
+    return handle
+
+
+def failure_line(result: RunSummary, log_path: Path) -> str | None:
+    """One line for a run that did not bless a model; None when the summary says it all."""
+    if result.exit_code in (ExitCode.BLESSED, ExitCode.NOT_BLESSED, ExitCode.DATA_ANOMALIES):
+        return None
+    failed = [node for node, state in result.components.items() if state == "FAILED"]
+    where = f" in {failed[0]}" if failed else ""
+    what = (result.error or "it ended without evaluating the model").strip().splitlines()[0]
+    return f"{PROG}: the pipeline failed{where}: {what} (the traceback is in {log_path})"
+
+
+def finish(layout: OutputLayout, result: RunSummary, console) -> int:
+    result.log_file = str(console.log_path)
+    result.write_json(layout.run_summary)
+    print(summary.format_text(result), file=console.out)
+    print(f"summary written to {layout.run_summary}", file=console.out)
+    print(f"full log: {console.log_path}", file=console.out)
+    if result.components:
+        try:
+            print(f"report written to {report.write_report(layout, result)}", file=console.out)
+        except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
+            logging.exception("writing the HTML report failed")
+            print(f"{PROG}: writing the report failed (see the log)", file=console.err)
+    line = failure_line(result, console.log_path)
+    if line:
+        print(line, file=console.err)
+    return int(result.exit_code)
+
+
+def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout) -> RunSummary:
+    """The summary of a run that stopped before the pipeline started."""
+    result = RunSummary(run_id=run_id, outcome=summary.OUTCOMES[code], exit_code=int(code))
+    result.error = error
+    result.blessing_reason = "not evaluated: the run stopped before training"
+    summary.add_staging(result, summary.staging_report(layout.stage_report))
+    return result
+
+
+def run(args, settings, layout: OutputLayout, run_id: str) -> int:
+    """One run, its output captured in its log file; the exit status."""
+    console = console_lib.capture_run_log(
+        layout.run_log(run_id), verbose=args.verbose, quiet=args.quiet
+    )
+    signal.signal(signal.SIGINT, interrupt_handler(layout, run_id, console))
+    started_at = time.time()
+    steps = progress.show_training_steps(console.out, started_at)
+    try:
+        print(f"run {run_id}; full log in {console.log_path}", file=console.out)
+        if args.source == "csv":
+            try:
+                stage(args, layout, console.out)
+            except UserError as e:
+                if e.code == ExitCode.USAGE:
+                    raise
+                result = stopped_early(run_id, e.code, str(e), layout)
+                result.log_file = str(console.log_path)
+                result.write_json(layout.run_summary)
+                print(f"{PROG}: {e}", file=console.err)
+                return int(e.code)
+        else:
+            layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier counts
+        error = run_pipeline(settings, layout, run_id, console.out, started_at)
+        if not layout.metadata.is_file():  # TFX failed before it recorded anything
+            failed = error or RuntimeError("the pipeline recorded nothing")
+            return finish(
+                layout, stopped_early(run_id, ExitCode.FAILED, str(failed), layout), console
+            )
+        return finish(layout, summary.collect(layout, run_id, error=error), console)
+    except UserError as e:
+        print(f"{PROG}: {e}", file=console.err)
+        return int(e.code)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        logging.getLogger(progress.STEPS_LOGGER).removeHandler(steps)
+        console.close()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
-    layout = OutputLayout(args.output.resolve())
-    layout.root.mkdir(parents=True, exist_ok=True)
-
-    data_root = None
-    if args.source == "csv":
-        stage_report = staging.stage_csv(args.data, layout)
-        data_root = stage_report.examples_dir
-        print(
-            f"staged {stage_report.rows_kept} of {stage_report.rows_read} rows from {args.data}"
-            f" ({stage_report.rows_dropped} dropped: {stage_report.dropped or 'none'})"
-        )
-    else:
-        layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier CSV's counts
-    settings = settings_from_args(args, layout, data_root)
-
-    from tfx import v1 as tfx  # heavy: after the cheap checks above
-
-    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(layout.metadata))
-    error = None
     try:
-        with progress.Progress(layout.metadata):  # one line per component as it finishes
-            tfx.orchestration.LocalDagRunner().run(create_pipeline(settings, connection))
-    except Exception as e:  # noqa: BLE001  (reported in the summary, and by the exit code)
-        error = e
-        if not isinstance(e, DataAnomaliesError):
-            logging.exception("the pipeline failed")
-    result = summary.collect(layout, error=error)
-    result.write_json(layout.run_summary)
-    print(summary.format_text(result))
-    print(f"summary written to {layout.run_summary}")
+        check_input(args)
+        settings = settings_from_args(args, OutputLayout(args.output.resolve()))
+        layout = prepare_output(args.output.resolve())
+        run_id = new_run_id()
+        run_lock.acquire(layout.run_lock, run_id)
+    except UserError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return int(e.code)
+    except run_lock.OutputLocked as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return int(ExitCode.LOCKED)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     try:
-        print(f"report written to {report.write_report(layout, result)}")
-    except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
-        logging.exception("writing the HTML report failed")
-    return 1 if error else 0
+        return run(args, settings, layout, run_id)
+    finally:
+        run_lock.release(layout.run_lock)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ IS_MALE_SPELLINGS = {
     "": UNKNOWN,
 }
 
+# The CDC public-use files' `sex` column (M/F), lower-cased, to is_male; for that column only.
+SEX_SPELLINGS = {"m": "True", "f": "False"}
+# How files spell a missing value, lower-cased: empty (BigQuery, pandas), NA (R), NaN, null.
+MISSING_SPELLINGS = frozenset({"", "na", "nan", "null", "none"})
+
 MULTIPLE = "Multiple(2+)"
 PLURALITY_VALUES = [
     "Single(1)",

@@ -13,6 +13,8 @@
       serving_model/babyweight.rollout.json   version labels (stable, canary) and the canary's share
       run_summary.json               the summary of the newest run
       report/index.html              the static report of the newest run (and its images)
+      logs/run-<run id>.log          the full TensorFlow/Beam/TFX log of one run
+      .run.lock                      held by the run in progress (babyweight/run_lock.py)
       serving_log.jsonl              every row the REST server predicted (.1, .2, ...: rotated)
       skew/<log name>/[<version>/]   results of a skew check (a folder per model version
                                      when the log holds several)
@@ -73,6 +75,17 @@ class OutputLayout:
     @property
     def run_summary(self) -> Path:
         return self.root / "run_summary.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def run_log(self, run_id: str) -> Path:
+        return self.logs_dir / f"run-{run_id}.log"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.root / ".run.lock"
 
     @property
     def report_dir(self) -> Path:

@@ -33,16 +33,42 @@ class InvalidValue(ValueError):
 NO_LIMITS = (-math.inf, math.inf)
 
 
+def is_missing(value) -> bool:
+    """No value: None (JSON null, BigQuery NULL), a blank string (a CSV cell, an empty form
+    field) or how files spell an empty cell (NA, NaN, null), any case. Every field reports it
+    as "missing"."""
+    return value is None or (
+        isinstance(value, str) and value.strip().lower() in F.MISSING_SPELLINGS
+    )
+
+
+def _whole_number_text(text: str) -> str:
+    """'2.0' -> '2' (pandas writes a column of integers with gaps as floats); else unchanged."""
+    whole, dot, zeros = text.strip().partition(".")
+    if dot and whole.isascii() and whole.isdigit() and zeros.strip("0") == "":
+        return whole
+    return text
+
+
 def read_is_male(value) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, int | float) and value in (0, 1):
         return "True" if value == 1 else "False"
     if isinstance(value, str) and value.strip():
-        found = F.IS_MALE_SPELLINGS.get(value.strip().lower())
+        found = F.IS_MALE_SPELLINGS.get(_whole_number_text(value).strip().lower())
         if found:
             return found
     raise InvalidValue(F.IS_MALE, value, "expected True, False or Unknown (also true/false, 1/0)")
+
+
+def read_sex(value, field: str = "sex") -> str:
+    """The CDC public-use `sex` column (M or F, any case) as an is_male value."""
+    if isinstance(value, str):
+        found = F.SEX_SPELLINGS.get(value.strip().lower())
+        if found:
+            return found
+    raise InvalidValue(field, value, "expected M or F")
 
 
 def read_plurality(value) -> str:
@@ -52,6 +78,7 @@ def read_plurality(value) -> str:
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         spelling = str(int(value))  # an int, never float(): a huge JSON integer would overflow
     if isinstance(spelling, str):
+        spelling = _whole_number_text(spelling)
         found = F.PLURALITY_SPELLINGS.get(spelling.strip().lower())
         if found:
             return found
@@ -85,14 +112,8 @@ def read_whole_number(field: str, value, lo=NO_LIMITS[0], hi=NO_LIMITS[1]) -> in
     return number
 
 
-# ------------------------------------------------------------------ missing values, and columns
-# Added for batch prediction (issues 11 and 13); the rules above are not changed by these.
-
-
-def is_missing(value) -> bool:
-    """No value: None (JSON null, BigQuery NULL), or a blank string, which is how a CSV cell or
-    an empty form field leaves a value out. Every field reports it as "missing"."""
-    return value is None or (isinstance(value, str) and not value.strip())
+# ---------------------------------------------------------------------------------- columns
+# Batch prediction reads a column once per distinct value, with the rules above.
 
 
 def distinct(values) -> tuple[np.ndarray, list]:

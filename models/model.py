@@ -10,6 +10,7 @@ augmentation does, so the model also predicts before an ultrasound can tell eith
 from __future__ import annotations
 
 from babyweight import features as F
+from babyweight.metadata.progress import training_steps_callback
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -173,7 +174,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_data=evaluation,
         validation_steps=fn_args.eval_steps,
         verbose=2,
-        callbacks=[stop, tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        callbacks=[
+            stop,
+            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+            training_steps_callback(fn_args.train_steps),  # the runner's step lines
+        ],
     )
     epochs = len(history.history["loss"])
     best = min(history.history["val_loss"]) ** 0.5

@@ -30,6 +30,14 @@ TUNER_FN = "models.model.tuner_fn"
 # Hash-bucket split of ExampleGen's output: 80% train, 10% eval, 10% test.
 SPLIT_BUCKETS = {"train": 8, "eval": 1, "test": 1}
 EVAL_SPLIT = "test"  # the Evaluator scores the split that neither Trainer nor Tuner saw
+# The course's year-month split key is kept only when it gives every split its share: at least
+# this many distinct year-months, and each split's fraction within SPLIT_TOLERANCE of its share
+# (pipeline/splits.py). Otherwise the key is a fingerprint of the row.
+YEAR_MONTH_MIN_KEYS = 20
+SPLIT_TOLERANCE = 0.03
+# A run whose test split would hold fewer rows stops before training: an RMSE of a handful of
+# rows would bless or refuse a model by noise.
+MIN_TEST_ROWS = 20
 
 # Training.
 TRAIN_STEPS = 1500

@@ -22,6 +22,7 @@ from tfx.extensions.google_cloud_big_query.example_gen.component import BigQuery
 from . import configs
 from .bigquery import natality_query
 from .gate import DataValidationGate
+from .pusher import ServingPusher
 from .reports import DataReport, RunReport
 
 SLICE_FEATURES = [F.IS_MALE, F.PLURALITY, F.bucket_name(F.MOTHER_AGE)]
@@ -211,8 +212,9 @@ def create_pipeline(
         example_splits=[configs.EVAL_SPLIT],
     )
 
-    # Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones).
-    pusher = tfx.components.Pusher(
+    # Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones),
+    # unless it is already the newest version there (a cached rerun).
+    pusher = ServingPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
@@ -220,7 +222,7 @@ def create_pipeline(
                 base_directory=settings.serving_model_dir
             )
         ),
-    )
+    ).with_id("Pusher")
     # What the KFP UI shows of the run: report, summary and the Overall metrics.
     run_report = RunReport(
         **data_checks,

@@ -1,10 +1,15 @@
 """Stage CSV input for CsvExampleGen: the local twin of the course's BigQuery query.
 
-It keeps the five model columns (extra columns, up to the 31 of the full table, are ignored),
-drops rows whose label or numeric features are missing or not positive (as the query's WHERE
-does), and adds the split key. Dropped rows are written, with their reason, to `dropped.csv`;
-nothing is lost silently. Values are copied as text, unparsed: a wrong value (a word in
-gestation_weeks, plurality 9) goes through so that ExampleValidator can stop the run on it.
+Each file's layout is told from its header (pipeline/layouts.py: BigQuery's samples.natality
+names or the CDC public-use names) and its rows are turned into the five model columns, read
+through babyweight/values.py. Rows whose label or numeric features are missing or not positive
+are dropped (as the query's WHERE does), and so are lines that are not UTF-8; each dropped row is
+written with its file, line and reason to `dropped.csv`, so nothing is lost silently. A value the
+rules cannot read (a word in gestation_weeks, plurality 9) goes through as written, so that
+ExampleValidator stops the run on it by name.
+
+The split key (pipeline/splits.py) is chosen once all rows are read, and the rows per split are
+known here, before ExampleGen runs.
 """
 
 from __future__ import annotations
@@ -13,15 +18,28 @@ import collections
 import csv
 import dataclasses
 import filecmp
-import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from babyweight import features as F
 from babyweight.layout import OutputLayout
 
+from . import configs, layouts
+from .splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
+
 STAGED_COLUMNS = [*F.REQUIRED_COLUMNS, F.SPLIT_KEY]
+NOT_UTF8 = "not UTF-8"
+_UTF8_BOM = "\ufeff"
+
+
+class StagingError(ValueError):
+    """The input cannot be staged: no such file, an empty file, a header that is not UTF-8."""
+
+
+class NoUsableRows(StagingError):
+    """Every row was dropped (the message counts the reasons)."""
 
 
 @dataclasses.dataclass
@@ -29,8 +47,11 @@ class StageReport:
     rows_read: int = 0
     rows_kept: int = 0
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)
-    split_key: dict[str, int] = dataclasses.field(default_factory=dict)  # key kind -> rows
     files: list[str] = dataclasses.field(default_factory=list)
+    layouts: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> layout name
+    split_key: str = ""  # splits.YEAR_MONTH or splits.ROW
+    split_key_reason: str = ""
+    split_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # as ExampleGen will
     examples_dir: str = ""
     dropped_file: str = ""
 
@@ -38,23 +59,39 @@ class StageReport:
     def rows_dropped(self) -> int:
         return sum(self.dropped.values())
 
+    @property
+    def split_fractions(self) -> dict[str, float]:
+        return SplitChoice(self.split_key, self.split_key_reason, self.split_counts).fractions
+
 
 def input_files(data: Path) -> list[Path]:
     """The CSV files behind --data: the file itself, or every *.csv below a directory."""
     if data.is_dir():
         files = sorted(p for p in data.rglob("*.csv") if p.is_file())
         if not files:
-            raise FileNotFoundError(f"--data {data}: the directory holds no .csv file")
+            raise StagingError(f"--data {data}: the directory holds no .csv file")
         return files
     if not data.is_file():
-        raise FileNotFoundError(f"--data {data}: no such file or directory")
+        raise StagingError(f"--data {data}: no such file or directory")
     return [data]
 
 
-def drop_reason(row: dict[str, str]) -> str | None:
-    """Why the course's query would not keep this row, or None to keep it."""
+def check_headers(data: Path) -> dict[str, str]:
+    """Each input file's layout, from its header alone (a cheap check before a run starts);
+    StagingError or layouts.LayoutError naming the file otherwise."""
+    found = {}
+    for path in input_files(data):
+        header = next(csv.reader(decoded_lines(path, [])), None)
+        if header is None:
+            raise StagingError(f"{path}: the file is empty")
+        found[str(path)] = layouts.detect(header, str(path)).name
+    return found
+
+
+def drop_reason(values: dict[str, str]) -> str | None:
+    """Why the course's query would not keep this row (model columns, staged), or None."""
     for column in F.POSITIVE_COLUMNS:
-        value = (row.get(column) or "").strip()
+        value = values[column]
         if not value:
             return f"{column} missing"
         try:
@@ -66,20 +103,77 @@ def drop_reason(row: dict[str, str]) -> str | None:
     return None
 
 
-def _fingerprint(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
+def row_key(values: list[str]) -> int:
+    """The fingerprint of a row's model columns: the same row, the same split, in any file."""
+    return fingerprint("|".join(values))
 
 
-def split_key(row: dict[str, str]) -> tuple[str, int]:
-    """The course's year-month hash where a month is known, else a fingerprint of the row.
+def decoded_lines(path: Path, undecodable: list[tuple[int, bytes]]) -> Iterator[str]:
+    """The file's lines as text. A line that is not UTF-8 is skipped and appended, with its
+    number, to `undecodable`; a BOM before the header is dropped."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                if number == 1:
+                    raise StagingError(f"{path}: the header line is not UTF-8") from None
+                undecodable.append((number, raw))
+                continue
+            yield text.removeprefix(_UTF8_BOM) if number == 1 else text
 
-    Both depend on the row's values only, so a row lands in the same split on every run and in
-    every file order.
-    """
-    year, month = (row.get("year") or "").strip(), (row.get("month") or "").strip()
-    if year and month:
-        return "year-month", _fingerprint(f"{year}-{month}")
-    return "row", _fingerprint("|".join(row[c].strip() for c in F.REQUIRED_COLUMNS))
+
+class _Writer:
+    """The temporary staged and dropped files, written while the input streams by."""
+
+    def __init__(self, layout: OutputLayout):
+        layout.staged_examples.mkdir(parents=True, exist_ok=True)
+        self.rows_tmp = layout.staged / ".rows.csv.tmp"  # model columns + both candidate keys
+        self.dropped_tmp = layout.staged / ".dropped.csv.tmp"
+        self._rows_f = open(self.rows_tmp, "w", newline="")
+        self._drop_f = open(self.dropped_tmp, "w", newline="")
+        self.rows = csv.writer(self._rows_f, lineterminator="\n")
+        self.dropped = csv.writer(self._drop_f, lineterminator="\n")
+        self.dropped.writerow(["file", "line", "reason", *F.REQUIRED_COLUMNS])
+
+    def close(self) -> None:
+        self._rows_f.close()
+        self._drop_f.close()
+
+
+def _stage_file(path, writer, report, dropped, keys) -> None:
+    undecodable: list[tuple[int, bytes]] = []
+    lines = decoded_lines(path, undecodable)
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise StagingError(f"{path}: the file is empty")
+    layout = layouts.detect(header, str(path))
+    report.layouts[str(path)] = layout.name
+    names = layouts.header_names(header)
+    for cells in reader:
+        if not cells:
+            continue  # a blank line
+        line = reader.line_num + len(undecodable)
+        report.rows_read += 1
+        raw = dict(zip(names, cells, strict=False))
+        values = layout.model_row(raw)
+        reason = drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
+        if reason:
+            dropped[reason] += 1
+            writer.dropped.writerow([str(path), line, reason, *values])
+            continue
+        key = row_key(values)
+        year_month = layout.year_month_of(raw)
+        keys.add(key, year_month)
+        writer.rows.writerow([*values, key, fingerprint(year_month) if year_month else ""])
+        report.rows_kept += 1
+    for number, raw_line in undecodable:  # shown with U+FFFD for the bad bytes
+        report.rows_read += 1
+        dropped[NOT_UTF8] += 1
+        cells = next(csv.reader([raw_line.decode("utf-8", errors="replace")]), [])
+        values = layout.model_row(dict(zip(names, cells, strict=False)))
+        writer.dropped.writerow([str(path), number, NOT_UTF8, *values])
 
 
 def _replace_if_changed(tmp: Path, dest: Path) -> None:
@@ -91,49 +185,80 @@ def _replace_if_changed(tmp: Path, dest: Path) -> None:
         os.replace(tmp, dest)
 
 
-def stage_csv(data: Path, layout: OutputLayout) -> StageReport:
-    """Write the layout's staged examples (data.csv) and dropped rows; return the counts."""
-    staged_dir = layout.staged
-    examples_dir = layout.staged_examples
-    examples_dir.mkdir(parents=True, exist_ok=True)
-    report = StageReport(examples_dir=str(examples_dir), dropped_file=str(layout.dropped_rows))
+def _write_examples(rows_tmp: Path, dest: Path, key_kind: str) -> None:
+    """data.csv: the model columns and the chosen key, from the temporary rows file."""
+    tmp = dest.with_name(".data.csv.tmp")
+    with open(rows_tmp, newline="") as src, open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(STAGED_COLUMNS)
+        for *values, row, year_month in csv.reader(src):
+            writer.writerow([*values, year_month if key_kind == YEAR_MONTH else row])
+    rows_tmp.unlink()
+    _replace_if_changed(tmp, dest)
+
+
+def stage_csv(
+    data: Path,
+    layout: OutputLayout,
+    buckets: dict[str, int] | None = None,
+    min_year_months: int = configs.YEAR_MONTH_MIN_KEYS,
+    tolerance: float = configs.SPLIT_TOLERANCE,
+) -> StageReport:
+    """Write the layout's staged examples (data.csv) and dropped rows; return the counts.
+
+    Raises StagingError naming the file (and the columns expected) when the input cannot be
+    read, and when no row is usable."""
+    buckets = dict(buckets or configs.SPLIT_BUCKETS)
+    files = input_files(data)
+    layout.stage_report.unlink(missing_ok=True)  # an earlier run's counts are not this run's
+    report = StageReport(
+        examples_dir=str(layout.staged_examples), dropped_file=str(layout.dropped_rows)
+    )
     dropped = collections.Counter()
-    keys = collections.Counter()
-    kept_tmp = examples_dir / ".data.csv.tmp"
-    dropped_tmp = staged_dir / ".dropped.csv.tmp"
-    with open(kept_tmp, "w", newline="") as kept_f, open(dropped_tmp, "w", newline="") as drop_f:
-        kept = csv.writer(kept_f, lineterminator="\n")
-        kept.writerow(STAGED_COLUMNS)
-        lost = csv.writer(drop_f, lineterminator="\n")
-        lost.writerow(["file", "line", "reason", *F.REQUIRED_COLUMNS])
-        for path in input_files(data):
+    keys = KeyCounter(buckets)
+    writer = _Writer(layout)
+    try:
+        for path in files:
             report.files.append(str(path))
-            with open(path, newline="") as f:
-                reader = csv.DictReader(f)
-                missing = [c for c in F.REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-                if missing:
-                    raise ValueError(
-                        f"{path}: missing column(s) {missing}; a CSV needs at least "
-                        f"{F.REQUIRED_COLUMNS}, named as in BigQuery's samples.natality"
-                    )
-                for line, row in enumerate(reader, start=2):
-                    report.rows_read += 1
-                    values = [(row[c] or "").strip() for c in F.REQUIRED_COLUMNS]
-                    reason = drop_reason(row)
-                    if reason:
-                        dropped[reason] += 1
-                        lost.writerow([str(path), line, reason, *values])
-                        continue
-                    kind, key = split_key(row)
-                    keys[kind] += 1
-                    kept.writerow([*values, key])
-                    report.rows_kept += 1
-    _replace_if_changed(kept_tmp, examples_dir / "data.csv")
-    _replace_if_changed(dropped_tmp, layout.dropped_rows)
+            _stage_file(path, writer, report, dropped, keys)
+    except BaseException:
+        writer.close()
+        for tmp in (writer.rows_tmp, writer.dropped_tmp):
+            tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
     report.dropped = dict(sorted(dropped.items()))
-    report.split_key = dict(keys)
-    layout.stage_report.write_text(json.dumps(dataclasses.asdict(report), indent=2))
     if report.rows_kept == 0:
-        why = report.dropped or "the files are empty"
-        raise ValueError(f"--data {data}: no usable row ({why})")
+        _replace_if_changed(writer.dropped_tmp, layout.dropped_rows)
+        writer.rows_tmp.unlink()
+        why = ", ".join(f"{k}: {v}" for k, v in report.dropped.items()) or "the files are empty"
+        raise NoUsableRows(f"--data {data}: no usable row ({why})")
+    choice = keys.choose(min_year_months, tolerance)
+    report.split_key, report.split_key_reason = choice.key, choice.reason
+    report.split_counts = choice.counts
+    _write_examples(writer.rows_tmp, layout.staged_examples / "data.csv", choice.key)
+    _replace_if_changed(writer.dropped_tmp, layout.dropped_rows)
+    layout.stage_report.write_text(json.dumps(dataclasses.asdict(report), indent=2))
     return report
+
+
+def describe(report: StageReport, data: Path) -> list[str]:
+    """The lines the runner prints about staging: layouts, rows, drops, the split key."""
+    by_layout = collections.defaultdict(list)
+    for path, name in report.layouts.items():
+        by_layout[name].append(Path(path).name)
+    descriptions = {layout.name: layout.description for layout in layouts.LAYOUTS}
+    lines = [
+        f"read {', '.join(files[:3])}{' ...' if len(files) > 3 else ''} "
+        f"({len(files)} file{'s' * (len(files) > 1)}) as {descriptions[name]}"
+        for name, files in by_layout.items()
+    ]
+    why = ", ".join(f"{k}: {v}" for k, v in report.dropped.items()) or "none"
+    lines.append(
+        f"staged {report.rows_kept} of {report.rows_read} rows from {data} "
+        f"({report.rows_dropped} dropped: {why})"
+    )
+    key = {YEAR_MONTH: "the year-month (course)", ROW: "a fingerprint of the row"}
+    shares = ", ".join(f"{s}={f:.1%}" for s, f in report.split_fractions.items())
+    lines.append(f"split key: {key[report.split_key]} ({report.split_key_reason}); {shares}")
+    return lines

@@ -68,15 +68,58 @@ def log_record(row: dict, model_version: str, shifted: bool = False) -> dict:
     }
 
 
+def read_rows(path: Path, every: int = 1, limit: int | None = None) -> tuple[list, list]:
+    """(header, rows) of a real CSV: every `every`-th data row, at most `limit` of them."""
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = [row for i, row in enumerate(reader) if i % every == 0]
+    return header, rows[:limit]
+
+
+def natality_rows(name: str, every: int = 1, limit: int | None = None) -> tuple[list, list]:
+    """Real rows of ../shared/data/natality/<name> (the same rows in both 2014 files)."""
+    return read_rows(SHARED_DATA / name, every, limit)
+
+
+# The 31 columns of BigQuery's bigquery-public-data.samples.natality, in table order.
+SAMPLES_NATALITY_COLUMNS = [
+    "source_year", "year", "month", "day", "wday", "state", "is_male", "child_race",
+    "weight_pounds", "plurality", "apgar_1min", "apgar_5min", "mother_residence_state",
+    "mother_race", "mother_age", "gestation_weeks", "lmp", "mother_married",
+    "mother_birth_state", "cigarette_use", "cigarettes_per_day", "alcohol_use",
+    "drinks_per_week", "weight_gain_pounds", "born_alive_alive", "born_alive_dead",
+    "born_dead", "ever_born", "father_race", "father_age", "record_weight",
+]  # fmt: skip
+MODEL_COLUMNS = F.REQUIRED_COLUMNS
+
+
+def bigquery_export(rows_2014: list[list[str]]) -> tuple[list, list]:
+    """Real rows of babyweight_2014_100k.csv as BigQuery exports samples.natality: the 31
+    columns, booleans in lower case, the year and a month (the source has none: row i gets
+    month i % 12 + 1), every other column empty."""
+    header, _ = natality_rows("babyweight_2014_100k.csv", limit=1)
+    out = []
+    for i, row in enumerate(rows_2014):
+        source = dict(zip(header, row, strict=True))
+        record = dict.fromkeys(SAMPLES_NATALITY_COLUMNS, "")
+        record.update({name: source[name] for name in MODEL_COLUMNS})
+        record["is_male"] = record["is_male"].lower()
+        record["year"] = record["source_year"] = source["year"]
+        record["month"] = str(i % 12 + 1)
+        out.append([record[c] for c in SAMPLES_NATALITY_COLUMNS])
+    return SAMPLES_NATALITY_COLUMNS, out
+
+
 def tiny_slice(path: Path) -> Path:
     with open(REPO / "data" / "births.csv", newline="") as f:
         rows = list(csv.reader(f))
     return write_rows(path, rows[0], rows[1::TINY_ROWS_EVERY])
 
 
-def run_local_pipeline(data: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
-    """local_runner.py in its own process, as a person runs it."""
-    cmd = [
+def local_runner_command(data: Path, output: Path, *extra: str) -> list[str]:
+    """local_runner.py as a person runs it (default verbosity), with the tiny training."""
+    return [
         sys.executable,
         str(REPO / "local_runner.py"),
         "--data",
@@ -87,12 +130,24 @@ def run_local_pipeline(data: Path, output: Path, *extra: str) -> subprocess.Comp
         str(TINY_TRAIN_STEPS),
         "--eval-steps",
         "5",
-        "--quiet",
         *extra,
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
-    (output / "runner.log").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+
+
+RUNNER_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def run_local_pipeline(data: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
+    """local_runner.py in its own process, as a person runs it; runner.log keeps its output."""
+    cmd = local_runner_command(data, output, *extra)
+    result = subprocess.run(
+        cmd, cwd=REPO, env=RUNNER_ENV, capture_output=True, text=True, timeout=1200
+    )
+    try:  # not when --output itself was the mistake
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "runner.log").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+    except OSError:
+        pass
     return result
 
 

@@ -15,7 +15,7 @@ from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-COMPLETE, CACHED = pb.Execution.COMPLETE, pb.Execution.CACHED
+COMPLETE, CACHED, RUNNING = pb.Execution.COMPLETE, pb.Execution.CACHED, pb.Execution.RUNNING
 
 
 class Recorder:

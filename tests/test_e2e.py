@@ -7,14 +7,17 @@ fixture `tiny_run` (conftest.py), shared with every test that needs a pushed mod
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from babyweight import features as F
 from babyweight.metadata import store as mlmd
+from babyweight.metadata.summary import ExitCode
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import PIPELINE_COMPONENTS, run_local_pipeline, write_rows
+from helpers import PIPELINE_COMPONENTS, read_rows, run_local_pipeline, write_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -110,6 +113,9 @@ def test_second_run_hits_the_cache_and_compares_with_the_first_model(tiny_run, t
     assert first["baseline"] is None
     assert second["baseline"] == second["model"] == first["model"]
     assert second["blessed"] is True
+    # the same model is already the newest version: nothing new is pushed (issue 10)
+    assert states["Pusher"] == "COMPLETE" and second["pushed_model"] is None
+    assert second["already_serving_version"] == Path(first["pushed_model"]).name
     assert second["metrics"]["Overall"]["rmse"] == pytest.approx(
         first["metrics"]["Overall"]["rmse"], abs=1e-6
     )
@@ -127,23 +133,31 @@ def test_tuner_feeds_the_trainer_and_the_evaluator_compares_with_the_baseline(
     assert states["Tuner"] == "COMPLETE" and states["Trainer"] == "COMPLETE"
     assert states["Transform"] == "CACHED"
     assert summary["baseline"]
+    rmse = summary["metrics"]["Overall"]["rmse"]
     if summary["blessed"]:
-        assert summary["blessing_reason"] == "every threshold passed"
-    else:  # a worse tuned model must be refused with the metric and slice named
-        assert "root_mean_squared_error on Overall" in summary["blessing_reason"]
-        assert summary["pushed_model"] is None
+        assert summary["blessing_reason"].startswith(
+            f"every threshold passed: root_mean_squared_error on Overall is {rmse:.4f}, at most 2;"
+        )
+        assert summary["exit_code"] == ExitCode.BLESSED and summary["pushed_model"]
+    else:  # a worse tuned model is refused with metric, slice, value and threshold named
+        assert re.search(
+            r"root_mean_squared_error on Overall is [+-]?\d+\.\d{4}[^;]*; it must be "
+            r"(at most 2|no more than 0.05 above the baseline's)",
+            summary["blessing_reason"],
+        )
+        assert summary["exit_code"] == ExitCode.NOT_BLESSED and summary["pushed_model"] is None
 
 
-def test_bad_data_stops_at_validation_and_pushes_nothing(tmp_path):
-    header = ["weight_pounds", "is_male", "mother_age", "plurality", "gestation_weeks"]
-    rows = [["7.1", "True", "28", "1", "39"], ["6.5", "False", "31", "1", "40"]] * 60
-    rows += [["7.0", "True", "30", "9", "39"], ["6.0", "False", "99", "1", "38"]]
-    rows += [["7.3", "True", "27", "1", "forty"]]
+def test_bad_data_stops_at_validation_and_pushes_nothing(tmp_path, tiny_data):
+    header, rows = read_rows(tiny_data)
+    rows[0][header.index("plurality")] = "9"
+    rows[1][header.index("mother_age")] = "99"
+    rows[2][header.index("gestation_weeks")] = "forty"
     data = write_rows(tmp_path / "bad.csv", header, rows)
     output = tmp_path / "out"
     output.mkdir()
     result = run_local_pipeline(data, output)
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.DATA_ANOMALIES
     summary = json.loads((output / "run_summary.json").read_text())
     assert set(summary["anomalies"]) == {"plurality", "mother_age", "gestation_weeks"}
     assert "Unexpectedly large value: 9" in " ".join(summary["anomalies"]["plurality"].values())
@@ -151,6 +165,7 @@ def test_bad_data_stops_at_validation_and_pushes_nothing(tmp_path):
     for never in ["Transform", "Trainer", "Evaluator", "Pusher"]:
         assert never not in summary["components"]
     assert summary["pushed_model"] is None and summary["blessed"] is False
+    assert summary["outcome"] == "data_anomalies"
     assert not (output / "serving_model").exists()
     for feature in ["plurality", "mother_age", "gestation_weeks"]:
         assert feature in result.stdout

@@ -26,6 +26,8 @@ def test_paths_under_one_root(tmp_path):
         layout.run_summary,
         layout.report_dir,
         layout.serving_log,
+        layout.run_log("2026-01-01T00:00:00.000001"),
+        layout.run_lock,
     ]
     assert len(set(paths)) == len(paths)
     assert all(p.is_relative_to(tmp_path) for p in paths)

@@ -1,5 +1,5 @@
 """Split determinism with the real CsvExampleGen: the same row lands in the same split on every
-run, whatever the order of the input file."""
+run, whatever the order of the input file, and in the split staging predicted for it."""
 
 import random
 from pathlib import Path
@@ -11,7 +11,7 @@ import tensorflow as tf
 from helpers import REPO
 from tfx import v1 as tfx
 
-from pipeline import configs, staging
+from pipeline import configs, splits, staging
 from pipeline.pipeline import split_config
 
 
@@ -57,5 +57,8 @@ def test_same_row_same_split_on_every_run_and_order(tmp_path):
     again = splits_of_rows(staged.examples_dir, tmp_path / "run2")
     reordered = splits_of_rows(tmp_path / "b", tmp_path / "run3")
     assert first == again == reordered
+    # staging knows each row's split before ExampleGen runs (pipeline/splits.py)
+    predicted = {key: splits.split_of(key, configs.SPLIT_BUCKETS) for key in first}
+    assert predicted == first
     counts = {s: list(first.values()).count(s) for s in configs.SPLIT_BUCKETS}
     assert counts["train"] > counts["eval"] > 0 and counts["test"] > 0

@@ -177,8 +177,24 @@ class Lineage:
         }
 
 
-def runs(lin: Lineage) -> list[dict]:
-    """Every pipeline run, oldest first, with each component's state, time and cache hit."""
+def run_state(states: list[str], live: bool | None = None) -> str:
+    """A run's state from its executions' states. A run with an execution still RUNNING is
+    ABANDONED when `live` is False (no process holds the output's run lock for it: it was
+    killed); None means not known (RUNNING stays RUNNING)."""
+    if "FAILED" in states:
+        return "FAILED"
+    if "CANCELED" in states:
+        return "CANCELED"  # interrupted (Ctrl-C): the runner marks what was running
+    if all(s in FINISHED_STATES for s in states):
+        return "COMPLETE"
+    return "ABANDONED" if live is False else "RUNNING"
+
+
+def runs(lin: Lineage, live_run: str | None = None, lock_known: bool = False) -> list[dict]:
+    """Every pipeline run, oldest first, with each component's state, time and cache hit.
+
+    lock_known: the caller asked the output's run lock, and `live_run` is the run holding it
+    (None: no run holds it), so a RUNNING run that is not live shows as ABANDONED."""
     result = []
     for context in lin.run_contexts:
         ids = sorted(e for e, run in lin.run.items() if run == context.name)
@@ -187,13 +203,8 @@ def runs(lin: Lineage) -> list[dict]:
         executions = [lin.executions[i] for i in ids]
         start = min(e.create_time_since_epoch for e in executions)
         end = max(e.last_update_time_since_epoch for e in executions)
-        states = [lin.state(i) for i in ids]
-        if "FAILED" in states:
-            state = "FAILED"
-        elif all(s in FINISHED_STATES for s in states):
-            state = "COMPLETE"
-        else:
-            state = "RUNNING"
+        live = context.name == live_run if lock_known else None
+        state = run_state([lin.state(i) for i in ids], live)
         components = [
             {
                 "node": lin.node[i],

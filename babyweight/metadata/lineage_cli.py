@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 
+from babyweight import run_lock
 from babyweight.layout import OutputLayout, add_output_argument
 from babyweight.metadata import lineage as lineage_lib
 from babyweight.metadata import trace as trace_lib
@@ -137,7 +138,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     lineage = open_lineage(OutputLayout(args.output))
     if args.command == "runs":
-        data = lineage_lib.runs(lineage)
+        holder = run_lock.holder(OutputLayout(args.output).run_lock)
+        live, known = (holder.run_id, holder.run_id is not None) if holder else (None, True)
+        data = lineage_lib.runs(lineage, live, lock_known=known)
         text = format_runs(data)
     elif args.command == "artifacts":
         data = lineage_lib.artifact_list(lineage, args.type)

@@ -168,7 +168,10 @@ def render_html(
     if evaluation:
         out += _evaluation_section(summary)
     if summary.pushed_model or (evaluation and summary.components):  # known from ML Metadata
-        out.append(f"<p>pushed model: <code>{E(summary.pushed_model or 'none')}</code></p>")
+        pushed = summary.pushed_model or "none"
+        if summary.already_serving_version and not summary.pushed_model:
+            pushed = f"none new; already serving version {summary.already_serving_version}"
+        out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
     if summary.artifacts:
@@ -196,7 +199,13 @@ def _components_section(summary: RunSummary) -> list[str]:
         return []
     hits = sum(state == "CACHED" for state in components.values())
     seconds = sum(summary.seconds.values())
-    return [
+    abandoned = []
+    if summary.run_state == "ABANDONED":
+        abandoned = [
+            "<p class='bad'>abandoned: the run's process ended while a component was still "
+            "running (killed); rerun the same command to resume from the cache</p>"
+        ]
+    return abandoned + [
         f"<h2 id='components'>Components</h2><p>{seconds:.1f}s of component time, "
         f"cache hits {hits}/{len(components)}</p>",
         _table(

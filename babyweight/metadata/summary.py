@@ -7,46 +7,83 @@ metrics per slice, the thresholds the Evaluator used, the blessing and its reaso
     read_artifacts(summary, found)   what they say: from their URIs alone, so the KFP report step
                                      (pipeline/reports.py) reads them the same way from its inputs
 
-`collect` does both for a local run and adds what only ML Metadata knows: components, their
-state and time, the baseline model and the pushed model; rows dropped while staging come from
-the stage report. The runner prints it and writes it as run_summary.json; the report renders it.
+`collect` does both for one local run (by its run id) and adds what only ML Metadata and the
+output directory know: components, their state and time, whether the run was abandoned, the
+baseline model, the pushed model (or the version already serving it), and staging's part (rows
+dropped and why, the layouts read, the split key and why). The runner prints it and writes it
+as run_summary.json; the report renders the same object.
+
+`outcome` names how the run ended and `exit_code` is the runner's exit status for it
+(`ExitCode`, documented in the README); no run ends 0 without an evaluated, blessed model.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
 
 from babyweight import features as F
+from babyweight import run_lock
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.anomalies import by_feature, read_anomalies
 from babyweight.metadata.statistics import split_counts
+
+
+class ExitCode(enum.IntEnum):
+    """local_runner.py's exit status, one per outcome (README, "Exit codes")."""
+
+    BLESSED = 0  # evaluated and blessed: pushed, or already serving
+    FAILED = 1  # a component failed, or the run ended without evaluating the model
+    USAGE = 2  # a wrong flag, --data path, input layout or --output directory
+    LOCKED = 3  # another run holds --output
+    UNUSABLE_DATA = 4  # no usable row, an empty split, a test split too small to evaluate
+    DATA_ANOMALIES = 5  # ExampleValidator found values outside the schema
+    NOT_BLESSED = 6  # evaluated, and a threshold failed
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+
+OUTCOMES = {code: code.name.lower() for code in ExitCode}
+EVALUATED_STATES = {"COMPLETE", "CACHED"}
+# What pipeline/pusher.py records on a PushedModel it did not push: the version serving it.
+ALREADY_SERVING_VERSION = "already_serving_version"
+ALREADY_SERVING_DESTINATION = "already_serving_destination"
 
 METRIC_NAMES = {
     "example_count": "example_count",
     "root_mean_squared_error": "rmse",
     "mean_absolute_error": "mae",
+    "root_mean_squared_error_diff": "rmse_diff",  # against the baseline, when there is one
 }
 
 
 @dataclasses.dataclass
 class RunSummary:
     run_id: str | None = None
+    outcome: str = ""  # OUTCOMES: blessed, not_blessed, data_anomalies, failed, ...
+    exit_code: int | None = None
+    run_state: str = ""  # COMPLETE, FAILED, CANCELED, RUNNING, or ABANDONED (its process died)
     components: dict[str, str] = dataclasses.field(default_factory=dict)  # node -> state
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # node -> duration
+    layouts: dict[str, str] = dataclasses.field(default_factory=dict)  # input file -> layout
+    split_key: str = ""  # "year-month" or "row" (pipeline/splits.py)
+    split_key_reason: str = ""
     splits: dict[str, int] = dataclasses.field(default_factory=dict)
+    split_fractions: dict[str, float] = dataclasses.field(default_factory=dict)
     dropped: dict = dataclasses.field(default_factory=dict)  # total, reasons, file
     anomalies: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     thresholds: dict[str, float] = dataclasses.field(default_factory=dict)  # as the run used them
     blessed: bool = False
     blessing_reason: str = ""
-    pushed_model: str | None = None
+    pushed_model: str | None = None  # pushed by this run
+    already_serving_version: str | None = None  # nothing pushed: this version serves the model
     model: str | None = None  # the trained model the Evaluator judged
     baseline: str | None = None  # the last blessed model it was compared with, if any
     artifacts: dict[str, dict] = dataclasses.field(default_factory=dict)  # role -> uri, splits
     error: str | None = None
+    log_file: str | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -110,13 +147,59 @@ def rmse_thresholds(evaluation_uri: str) -> dict[str, float]:
     return found
 
 
-def blessing_reason(evaluation_uri: str, blessed: bool) -> str:
-    """Which metric on which slice failed, from TFMA's validation result."""
+RMSE = "root_mean_squared_error"
+
+
+def _bound_text(threshold) -> str:
+    """A TFMA MetricThreshold in words: 'at most 2', 'no more than 0.05 above the baseline'."""
+    if threshold.HasField("change_threshold"):
+        change = threshold.change_threshold
+        return f"no more than {change.absolute.value:g} above the baseline's"
+    value = threshold.value_threshold
+    bounds = []
+    if value.HasField("upper_bound"):
+        bounds.append(f"at most {value.upper_bound.value:g}")
+    if value.HasField("lower_bound"):
+        bounds.append(f"at least {value.lower_bound.value:g}")
+    return " and ".join(bounds) or "a threshold"
+
+
+def _failure_text(failure, where: str) -> str:
+    name = failure.metric_key.name
+    wanted = _bound_text(failure.metric_threshold)
+    if not failure.metric_value.HasField("double_value"):
+        return f"{name} on {where} was not computed (the threshold is {wanted})"
+    value = failure.metric_value.double_value.value
+    if failure.metric_key.is_diff:
+        return f"{name} on {where} is {value:+.4f} against the baseline's; it must be {wanted}"
+    return f"{name} on {where} is {value:.4f}; it must be {wanted}"
+
+
+def _passed_text(summary: RunSummary) -> str:
+    rmse = summary.metrics.get("Overall", {}).get("rmse")
+    bound = summary.thresholds.get("rmse_upper_bound")
+    text = f"every threshold passed: {RMSE} on Overall is {rmse:.4f}"
+    if bound is not None:
+        text += f", at most {bound:g}"
+    tolerance = summary.thresholds.get("baseline_rmse_tolerance")
+    change = summary.metrics.get("Overall", {}).get("rmse_diff")
+    if summary.baseline and tolerance is not None and change is not None:
+        text += f"; {change:+.4f} against the baseline's, no more than {tolerance:g} above it"
+    return text
+
+
+def blessing_reason(evaluation_uri: str, summary: RunSummary) -> str:
+    """Why the model was blessed or not, from TFMA's validation result. Never empty."""
     import tensorflow_model_analysis as tfma
 
-    result = tfma.load_validation_result(evaluation_uri)
-    if blessed or result.validation_ok:
-        return "every threshold passed"
+    return reason_from_validation(tfma.load_validation_result(evaluation_uri), summary)
+
+
+def reason_from_validation(result, summary: RunSummary) -> str:
+    """The metric, the slice, its value and the threshold of each failure in a TFMA
+    ValidationResult, or what passed; never empty."""
+    if summary.blessed or result.validation_ok:
+        return _passed_text(summary) if "Overall" in summary.metrics else "every threshold passed"
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         where = slice_name(
@@ -125,11 +208,11 @@ def blessing_reason(evaluation_uri: str, blessed: bool) -> str:
                 for c in per_slice.slice_key.single_slice_keys
             )
         )
-        for failure in per_slice.failures:
-            reasons.append(f"{failure.metric_key.name} on {where}: {failure.message}")
+        reasons += [_failure_text(failure, where) for failure in per_slice.failures]
     for missing in result.missing_slices:
-        reasons.append(f"slice missing from the data: {missing}")
-    return "; ".join(reasons) or "validation failed without a recorded reason"
+        keys = ", ".join(missing.feature_keys) or "Overall"
+        reasons.append(f"slice {keys} has no rows in the evaluated split")
+    return "; ".join(reasons) or "TFMA's validation failed without naming a metric"
 
 
 # The artifacts a summary reads, by role: the node and output key that make each in the DAG.
@@ -170,11 +253,14 @@ def blessed_at(blessing_uri: str) -> bool:
 
 def read_artifacts(summary: RunSummary, artifacts: dict[str, dict]) -> RunSummary:
     """Fill `summary` from artifact URIs, {role: {"uri", "split_names"}} (roles of ARTIFACT_ROLES):
-    rows per split, anomalies, metrics per slice, thresholds, the blessing and its reason."""
+    rows per split and their fractions, anomalies, metrics per slice, thresholds, the blessing
+    and its reason (metric, slice, value and threshold)."""
     summary.artifacts.update(artifacts)
     statistics = artifacts.get("statistics")
     if statistics:
         summary.splits = split_counts(statistics["uri"], statistics.get("split_names", ""))
+        total = sum(summary.splits.values()) or 1
+        summary.split_fractions = {k: round(v / total, 4) for k, v in summary.splits.items()}
     anomalies = artifacts.get("anomalies")
     if anomalies:
         found = read_anomalies(anomalies["uri"], anomalies.get("split_names", ""))
@@ -184,26 +270,50 @@ def read_artifacts(summary: RunSummary, artifacts: dict[str, dict]) -> RunSummar
         summary.metrics = slice_metrics(evaluation["uri"])
         summary.thresholds = rmse_thresholds(evaluation["uri"])
         summary.blessed = bool(blessing) and blessed_at(blessing["uri"])
-        summary.blessing_reason = blessing_reason(evaluation["uri"], summary.blessed)
+        summary.blessing_reason = blessing_reason(evaluation["uri"], summary)
     elif summary.anomalies:
         summary.blessing_reason = "not evaluated: the run stopped at data validation"
     return summary
 
 
-def dropped_rows(stage_report_path) -> dict:
-    """What the staging step dropped (total, reasons, file), from its stage_report.json."""
+def staging_report(stage_report_path) -> dict:
+    """What the staging step wrote in stage_report.json ({} when there is none)."""
     if not stage_report_path or not os.path.isfile(stage_report_path):
         return {}
     with open(stage_report_path) as f:
-        report = json.load(f)
+        return json.load(f)
+
+
+def dropped_rows(report: dict) -> dict:
+    """What the staging step dropped: total, reasons, file."""
+    if not report:
+        return {}
     reasons = report.get("dropped", {})
     return {"total": sum(reasons.values()), "reasons": reasons, "file": report.get("dropped_file")}
 
 
+def add_staging(summary: RunSummary, report: dict) -> None:
+    """The staging step's part: dropped rows, layouts read, the split key and its reason."""
+    summary.dropped = dropped_rows(report)
+    summary.layouts = report.get("layouts", {})
+    summary.split_key = report.get("split_key", "")
+    summary.split_key_reason = report.get("split_key_reason", "")
+    counts = report.get("split_counts") or {}
+    if counts and not summary.split_fractions:
+        total = sum(counts.values()) or 1
+        summary.split_fractions = {k: round(v / total, 4) for k, v in counts.items()}
+
+
+def _is_live(layout, run_id: str) -> bool:
+    holder = run_lock.holder(layout.run_lock)
+    return bool(holder and holder.run_id == run_id)
+
+
 def collect(layout, run_id: str | None = None, error=None) -> RunSummary:
     """The summary of one run in `layout` (an OutputLayout): the newest run when run_id is None.
-    Rows dropped while staging come from the layout's stage report, when there is one."""
+    Staging's part comes from the layout's stage report, when there is one."""
     from babyweight.layout import PIPELINE_NAME
+    from babyweight.metadata.lineage import run_state
 
     store = mlmd.open_store(str(layout.require_metadata()), readonly=True)
     run_id = run_id or mlmd.latest_run_id(store, PIPELINE_NAME)
@@ -214,28 +324,65 @@ def collect(layout, run_id: str | None = None, error=None) -> RunSummary:
         duration = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
         summary.components[node.node_id] = node.state
         summary.seconds[node.node_id] = round(duration, 1)
-    summary.dropped = dropped_rows(layout.stage_report)
+    if nodes:
+        live = _is_live(layout, run_id) if run_id else None
+        summary.run_state = run_state(list(summary.components.values()), live)
     found = find_artifacts(nodes)
-    read_artifacts(summary, {role: _artifact(a) for role, a in found.items()})
     blessing = found.get("blessing")
     if blessing is not None:
         # The blessing records its baseline; MLMD keeps one input event per artifact, so the
         # Evaluator's baseline_model event is missing when the baseline is the model itself.
         summary.model = mlmd.custom_property(blessing, "current_model")
         summary.baseline = mlmd.custom_property(blessing, "baseline_model")
-    if error and not summary.blessing_reason:
-        summary.blessing_reason = f"not evaluated: the run failed ({type(error).__name__})"
-    pushed = found.get("pushed_model")
-    if pushed is not None and mlmd.custom_property(pushed, "pushed", 0):
-        summary.pushed_model = mlmd.custom_property(pushed, "pushed_destination")
+    read_artifacts(summary, {role: _artifact(a) for role, a in found.items()})
+    add_staging(summary, staging_report(layout.stage_report))
+    add_push(summary, nodes.get("Pusher"), found.get("pushed_model"))
+    decide_outcome(summary, error)
     return summary
 
 
+def add_push(summary: RunSummary, pusher, pushed) -> None:
+    """The pushed model, or the version already serving it (then nothing new was pushed)."""
+    if pushed is None:
+        return
+    if mlmd.custom_property(pushed, "pushed", 0):
+        if pusher is not None and pusher.state == "CACHED":  # pushed by an earlier run
+            summary.already_serving_version = mlmd.custom_property(pushed, "pushed_version")
+        else:
+            summary.pushed_model = mlmd.custom_property(pushed, "pushed_destination")
+    else:
+        summary.already_serving_version = mlmd.custom_property(pushed, ALREADY_SERVING_VERSION)
+
+
+def decide_outcome(summary: RunSummary, error=None) -> None:
+    """Set outcome, exit_code and, when the model was not evaluated, the blessing reason."""
+    evaluated = summary.components.get("Evaluator") in EVALUATED_STATES and summary.metrics
+    if summary.anomalies:
+        code = ExitCode.DATA_ANOMALIES
+        summary.blessing_reason = "not evaluated: the run stopped at data validation"
+    elif error is not None or not evaluated:
+        code = ExitCode.FAILED
+        why = f"the run failed ({type(error).__name__})" if error else "the run ended before it"
+        summary.blessing_reason = summary.blessing_reason or f"not evaluated: {why}"
+    elif summary.blessed:
+        code = ExitCode.BLESSED
+    else:
+        code = ExitCode.NOT_BLESSED
+    if not summary.blessing_reason:  # never empty
+        summary.blessing_reason = f"{OUTCOMES[code]}; the Evaluator recorded no reason"
+    summary.outcome, summary.exit_code = OUTCOMES[code], int(code)
+
+
 def format_text(summary: RunSummary) -> str:
-    lines = ["", "=== babyweight run summary ==="]
+    lines = ["", f"=== babyweight run summary: run {summary.run_id} ==="]
     lines.append("components: " + ", ".join(f"{k}={v}" for k, v in summary.components.items()))
+    if summary.run_state == "ABANDONED":
+        lines.append("run: ABANDONED (its process ended while a component was running)")
     if summary.splits:
         lines.append("rows per split: " + ", ".join(f"{k}={v}" for k, v in summary.splits.items()))
+    if summary.split_key:
+        shares = ", ".join(f"{k}={v:.1%}" for k, v in summary.split_fractions.items())
+        lines.append(f"split key: {summary.split_key} ({summary.split_key_reason}); {shares}")
     if summary.dropped:
         dropped = summary.dropped
         why = ", ".join(f"{k}: {v}" for k, v in dropped["reasons"].items()) or "none"
@@ -245,7 +392,7 @@ def format_text(summary: RunSummary) -> str:
         for feature, splits in summary.anomalies.items():
             reasons = " / ".join(sorted(set(splits.values())))
             lines.append(f"  - {feature} ({', '.join(sorted(splits))}): {reasons}")
-    else:
+    elif summary.components:
         lines.append("anomalies: none")
     if summary.metrics:
         lines.append(f"{'slice':<40} {'count':>7} {'rmse':>8} {'mae':>8}")
@@ -258,15 +405,15 @@ def format_text(summary: RunSummary) -> str:
         lines.append(f"baseline: {summary.baseline or 'none (no blessed model yet)'}")
     verdict = "yes" if summary.blessed else "no"
     lines.append(f"blessed: {verdict} ({summary.blessing_reason})")
-    lines.append(f"pushed model: {summary.pushed_model or 'none'}")
+    if summary.pushed_model:
+        lines.append(f"pushed model: {summary.pushed_model}")
+    elif summary.already_serving_version:
+        lines.append(
+            f"pushed model: none new; already serving version {summary.already_serving_version}"
+        )
+    else:
+        lines.append("pushed model: none")
     if summary.error:
         lines.append(f"error: {summary.error}")
+    lines.append(f"outcome: {summary.outcome} (exit {summary.exit_code})")
     return "\n".join(lines)
-
-
-def statistics_uri_and_splits(summary: RunSummary) -> tuple[str, str] | None:
-    """(uri, split_names) of the run's statistics artifact, when the run has one."""
-    info = summary.artifacts.get("statistics")
-    if not info or not os.path.isdir(info["uri"]):
-        return None
-    return info["uri"], info["split_names"]

@@ -1,0 +1,163 @@
+"""The input file layouts staging accepts, told apart by their header.
+
+- `bigquery`: BigQuery's `samples.natality` names (weight_pounds, is_male, mother_age,
+  plurality, gestation_weeks; year and month when present), as the course's query reads them.
+- `cdc`: the CDC/NCHS natality public-use names (dbwt in grams, sex M/F, mager, dplural,
+  combgest; dob_yy and dob_mm when present), as in natality2014_100k.csv.
+
+Each layout turns one raw row into the model's columns as text, read through babyweight/values.py
+(the one set of rules for raw values). A value those rules cannot read passes through as written,
+so that ExampleValidator stops the run on it by name; a missing value becomes "" (staging drops
+the row, as the course's query does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from babyweight import features as F
+from babyweight.values import (
+    InvalidValue,
+    is_missing,
+    read_is_male,
+    read_plurality,
+    read_sex,
+    read_whole_number,
+)
+
+GRAMS_PER_POUND = 453.59237
+YEAR, MONTH = "year", "month"
+
+
+class LayoutError(ValueError):
+    """A header that matches no layout; the message lists each layout's columns."""
+
+
+def _text(value: str) -> str:
+    return "" if is_missing(value) else value.strip()
+
+
+def _whole(field: str) -> Callable[[str], str]:
+    def read(value: str) -> str:
+        if is_missing(value):
+            return ""
+        try:
+            return str(read_whole_number(field, value))
+        except InvalidValue:
+            return value.strip()  # "forty": ExampleValidator names it
+
+    return read
+
+
+def _as_is_male(reader: Callable[[str], str]) -> Callable[[str], str]:
+    """is_male from `reader`; missing stays missing (ExampleValidator requires the feature)."""
+
+    def read(value: str) -> str:
+        if is_missing(value):
+            return ""
+        try:
+            return reader(value)
+        except InvalidValue:
+            return value.strip()  # "maybe": ExampleValidator names it
+
+    return read
+
+
+def _plurality(value: str) -> str:
+    if is_missing(value):
+        return ""
+    try:  # the schema's plurality is a count: "Twins(2)" -> 2, "Multiple(2+)" -> 2
+        return str(F.plurality_count(read_plurality(value)))
+    except InvalidValue:
+        return value.strip()  # 9: ExampleValidator names it
+
+
+def _missing_if(sentinel: str, reader: Callable[[str], str]) -> Callable[[str], str]:
+    """The CDC's "not stated" codes (dbwt 9999, combgest 99) are missing values."""
+    return lambda value: "" if value.strip() == sentinel else reader(value)
+
+
+def _grams_to_pounds(value: str) -> str:
+    text = _text(value)
+    try:
+        return repr(float(text) / GRAMS_PER_POUND) if text else ""
+    except ValueError:
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class InputLayout:
+    name: str
+    description: str
+    columns: dict[str, str]  # model column -> this layout's column
+    readers: dict[str, Callable[[str], str]]  # model column -> raw text to staged text
+    year_month: tuple[str, str]  # this layout's year and month columns (optional in a file)
+
+    @property
+    def required(self) -> list[str]:
+        return [self.columns[c] for c in F.REQUIRED_COLUMNS]
+
+    def model_row(self, raw: dict[str, str]) -> list[str]:
+        """The model's columns (F.REQUIRED_COLUMNS order) of one row read with this layout."""
+        return [self.readers[c](raw.get(self.columns[c]) or "") for c in F.REQUIRED_COLUMNS]
+
+    def year_month_of(self, raw: dict[str, str]) -> str | None:
+        """'2014-5' when the row has a year and a month, else None."""
+        year, month = (_whole(name)(raw.get(name) or "") for name in self.year_month)
+        return f"{year}-{month}" if year and month else None
+
+
+BIGQUERY = InputLayout(
+    name="bigquery",
+    description="BigQuery samples.natality names",
+    columns={c: c for c in F.REQUIRED_COLUMNS},
+    readers={
+        F.LABEL_KEY: _text,
+        F.IS_MALE: _as_is_male(read_is_male),
+        F.MOTHER_AGE: _whole(F.MOTHER_AGE),
+        F.PLURALITY: _plurality,
+        F.GESTATION_WEEKS: _whole(F.GESTATION_WEEKS),
+    },
+    year_month=(YEAR, MONTH),
+)
+CDC = InputLayout(
+    name="cdc",
+    description="CDC natality public-use names: dbwt grams -> pounds, sex M/F -> is_male",
+    columns={
+        F.LABEL_KEY: "dbwt",
+        F.IS_MALE: "sex",
+        F.MOTHER_AGE: "mager",
+        F.PLURALITY: "dplural",
+        F.GESTATION_WEEKS: "combgest",
+    },
+    readers={
+        F.LABEL_KEY: _missing_if("9999", _grams_to_pounds),
+        F.IS_MALE: _as_is_male(read_sex),
+        F.MOTHER_AGE: _whole(F.MOTHER_AGE),
+        F.PLURALITY: _plurality,
+        F.GESTATION_WEEKS: _missing_if("99", _whole(F.GESTATION_WEEKS)),
+    },
+    year_month=("dob_yy", "dob_mm"),
+)
+LAYOUTS = (BIGQUERY, CDC)
+
+
+def header_names(header: list[str]) -> list[str]:
+    """Column names as compared: stripped and lower-cased (CDC documents them in capitals)."""
+    return [name.strip().lower() for name in header]
+
+
+def detect(header: list[str], where: str) -> InputLayout:
+    """The layout whose columns the header has; LayoutError listing every layout otherwise."""
+    names = set(header_names(header))
+    for layout in LAYOUTS:
+        if set(layout.required) <= names:
+            return layout
+    closest = max(LAYOUTS, key=lambda layout: len(set(layout.required) & names))
+    missing = [c for c in closest.required if c not in names]
+    expected = "; ".join(f"{layout.name} ({', '.join(layout.required)})" for layout in LAYOUTS)
+    raise LayoutError(
+        f"{where}: missing column(s) {missing} of the {closest.name} layout; a CSV needs the "
+        f"columns of one layout: {expected}"
+    )

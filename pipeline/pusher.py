@@ -1,0 +1,92 @@
+"""The Pusher, minus duplicate pushes: a blessed model that is already the newest version in the
+serving directory is not copied again.
+
+A rerun with nothing changed hands the Evaluator the cached model with itself as the baseline;
+it is blessed again, and the stock Pusher would copy an identical SavedModel as a new version (a
+running server would then hot-swap to it). This executor compares the model's files with those
+of the newest version first (over TFX's fileio, so gs:// works too). When they are the same, the
+PushedModel artifact is recorded in ML Metadata as not pushed (`pushed` = 0), with
+`already_serving_version` and `already_serving_destination` saying which version serves it.
+Otherwise it is the stock Pusher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from babyweight.metadata.summary import ALREADY_SERVING_DESTINATION, ALREADY_SERVING_VERSION
+
+from absl import logging
+from tfx.components.pusher import executor as stock
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
+from tfx.v1.components import Pusher
+
+
+def newest_version_dir(base_directory: str) -> tuple[str, str] | None:
+    """(version, path) of the highest numbered version under `base_directory`, or None."""
+    if not fileio.isdir(base_directory):
+        return None
+    versions = [name.rstrip("/") for name in fileio.listdir(base_directory)]
+    versions = [v for v in versions if v.isdigit()]
+    if not versions:
+        return None
+    newest = max(versions, key=int)
+    return newest, os.path.join(base_directory, newest)
+
+
+def _files(root: str) -> dict[str, str]:
+    """Relative path -> sha256 of every file under `root`."""
+    found = {}
+    for directory, _, names in fileio.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            with fileio.open(path, "rb") as f:
+                found[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def same_model(model_dir: str, version_dir: str) -> bool:
+    """True when both SavedModel directories hold the same files with the same bytes."""
+    return _files(model_dir) == _files(version_dir)
+
+
+class Executor(stock.Executor):
+    def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802  (TFX's name)
+        pushed_model = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        serving = self._already_serving(input_dict, exec_properties)
+        if serving is None:
+            super().Do(input_dict, output_dict, exec_properties)
+            return
+        version, path = serving
+        self._MarkNotPushed(pushed_model)
+        pushed_model.set_string_custom_property(ALREADY_SERVING_VERSION, version)
+        pushed_model.set_string_custom_property(ALREADY_SERVING_DESTINATION, path)
+        logging.info("Model already serving as version %s (%s); nothing pushed.", version, path)
+
+    def _already_serving(self, input_dict, exec_properties) -> tuple[str, str] | None:
+        """(version, path) when the blessed model is the newest version already, else None."""
+        if not self.CheckBlessing(input_dict):
+            return None
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if destination.WhichOneof("destination") != "filesystem":
+            return None
+        newest = newest_version_dir(destination.filesystem.base_directory)
+        if newest and same_model(self.GetModelPath(input_dict), newest[1]):
+            return newest
+        return None
+
+
+class ServingPusher(Pusher):
+    """tfx.components.Pusher with the executor above (same inputs, outputs and parameters)."""
+
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
