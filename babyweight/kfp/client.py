@@ -40,7 +40,16 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from babyweight.kfp.spec import SPEC_FILE, SpecFileError, ir_path, is_yaml, load_spec, pipeline_root
+from babyweight.kfp.spec import (
+    SPEC_FILE,
+    SpecFileError,
+    add_runtime_parameter_argument,
+    ir_path,
+    is_yaml,
+    load_spec,
+    pipeline_root,
+    runtime_parameters,
+)
 from babyweight.layout import PIPELINE_NAME
 
 import yaml
@@ -274,7 +283,10 @@ def cmd_update(ep: Endpoint, args) -> int:
 
 
 def cmd_run(ep: Endpoint, args) -> int:
-    parameters = dict(_parameter(text) for text in args.runtime_parameter)
+    try:
+        parameters = runtime_parameters(args.runtime_parameter)
+    except SpecFileError as e:
+        raise CliError(str(e)) from None
     pipeline_id = ep.pipeline_id(args.name)
     version = ep.latest_version(pipeline_id, args.name)
     experiment = ep.call(
@@ -304,15 +316,6 @@ def cmd_run(ep: Endpoint, args) -> int:
     print(f"  {ep.url}/#/runs/details/{run.run_id}")
     print(f"  babyweight kfp status --endpoint {ep.url} {run.run_id}")
     return 0
-
-
-def _parameter(text: str) -> tuple[str, str]:
-    """'NAME=VALUE', as `tfx run create --runtime_parameter` takes it; the value is sent as text
-    (every parameter of this pipeline is a string: JSON or a path)."""
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise CliError(f"--runtime_parameter {text!r}: expected NAME=VALUE")
-    return name, value
 
 
 def cmd_list(ep: Endpoint, args) -> int:
@@ -458,13 +461,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.add_argument(
                 "--pipeline-root", help="artifact root of the run (default: the pipeline's own)"
             )
-            p.add_argument(
-                "--runtime_parameter",
-                "--runtime-parameter",
-                action="append",
-                default=[],
-                metavar="NAME=VALUE",
-                help="a pipeline parameter for this run (repeatable); the others keep defaults",
+            add_runtime_parameter_argument(
+                p, "a pipeline parameter for this run (repeatable); the others keep defaults"
             )
             p.add_argument("--service-account", help="Kubernetes service account of the run")
         if name == "status":

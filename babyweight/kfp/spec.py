@@ -64,3 +64,27 @@ def parameter_defaults(spec: dict) -> dict:
     """{name: default} of the pipeline's parameters that have a default."""
     definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
     return {n: d["defaultValue"] for n, d in definitions.items() if "defaultValue" in d}
+
+
+def add_runtime_parameter_argument(parser, help_text: str) -> None:
+    """`--runtime_parameter NAME=VALUE`, repeatable, spelled as `tfx run create` spells it."""
+    parser.add_argument(
+        "--runtime_parameter",
+        "--runtime-parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=help_text,
+    )
+
+
+def runtime_parameters(texts: list[str]) -> dict[str, str]:
+    """{NAME: VALUE} of --runtime_parameter values; each value is sent as text (every parameter
+    of this pipeline is a string: JSON or a path). SpecFileError names a malformed one."""
+    parameters = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise SpecFileError(f"--runtime_parameter {text!r}: expected NAME=VALUE")
+        parameters[name] = value
+    return parameters

@@ -32,7 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-from babyweight.kfp.spec import SpecFileError, load_spec
+from babyweight.kfp.spec import (
+    SpecFileError,
+    add_runtime_parameter_argument,
+    load_spec,
+    runtime_parameters,
+)
 from babyweight.kfp.spec import pipeline_root as root_of
 
 import yaml
@@ -335,14 +340,6 @@ def run_spec(
     return result
 
 
-def split_parameter(text: str) -> tuple[str, str]:
-    """'NAME=VALUE' -> (NAME, VALUE), as `tfx run create --runtime_parameter` takes it."""
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise SpecError(f"--runtime_parameter {text!r}: expected NAME=VALUE")
-    return name, value
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="babyweight kfp-spec-run",
@@ -354,14 +351,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--pipeline-root", help="local directory (default: the spec's own pipeline root)"
     )
-    parser.add_argument(
-        "--runtime_parameter",
-        "--runtime-parameter",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a pipeline parameter for this run (repeatable)",
-    )
+    add_runtime_parameter_argument(parser, "a pipeline parameter for this run (repeatable)")
     parser.add_argument("--run-id", help="run folder name (default: run-<time>)")
     parser.add_argument(
         "--workdir",
@@ -372,7 +362,7 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the tasks")
     args = parser.parse_args(argv)
     try:
-        parameters = dict(split_parameter(p) for p in args.runtime_parameter)
+        parameters = runtime_parameters(args.runtime_parameter)
         run = run_spec(
             args.spec,
             args.pipeline_root,
@@ -381,8 +371,8 @@ def main(argv=None) -> int:
             args.workdir,
             parameters=parameters,
         )
-    except (SpecError, TaskFailed) as e:
-        print(f"spec_runner: {e}", file=sys.stderr)
+    except (SpecError, SpecFileError, TaskFailed) as e:
+        print(f"babyweight kfp-spec-run: {e}", file=sys.stderr)
         return 1
     total = sum(t.seconds for t in run.tasks)
     print(f"{len(run.tasks)} tasks in {total:.0f}s; outputs and logs under {run.run_dir}")
