@@ -40,13 +40,15 @@ def format_started(elapsed_s: float, node: str) -> str:
     return f"[{elapsed_s:7.1f}s] {node:<32} started"
 
 
-def format_steps(elapsed_s: float, node: str, step: int, total: int, loss=None) -> str:
+def format_steps(
+    elapsed_s: float, node: str, step: int, total: int, loss=None, note: str = ""
+) -> str:
     done = min(step / total, 1.0) if total else 1.0
     filled = round(done * BAR_WIDTH)
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
     width = len(str(total))
     text = f"[{elapsed_s:7.1f}s] {node:<32} step {step:>{width}}/{total} [{bar}] {done:4.0%}"
-    return text + (f"  loss {loss:.3f}" if loss is not None else "")
+    return text + (f"  loss {loss:.3f}" if loss is not None else "") + (f"  {note}" if note else "")
 
 
 class Progress:
@@ -193,5 +195,16 @@ def training_steps_callback(total_steps: int, node: str = "Trainer"):
                 loss,
                 extra={"steps": (node, self.step, total_steps, loss)},
             )
+
+        def on_train_end(self, logs=None):
+            if 0 < self.step < total_steps:  # early stopping ended it before the budget
+                note = "stopped early: the validation loss stopped improving"
+                logger.info(
+                    "%s stopped at step %d/%d",
+                    node,
+                    self.step,
+                    total_steps,
+                    extra={"steps": (node, self.step, total_steps, None, note)},
+                )
 
     return TrainingSteps()

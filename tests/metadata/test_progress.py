@@ -91,6 +91,31 @@ def test_the_keras_callback_reports_every_tenth_of_the_steps():
     assert steps == [str(n) for n in range(2, 21, 2)]
 
 
+def test_an_early_stop_says_so_in_its_last_step_line():
+    import numpy as np
+    import tensorflow as tf
+
+    out = io.StringIO()
+    handler = progress.show_training_steps(out, time.time())
+    try:
+        model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+        model.compile(optimizer="sgd", loss="mse")
+        x, y = np.ones((40, 2)), np.ones((40, 1))
+        # A budget of 100 steps, of which one epoch of 20 runs: as when early stopping ends it.
+        model.fit(
+            x,
+            y,
+            batch_size=2,
+            epochs=1,
+            verbose=0,
+            callbacks=[progress.training_steps_callback(100)],
+        )
+    finally:
+        logging.getLogger(progress.STEPS_LOGGER).removeHandler(handler)
+    last = out.getvalue().splitlines()[-1]
+    assert re.search(r"step +20/100 .* stopped early: the validation loss stopped improving", last)
+
+
 @pytest.mark.e2e
 def test_runner_prints_a_line_per_component(tiny_run):
     output, _ = tiny_run
