@@ -7,7 +7,7 @@
       pipeline_root/                 every component's artifacts
       metadata.sqlite                ML Metadata: executions, artifacts, lineage
       staged/examples/span-N/data.csv   the rows of span N fed to ExampleGen (span 0: --data
-                                     without spans), read by TFX's span pattern span-{SPAN}/*
+                                     without spans), read by TFX's span pattern span-{SPAN}/*.csv
       staged/dropped.csv             rows the last staging dropped, with file, line and reason
       staged/stage_report.json       counts of the last staging step (its span included)
       serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
@@ -33,7 +33,7 @@ PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
 MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
 DEFAULT_OUTPUT = Path("outputs")
 # How staged spans are named under staged/examples/, in TFX's span placeholder: CsvExampleGen
-# reads the pattern SPAN_DIR + "/*" with a range_config that picks the span.
+# reads the pattern SPAN_DIR + "/*.csv" with a range_config that picks the span.
 SPAN_DIR = "span-{SPAN}"
 
 

@@ -190,7 +190,7 @@ class PipelineSettings:
 # The runner fills CloudSettings from flags, then the environment variables of CLOUD_ENV, then
 # these defaults; nothing here reads the environment.
 KFP_TARGETS = {
-    "vertex": "Vertex AI Pipelines: the whole DAG, the baseline resolver included",
+    "vertex": "Vertex AI Pipelines: the DAG with the baseline resolver (also the warm start)",
     "kfp": "OSS KFP v2 (AI Platform Pipelines / Kubeflow): no resolver, so no baseline model; "
     "the Evaluator keeps only its absolute threshold",
 }

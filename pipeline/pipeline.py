@@ -141,11 +141,11 @@ def create_pipeline(
             output_config=split_config(settings.split_buckets),
         )
     else:
-        # One span per run: data_root/span-N/*, the span picked by range_config.
+        # One span per run: data_root/span-N/*.csv, the span picked by range_config.
         example_gen = tfx.components.CsvExampleGen(
             input_base=run_parameter("data_root", settings.data_root),
             input_config=tfx.proto.Input(
-                splits=[tfx.proto.Input.Split(name="single_split", pattern=f"{SPAN_DIR}/*")]
+                splits=[tfx.proto.Input.Split(name="single_split", pattern=f"{SPAN_DIR}/*.csv")]
             ),
             range_config=run_parameter("range_config", range_config(settings.span)),
             output_config=split_config(settings.split_buckets),

@@ -48,7 +48,7 @@ def test_default_dag(tmp_path):
 def test_examplegen_reads_one_span_directory_picked_by_range_config(tmp_path):
     example_gen = {c.id: c for c in build(tmp_path, span=7).components}["CsvExampleGen"]
     (split,) = json.loads(example_gen.exec_properties["input_config"])["splits"]
-    assert split["pattern"] == "span-{SPAN}/*"
+    assert split["pattern"] == "span-{SPAN}/*.csv"
     wanted = {"static_range": {"start_span_number": 7, "end_span_number": 7}}
     assert json.loads(example_gen.exec_properties["range_config"].default) == wanted
     latest = {c.id: c for c in build(tmp_path).components}["CsvExampleGen"]
