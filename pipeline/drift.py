@@ -59,18 +59,16 @@ def distribution_validator(statistics, previous_statistics, settings: configs.Pi
     )
 
 
-@tfx.dsl.components.component
-def DriftGate(  # noqa: N802  (TFX component names are classes by convention)
-    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
-    stop: tfx.dsl.components.Parameter[int],
-) -> None:
-    found = drift_lib.read_drift(anomalies.uri, anomalies.split_names)
+def check(anomalies_uri: str, split_names: str, stop: bool) -> str | None:
+    """What the gate does with a DistributionValidator's anomalies: DriftError naming each
+    drifted feature when `stop`, else the text it logs; None when nothing drifted."""
+    found = drift_lib.read_drift(anomalies_uri, split_names)
     if not found:
         logging.info("drift: no previous span to compare with")
-        return
+        return None
     if not found["features"]:
         logging.info("drift: none beyond the thresholds")
-        return
+        return None
     drifted = drift_lib.describe(found)
     if stop:
         raise DriftError(
@@ -78,3 +76,12 @@ def DriftGate(  # noqa: N802  (TFX component names are classes by convention)
             "nothing is trained or pushed (configs.DRIFT_ACTION or --on-drift warn to go on)."
         )
     logging.warning("drift from the previous span in %s; going on (warn)", drifted)
+    return drifted
+
+
+@tfx.dsl.components.component
+def DriftGate(  # noqa: N802  (TFX component names are classes by convention)
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    stop: tfx.dsl.components.Parameter[int],
+) -> None:
+    check(anomalies.uri, anomalies.split_names, bool(stop))

@@ -131,25 +131,61 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
     )
 
 
-def create_pipeline(
-    settings: configs.PipelineSettings, metadata_connection_config=None
-) -> tfx.dsl.Pipeline:
-    # Read the data and split it by hash of the split key (train/eval/test).
+def example_gen_of(settings: configs.PipelineSettings):
+    """BigQueryExampleGen with the course's query, or CsvExampleGen reading one span of the data
+    root (data_root/span-N/*.csv, the span picked by the range_config parameter)."""
     if settings.data_source == "bigquery":
-        example_gen = BigQueryExampleGen(
+        return BigQueryExampleGen(
             input_config=run_parameter("bigquery_input_config", bigquery_input_config(settings)),
             output_config=split_config(settings.split_buckets),
         )
-    else:
-        # One span per run: data_root/span-N/*.csv, the span picked by range_config.
-        example_gen = tfx.components.CsvExampleGen(
-            input_base=run_parameter("data_root", settings.data_root),
-            input_config=tfx.proto.Input(
-                splits=[tfx.proto.Input.Split(name="single_split", pattern=f"{SPAN_DIR}/*.csv")]
-            ),
-            range_config=run_parameter("range_config", range_config(settings.span)),
-            output_config=split_config(settings.split_buckets),
-        )
+    return tfx.components.CsvExampleGen(
+        input_base=run_parameter("data_root", settings.data_root),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single_split", pattern=f"{SPAN_DIR}/*.csv")]
+        ),
+        range_config=run_parameter("range_config", range_config(settings.span)),
+        output_config=split_config(settings.split_buckets),
+    )
+
+
+def drift_gate_of(settings: configs.PipelineSettings, example_gen, statistics) -> list:
+    """[resolver of the previous span's statistics, DistributionValidator, DriftGate], or []
+    when drift is off or the orchestrator cannot run the resolver (KFP, Vertex)."""
+    if settings.drift_action == "off" or settings.orchestrator != "local":
+        return []
+    previous = resolvers.previous_span_statistics(example_gen.outputs["examples"])
+    validator = drift.distribution_validator(
+        statistics,
+        previous.outputs["previous_statistics"].as_optional(),  # none for the first span
+        settings,
+    )
+    gate = drift.DriftGate(
+        anomalies=validator.outputs["anomalies"], stop=int(settings.drift_action == "stop")
+    ).with_id("DriftGate")
+    return [previous, validator, gate]
+
+
+def base_model_of(settings: configs.PipelineSettings, transform, baseline):
+    """(base model channel or None, why there is none, resolver nodes to add). Locally: the last
+    blessed model trained on other data; on Vertex: the latest blessed model, the baseline (its
+    resolver tasks know no other strategy); on OSS KFP: none."""
+    if not settings.warm_start:
+        return None, "warm start is off", []
+    no_base = NO_BASE_MODEL[settings.orchestrator]
+    if settings.orchestrator == "local":
+        found = resolvers.base_model(transform.outputs["transformed_examples"])
+        return found.outputs["model"], no_base, [found]
+    if settings.orchestrator == "vertex":
+        return baseline, no_base, []
+    return None, no_base, []
+
+
+def create_pipeline(
+    settings: configs.PipelineSettings, metadata_connection_config=None
+) -> tfx.dsl.Pipeline:
+    # Read the data (one span of it) and split it by hash of the split key (train/eval/test).
+    example_gen = example_gen_of(settings)
 
     # Statistics of every split: input to validation, drift and the reports.
     statistics_gen = tfx.components.StatisticsGen(
@@ -180,18 +216,9 @@ def create_pipeline(
     gates = [gate]
 
     # Drift from the previous span: stop the run (or warn) before any training.
-    if settings.drift_action != "off" and settings.orchestrator == "local":
-        previous = resolvers.previous_span_statistics(example_gen.outputs["examples"])
-        validator = drift.distribution_validator(
-            statistics_gen.outputs["statistics"],
-            previous.outputs["previous_statistics"].as_optional(),  # none for the first span
-            settings,
-        )
-        drift_gate = drift.DriftGate(
-            anomalies=validator.outputs["anomalies"], stop=int(settings.drift_action == "stop")
-        ).with_id("DriftGate")
-        components += [previous, validator, drift_gate]
-        gates.append(drift_gate)
+    drift_nodes = drift_gate_of(settings, example_gen, statistics_gen.outputs["statistics"])
+    components += drift_nodes
+    gates += drift_nodes[-1:]
 
     # The examples to learn from: this run's span, or the last span_window spans.
     examples = example_gen.outputs["examples"]
@@ -248,17 +275,9 @@ def create_pipeline(
         baseline = resolver.outputs["model"]
         components.append(resolver)
 
-    # Warm start: the Trainer starts from a blessed model's weights (models/model.py decides
-    # whether the configuration allows it). Locally: the last blessed model trained on other
-    # data; on Vertex: the latest blessed model (its resolver tasks know no other strategy).
-    base_model = None
-    if settings.warm_start and settings.orchestrator == "local":
-        found = resolvers.base_model(transform.outputs["transformed_examples"])
-        base_model = found.outputs["model"]
-        components.append(found)
-    elif settings.warm_start and settings.orchestrator == "vertex":
-        base_model = baseline
-    no_base = NO_BASE_MODEL[settings.orchestrator] if settings.warm_start else "warm start is off"
+    # Warm start from a blessed model's weights (models/model.py decides if the config allows).
+    base_model, no_base, found = base_model_of(settings, transform, baseline)
+    components += found
 
     # Wide-and-deep Keras model under MirroredStrategy.
     trainer = tfx.components.Trainer(

@@ -4,7 +4,9 @@ Each is a TFX ResolverStrategy (run by tfx.dsl.Resolver inside the pipeline, wit
 hand) that also takes an output of THIS run, so it knows the run's span or data and resolves the
 same artifacts when the run is repeated: a rerun of a span is a cache hit all the way down. (That
 output comes from another node than the earlier artifacts it is compared with: TFX keys a
-resolver's inputs by producer and output, and two inputs of one key would be one.)
+resolver's inputs by producer and output, and two inputs of one key would be one.) The strategy
+resolves that input to nothing: it is a question, not an answer, and lineage should not show the
+resolver as one more producer of this run's own artifacts.
 
 - PreviousSpanStatistics: the statistics of the previous span (the newest StatisticsGen output
   of the highest span below this run's), for the drift gate.
@@ -53,7 +55,7 @@ class PreviousSpanStatistics(resolver.ResolverStrategy):
         spans = _statistics_spans(store, input_dict["previous_statistics"])
         earlier = [a for a in input_dict["previous_statistics"] if spans.get(a.id, span) < span]
         previous = max(earlier, key=lambda a: (spans[a.id], a.id), default=None)
-        return {"examples": current, "previous_statistics": [previous] if previous else []}
+        return {"examples": [], "previous_statistics": [previous] if previous else []}
 
 
 class BaseModel(resolver.ResolverStrategy):
@@ -72,12 +74,8 @@ class BaseModel(resolver.ResolverStrategy):
                 model.id in blessings
                 and not mlmd.producer_inputs(store, model.id, TRAINER_EXAMPLES_KEY) & current
             ):
-                return {
-                    "model": [model],
-                    "model_blessing": [blessings[model.id]],
-                    "examples": input_dict["examples"],
-                }
-        return {"model": [], "model_blessing": [], "examples": input_dict["examples"]}
+                return {"model": [model], "model_blessing": [blessings[model.id]], "examples": []}
+        return {"model": [], "model_blessing": [], "examples": []}
 
 
 class SpanWindow(resolver.ResolverStrategy):
@@ -95,7 +93,7 @@ class SpanWindow(resolver.ResolverStrategy):
         mine = mlmd.producer_inputs(store, current[0].id, "examples")
         window = [a for a in input_dict["examples"] if a.id in mine]
         if not window:
-            return {"statistics": current, "examples": []}
+            return {"statistics": [], "examples": []}
         span = _span(window[0])
         newest: dict[int, object] = {}
         for a in input_dict["examples"]:
@@ -103,7 +101,7 @@ class SpanWindow(resolver.ResolverStrategy):
                 if _span(a) not in newest or a.id > newest[_span(a)].id:
                     newest[_span(a)] = a
         window += [newest[s] for s in sorted(newest, reverse=True)]
-        return {"statistics": current, "examples": window}
+        return {"statistics": [], "examples": window}
 
 
 def previous_span_statistics(examples) -> tfx.dsl.Resolver:

@@ -3,7 +3,8 @@ babyweight_2014_100k.csv (helpers.natality_span: 2,000 rows each, the third of m
 older). Span 1 trains from scratch; span 2 is picked up once its _SUCCESS file lands, the
 watcher is killed while span 2 trains, and the restarted watcher resumes it from the cache,
 warm-started from span 1's model and evaluated against it; span 3 trips the drift gate, naming
-mother_age. Each span is trained once; `lineage runs` and the report show every run.
+mother_age. Each span is trained once; `lineage runs` and the report show every run. Then a
+window of two spans: Transform and Trainer learn from both, the Evaluator scores the new one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from babyweight.metadata import summary as summary_lib
 from babyweight.metadata.summary import ExitCode
 
 import pytest
-from helpers import REPO, RUNNER_ENV, TINY_TRAIN_STEPS, natality_span, open_in_chromium
+from helpers import (
+    REPO,
+    RUNNER_ENV,
+    TINY_TRAIN_STEPS,
+    natality_span,
+    open_in_chromium,
+    run_local_pipeline,
+)
 
 from pipeline import spans, watcher
 
@@ -160,3 +168,25 @@ def test_watch_three_spans_warm_start_resume_after_a_kill_and_a_drift_stop(tmp_p
     plots = [s for s in shown["svgs"] if s[0] == "RMSE over runs"]
     assert len(plots) == 1 and plots[0][1] > 300 and plots[0][2] > 150
     assert shown["requested"] == [shown["url"]] and shown["images"] == []
+
+
+def test_a_window_of_two_spans_trains_on_both_and_evaluates_on_the_new_one(tmp_path):
+    data, output = tmp_path / "data", tmp_path / "out"
+    for span in (1, 2):
+        natality_span(data, span)
+    first = run_local_pipeline(data, output, "--span", "1", "--span-window", "2")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    second = run_local_pipeline(data, output, "--span-window", "2")  # the latest: span 2
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "span: 2 (trained on spans 1, 2)" in second.stdout
+    layout = OutputLayout(output)
+    runs = {r["span"]: r for r in spans.read_runs(layout.span_runs)}
+    assert runs[1]["spans"] == [1] and runs[2]["spans"] == [1, 2]
+    two = summary_lib.collect(layout, runs[2]["run_id"], staging=False)
+    store = mlmd.open_store(layout.metadata, readonly=True)
+    nodes = mlmd.run_nodes(store, two.run_id)
+    read = sorted(mlmd.examples_span(a) for a in nodes["Transform"].inputs["examples"])
+    assert read == [1, 2] and len(nodes["Trainer"].inputs["examples"]) == 2
+    # ExampleGen read span 2 only; the Evaluator scored span 2's test split.
+    assert two.span == 2 and two.metrics["Overall"]["example_count"] == two.splits["test"]
+    assert two.warm_start["warm_start"] is True  # from span 1's model

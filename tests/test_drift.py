@@ -42,7 +42,14 @@ def span_statistics(tmp_path, span: int):
 
 
 def validate(tmp_path, new, previous, name: str):
-    """TFX's DistributionValidator executor, configured as the pipeline configures it."""
+    """What TFX's DistributionValidator executor, configured as the pipeline configures it, found
+    (drift.read_drift of its anomalies artifact)."""
+    anomalies = run_validator(tmp_path, new, previous, name)
+    return drift_lib.read_drift(anomalies.uri, anomalies.split_names)
+
+
+def run_validator(tmp_path, new, previous, name: str):
+    """TFX's DistributionValidator executor, as the pipeline configures it: its anomalies."""
     anomalies = standard_artifacts.ExampleAnomalies()
     anomalies.uri = str(tmp_path / name)
     Executor().Do(
@@ -60,7 +67,7 @@ def validate(tmp_path, new, previous, name: str):
             ),
         },
     )
-    return drift_lib.read_drift(anomalies.uri, anomalies.split_names)
+    return anomalies
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +100,16 @@ def test_older_mothers_drift_in_mother_age_and_the_gate_names_it(statistics):
 def test_the_first_span_has_nothing_to_compare_with(statistics):
     tmp, stats = statistics
     assert validate(tmp, stats[1], None, "first") is None
+
+
+def test_the_gate_stops_or_warns_as_configured(statistics):
+    tmp, stats = statistics
+    drifted = run_validator(tmp, stats[3], stats[2], "gate")
+    with pytest.raises(drift.DriftError, match=r"Drift from the previous span in mother_age \("):
+        drift.check(drifted.uri, drifted.split_names, stop=True)
+    warned = drift.check(drifted.uri, drifted.split_names, stop=False)
+    assert warned.startswith("mother_age (Jensen-Shannon ")
+    alike = run_validator(tmp, stats[2], stats[1], "gate-alike")
+    assert drift.check(alike.uri, alike.split_names, stop=True) is None
+    first = run_validator(tmp, stats[1], None, "gate-first")
+    assert drift.check(first.uri, first.split_names, stop=True) is None
