@@ -248,6 +248,11 @@ def main(args) -> int:
             raise WatchError(f"--watch {data}: not a directory")
         if args.span is not None:
             raise WatchError("--span: a watcher runs every span; leave --span out")
+        if args.watch and args.source != "csv":
+            raise WatchError(
+                f"--watch: spans are CSV directories; --source {args.source} runs "
+                "on a schedule with --every"
+            )
         if args.poll <= 0:
             raise WatchError(f"--poll {args.poll:g}: must be more than 0")
         layout = prepare_output(args.output.resolve())

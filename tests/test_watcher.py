@@ -139,6 +139,7 @@ def test_a_watcher_refuses_wrong_flags_in_one_line(tmp_path):
         (["--watch", str(tmp_path / "nope")], "--watch"),
         (["--every", "soon"], "--every 'soon'"),
         (["--watch", str(tmp_path), "--span", "2"], "--span"),
+        (["--watch", str(tmp_path), "--source", "bigquery"], "--every"),
     ]:
         result = subprocess.run(
             [sys.executable, str(REPO / "local_runner.py"), *argv, "--output", str(tmp_path)],
