@@ -6,10 +6,16 @@ babyweight_TARGET.yaml, the bare pipeline spec (KFP IR YAML) that a KFP server u
 (its UI, `kfp pipeline create`, `babyweight kfp create`). Both carry the pipeline root
 (`defaultPipelineRoot`) and the pipeline parameters with their defaults. Two targets:
 
-    vertex  Vertex AI Pipelines, the whole DAG (the default; what the stock `tfx` CLI compiles)
+    vertex  Vertex AI Pipelines (the default; what the stock `tfx` CLI compiles): the baseline
+            resolver, whose latest blessed model is also the Trainer's warm start; Vertex runs
+            no other resolver strategy, so the drift gate between spans is left out
     kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
-            Resolver nodes, so the baseline resolver is left out and the Evaluator keeps only
-            its absolute threshold
+            Resolver nodes, so there is no baseline (the Evaluator keeps only its absolute
+            threshold), no warm start (the Trainer trains from scratch) and no drift gate
+
+With --source csv, CsvExampleGen reads one span of the data root (span-N/ directories) per run,
+chosen by the `range_config` pipeline parameter: the latest by default, so a recurring run
+(a Vertex schedule, a KFP recurring run) trains on each new span as it lands.
 
     python kubeflow_runner.py --target vertex --project P --bucket B
     python kubeflow_runner.py --target kfp --project P --bucket B --image gcr.io/P/bw:1
@@ -139,6 +145,29 @@ def finish_spec(path: Path, parameters: dict) -> None:
     ir_path(path).write_text(header + yaml.safe_dump(spec, sort_keys=True, width=100))
 
 
+def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -> list[str]:
+    """What the target cannot run of the local DAG, in words (pipeline/resolvers.py)."""
+    lines = []
+    if not cloud.use_baseline:
+        lines.append(
+            "no latest_blessed_model_resolver; blessing needs only RMSE < "
+            f"{settings.rmse_upper_bound} on the Overall slice"
+        )
+        lines.append("no warm start: the Trainer trains from scratch (no resolver to find a model)")
+    else:
+        lines.append("warm start from the latest blessed model (latest_blessed_model_resolver)")
+    lines.append(
+        "no drift gate between spans: its resolver of the previous span's statistics runs only "
+        "locally (local_runner.py)"
+    )
+    if settings.data_source == "csv":
+        lines.append(
+            f"CsvExampleGen reads {settings.data_root}/span-N/, the span set by the range_config "
+            "parameter (default: the latest)"
+        )
+    return lines
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     flags = {name: getattr(args, name) for name in configs.CLOUD_ENV}
@@ -151,11 +180,8 @@ def main(argv=None) -> int:
     output = (args.output or Path(configs.KFP_SPEC_FILE.format(target=cloud.target))).resolve()
     compile_pipeline(cloud, settings, output)
     print(f"target {cloud.target}: {configs.KFP_TARGETS[cloud.target]}")
-    if not cloud.use_baseline:
-        print(
-            "  no latest_blessed_model_resolver; blessing needs only RMSE < "
-            f"{settings.rmse_upper_bound} on the Overall slice"
-        )
+    for line in left_out(cloud, settings):
+        print(f"  {line}")
     print(f"  image {cloud.image}; Beam on {cloud.beam_runner}; root {cloud.pipeline_root}")
     uncached = " (BigQueryExampleGen: never, it reads the table anew)" * (
         cloud.data_source == "bigquery" and not args.no_cache

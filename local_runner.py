@@ -5,16 +5,21 @@ the report and logs/run-<id>.log.
 
     python local_runner.py                                   # data/births.csv
     python local_runner.py --data ../shared/data/natality/natality2014_100k.csv
+    python local_runner.py --data monthly/ [--span 7]        # monthly/span-N/: the latest span
+    python local_runner.py --watch monthly/                  # each new span, until Ctrl-C
+    python local_runner.py --data monthly/ --every 1d        # on a schedule, until Ctrl-C
     python local_runner.py --source bigquery --gcp-project P --temp-location gs://B/tmp
 
 The terminal shows the progress lines and the summary; the full TensorFlow/Beam/TFX log goes to
 the run's log file (--verbose streams it too). One run per --output at a time (a lock file).
-The exit status says how the run ended (summary.ExitCode, README "Exit codes").
+The exit status says how the run ended (summary.ExitCode, README "Exit codes"). --watch and
+--every (pipeline/watcher.py) run this same command once per cycle and print a line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import logging
 import os
@@ -30,7 +35,7 @@ from babyweight.metadata import progress, report, summary
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.summary import ExitCode, RunSummary
 
-from pipeline import configs, splits, staging
+from pipeline import configs, spans, splits, staging
 from pipeline.layouts import LayoutError
 
 PROG = "local_runner"
@@ -74,6 +79,49 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--tuner-trials", type=int, default=configs.TUNER_TRIALS)
     parser.add_argument("--tuner-train-steps", type=int, default=configs.TUNER_TRAIN_STEPS)
+    parser.add_argument(
+        "--span",
+        type=int,
+        help="the span of --data to run, its span-N/ directory (default: the latest complete)",
+    )
+    parser.add_argument(
+        "--span-window",
+        type=int,
+        default=configs.SPAN_WINDOW,
+        help="train on the last K spans this output has read (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--on-drift",
+        choices=configs.DRIFT_ACTIONS,
+        default=configs.DRIFT_ACTION,
+        help="drift from the previous span stops the run, only warns, or is not checked "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-warm-start",
+        action="store_true",
+        help="train from scratch, not from the last blessed model's weights",
+    )
+    cycles = parser.add_mutually_exclusive_group()
+    cycles.add_argument(
+        "--watch",
+        type=Path,
+        metavar="DIR",
+        help="wait for each new complete span under DIR (span-N/ with a _SUCCESS file) and run "
+        "on it, until stopped",
+    )
+    cycles.add_argument(
+        "--every",
+        metavar="DURATION",
+        help="run on --data every DURATION (30s, 15m, 6h, 1d), until stopped",
+    )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=configs.WATCH_POLL_SECONDS,
+        help="--watch: seconds between looks for a new span (default: %(default)s)",
+    )
+    parser.add_argument("--run-id", help=argparse.SUPPRESS)  # a watcher names its runs
     parser.add_argument("--no-cache", action="store_true", help="rerun every component")
     parser.add_argument("--quiet", action="store_true", help="log only warnings from TFX and Beam")
     parser.add_argument(
@@ -82,7 +130,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def settings_from_args(args, layout: OutputLayout):
+def settings_from_args(args, layout: OutputLayout, span: int | None = None):
     """The run's PipelineSettings; UserError naming a wrong setting (nothing is written)."""
     data_root = str(layout.staged_examples) if args.source == "csv" else None
     beam_args = list(configs.LOCAL_BEAM_ARGS)
@@ -102,22 +150,57 @@ def settings_from_args(args, layout: OutputLayout):
             tuner_trials=args.tuner_trials,
             tuner_train_steps=args.tuner_train_steps,
             enable_cache=not args.no_cache,
+            span=span,
+            span_window=args.span_window,
+            drift_action=args.on_drift,
+            warm_start=not args.no_warm_start,
             beam_pipeline_args=tuple(beam_args),
         )
     except ValueError as e:
         raise UserError(str(e)) from None
 
 
-def check_input(args) -> None:
-    """The cheap checks, before anything is written: --data exists, BigQuery's flags."""
+@dataclasses.dataclass(frozen=True)
+class RunInput:
+    """The CSV input of one run: the file or directory it stages, and its span."""
+
+    data: Path  # --data as given
+    files: Path  # what is staged: --data itself, or its span's directory
+    span: int  # 0 for a --data without spans
+    has_spans: bool
+
+
+def input_span(args) -> RunInput:
+    """--data itself (span 0), or its span directory: --span N, or the latest complete span
+    when --data holds span-N/ directories."""
+    try:
+        found = spans.find_spans(args.data)
+        if not found:
+            if args.span is not None:
+                raise UserError(
+                    f"--span {args.span}: --data {args.data} has no span directories "
+                    f"({configs.SPAN_PATTERN.replace('{SPAN}', 'N')}/)"
+                )
+            return RunInput(args.data, args.data, 0, False)
+        chosen = spans.choose_span(found, args.data, args.span)
+    except spans.SpanError as e:
+        raise UserError(str(e)) from None
+    return RunInput(args.data, chosen.path, chosen.number, True)
+
+
+def check_input(args) -> RunInput | None:
+    """The cheap checks, before anything is written: --data exists, its span, BigQuery's flags.
+    Returns the CSV input of the run (None for BigQuery)."""
     if args.source == "bigquery":
         if not args.gcp_project or not args.temp_location:
             raise UserError("--source bigquery needs --gcp-project and --temp-location")
-        return
+        return None
+    source = input_span(args)
     try:
-        staging.check_headers(args.data)
+        staging.check_headers(source.files)
     except (staging.StagingError, LayoutError) as e:
         raise UserError(str(e)) from None
+    return source
 
 
 def prepare_output(path: Path) -> OutputLayout:
@@ -138,15 +221,18 @@ def new_run_id() -> str:
     return datetime.datetime.now().isoformat()
 
 
-def stage(args, layout: OutputLayout, out) -> staging.StageReport:
-    """Stage the CSV input and check that every split can be filled; print what was read."""
+def stage(source: RunInput, layout: OutputLayout, out) -> staging.StageReport:
+    """Stage the run's span of CSV input and check that every split can be filled; print what
+    was read."""
+    if source.has_spans:
+        print(f"span {source.span}: {source.files}", file=out)
     try:
-        stage_report = staging.stage_csv(args.data, layout)
+        stage_report = staging.stage_csv(source.files, layout, span=source.span)
     except staging.NoUsableRows as e:
         raise UserError(str(e), ExitCode.UNUSABLE_DATA) from None
     except (staging.StagingError, LayoutError) as e:
         raise UserError(str(e)) from None
-    for line in staging.describe(stage_report, args.data):
+    for line in staging.describe(stage_report, source.files):
         print(line, file=out)
     problem = splits.unusable_split(
         stage_report.split_counts, configs.EVAL_SPLIT, configs.MIN_TEST_ROWS
@@ -156,7 +242,7 @@ def stage(args, layout: OutputLayout, out) -> staging.StageReport:
     return stage_report
 
 
-def run_pipeline(settings, layout, run_id: str, out, started_at: float) -> Exception | None:
+def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -> Exception | None:
     """LocalDagRunner under our run id; the pipeline's error, or None."""
     from tfx import v1 as tfx  # heavy: after the cheap checks, with the log captured
     from tfx.dsl.compiler import constants
@@ -176,6 +262,7 @@ def run_pipeline(settings, layout, run_id: str, out, started_at: float) -> Excep
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(layout.metadata))
     try:
         watch = progress.Progress(layout.metadata, stream=out, run_id=run_id, started_at=started_at)
+        steps.progress = watch
         with watch:
             RunWithId().run(create_pipeline(settings, connection))
     except DataAnomaliesError as e:
@@ -233,7 +320,8 @@ def interrupt_handler(layout: OutputLayout, run_id: str, console):
 
 def failure_line(result: RunSummary, log_path: Path) -> str | None:
     """One line for a run that did not bless a model; None when the summary says it all."""
-    if result.exit_code in (ExitCode.BLESSED, ExitCode.NOT_BLESSED, ExitCode.DATA_ANOMALIES):
+    said = (ExitCode.BLESSED, ExitCode.NOT_BLESSED, ExitCode.DATA_ANOMALIES, ExitCode.DRIFT)
+    if result.exit_code in said:
         return None
     failed = [node for node, state in result.components.items() if state == "FAILED"]
     where = f" in {failed[0]}" if failed else ""
@@ -241,9 +329,16 @@ def failure_line(result: RunSummary, log_path: Path) -> str | None:
     return f"{PROG}: the pipeline failed{where}: {what} (the traceback is in {log_path})"
 
 
-def finish(layout: OutputLayout, result: RunSummary, console) -> int:
+def record_span_run(layout: OutputLayout, source: RunInput | None, result: RunSummary) -> None:
+    """One line in span_runs.jsonl for a run of a CSV span that reached an outcome."""
+    if source is not None:
+        spans.record_run(layout.span_runs, spans.run_entry(result.to_dict(), source.data))
+
+
+def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput | None) -> int:
     result.log_file = str(console.log_path)
     result.write_json(layout.run_summary)
+    record_span_run(layout, source, result)
     print(summary.format_text(result), file=console.out)
     print(f"summary written to {layout.run_summary}", file=console.out)
     print(f"full log: {console.log_path}", file=console.out)
@@ -268,7 +363,7 @@ def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout)
     return result
 
 
-def run(args, settings, layout: OutputLayout, run_id: str) -> int:
+def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | None) -> int:
     """One run, its output captured in its log file; the exit status."""
     console = console_lib.capture_run_log(
         layout.run_log(run_id), verbose=args.verbose, quiet=args.quiet
@@ -278,26 +373,27 @@ def run(args, settings, layout: OutputLayout, run_id: str) -> int:
     steps = progress.show_training_steps(console.out, started_at)
     try:
         print(f"run {run_id}; full log in {console.log_path}", file=console.out)
-        if args.source == "csv":
+        if source is not None:
             try:
-                stage(args, layout, console.out)
+                stage(source, layout, console.out)
             except UserError as e:
                 if e.code == ExitCode.USAGE:
                     raise
                 result = stopped_early(run_id, e.code, str(e), layout)
+                result.span = source.span
                 result.log_file = str(console.log_path)
                 result.write_json(layout.run_summary)
+                record_span_run(layout, source, result)
                 print(f"{PROG}: {e}", file=console.err)
                 return int(e.code)
         else:
             layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier counts
-        error = run_pipeline(settings, layout, run_id, console.out, started_at)
+        error = run_pipeline(settings, layout, run_id, console.out, started_at, steps)
         if not layout.metadata.is_file():  # TFX failed before it recorded anything
             failed = error or RuntimeError("the pipeline recorded nothing")
-            return finish(
-                layout, stopped_early(run_id, ExitCode.FAILED, str(failed), layout), console
-            )
-        return finish(layout, summary.collect(layout, run_id, error=error), console)
+            result = stopped_early(run_id, ExitCode.FAILED, str(failed), layout)
+            return finish(layout, result, console, source)
+        return finish(layout, summary.collect(layout, run_id, error=error), console, source)
     except UserError as e:
         print(f"{PROG}: {e}", file=console.err)
         return int(e.code)
@@ -309,11 +405,16 @@ def run(args, settings, layout: OutputLayout, run_id: str) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.watch or args.every:
+        from pipeline import watcher
+
+        return watcher.main(args)
     try:
-        check_input(args)
-        settings = settings_from_args(args, OutputLayout(args.output.resolve()))
+        source = check_input(args)
+        span = source.span if source else None
+        settings = settings_from_args(args, OutputLayout(args.output.resolve()), span)
         layout = prepare_output(args.output.resolve())
-        run_id = new_run_id()
+        run_id = args.run_id or new_run_id()
         run_lock.acquire(layout.run_lock, run_id)
     except UserError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
@@ -325,7 +426,7 @@ def main(argv=None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     try:
-        return run(args, settings, layout, run_id)
+        return run(args, settings, layout, run_id, source)
     finally:
         run_lock.release(layout.run_lock)
 

@@ -6,15 +6,18 @@
     DIR/
       pipeline_root/                 every component's artifacts
       metadata.sqlite                ML Metadata: executions, artifacts, lineage
-      staged/examples/data.csv       the rows fed to ExampleGen
-      staged/dropped.csv             rows dropped while staging, with file, line and reason
-      staged/stage_report.json       counts of the staging step
+      staged/examples/span-N/data.csv   the rows of span N fed to ExampleGen (span 0: --data
+                                     without spans), read by TFX's span pattern span-{SPAN}/*.csv
+      staged/dropped.csv             rows the last staging dropped, with file, line and reason
+      staged/stage_report.json       counts of the last staging step (its span included)
       serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
       serving_model/babyweight.rollout.json   version labels (stable, canary) and the canary's share
       run_summary.json               the summary of the newest run
       report/index.html              the static report of the newest run (and its images)
       logs/run-<run id>.log          the full TensorFlow/Beam/TFX log of one run
       .run.lock                      held by the run in progress (babyweight/run_lock.py)
+      .watch.lock                    held by `local_runner.py --watch/--every` while it lives
+      span_runs.jsonl                one line per finished run of a span: span, run id, outcome
       serving_log.jsonl              every row the REST server predicted (.1, .2, ...: rotated)
       skew/<log name>/[<version>/]   results of a skew check (a folder per model version
                                      when the log holds several)
@@ -29,6 +32,13 @@ from pathlib import Path
 PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
 MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
 DEFAULT_OUTPUT = Path("outputs")
+# How staged spans are named under staged/examples/, in TFX's span placeholder: CsvExampleGen
+# reads the pattern SPAN_DIR + "/*.csv" with a range_config that picks the span.
+SPAN_DIR = "span-{SPAN}"
+
+
+def span_dir_name(span: int) -> str:
+    return SPAN_DIR.replace("{SPAN}", str(int(span)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +65,10 @@ class OutputLayout:
     @property
     def staged_examples(self) -> Path:
         return self.staged / "examples"
+
+    def staged_span(self, span: int) -> Path:
+        """The staged CSV of one span: what CsvExampleGen reads for that span."""
+        return self.staged_examples / span_dir_name(span)
 
     @property
     def dropped_rows(self) -> Path:
@@ -86,6 +100,14 @@ class OutputLayout:
     @property
     def run_lock(self) -> Path:
         return self.root / ".run.lock"
+
+    @property
+    def watch_lock(self) -> Path:
+        return self.root / ".watch.lock"
+
+    @property
+    def span_runs(self) -> Path:
+        return self.root / "span_runs.jsonl"
 
     @property
     def report_dir(self) -> Path:

@@ -5,6 +5,11 @@ The lock is a POSIX record lock (fcntl) on `OUTPUT/.run.lock` (OutputLayout.run_
 the whole run; the file holds the holder's PID and run id for people and tools. Who holds it is
 asked of the kernel (F_GETLK), not read from the file, so a stale file says nothing.
 
+A watcher (`local_runner.py --watch/--every`) holds a second lock, `OUTPUT/.watch.lock`, for its
+whole life, with the holder's run id spelled `watch: <what it watches>`: a second watcher is
+refused, while its runs take `.run.lock` one at a time like any run, so a watcher and a run
+started by hand never run on the same output at once.
+
 A POSIX lock belongs to the process and is released when the process closes ANY descriptor of
 the file, so a holder never opens the file again: `holder()` answers from memory in the process
 that holds the lock.
@@ -31,12 +36,22 @@ class Holder:
     run_id: str | None
 
 
+WATCHER = "watch: "  # how a watcher's holder id starts
+
+
 class OutputLocked(RuntimeError):
-    """Another process runs a pipeline on this output directory."""
+    """Another process runs a pipeline on this output directory, or watches for spans."""
 
     def __init__(self, path: Path, holder: Holder | None):
         self.path, self.holder = path, holder
         who = f"process {holder.pid}" if holder else "another process"
+        if holder and holder.run_id and holder.run_id.startswith(WATCHER):
+            watched = holder.run_id.removeprefix(WATCHER)
+            super().__init__(
+                f"{path.parent} is watched by {who} ({watched}); stop that watcher or use "
+                "another --output"
+            )
+            return
         run = f" (run {holder.run_id})" if holder and holder.run_id else ""
         super().__init__(
             f"{path.parent} is in use by {who}{run}, running the pipeline; wait for it to end "

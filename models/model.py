@@ -10,6 +10,7 @@ augmentation does, so the model also predicts before an ultrasound can tell eith
 from __future__ import annotations
 
 from babyweight import features as F
+from babyweight import model_config
 from babyweight.metadata.progress import training_steps_callback
 
 import tensorflow as tf
@@ -18,6 +19,7 @@ from absl import logging
 from tfx import v1 as tfx
 
 from models.signatures import make_signatures
+from models.warm_start import warm_start
 
 # Training: epochs of EPOCH_STEPS steps, early stopping after PATIENCE epochs without a better
 # validation loss. The shuffle buffer holds the whole embedded training split.
@@ -154,7 +156,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     TrainArgs.num_steps is the budget: training runs in epochs of EPOCH_STEPS steps, each
     followed by EvalArgs.num_steps validation steps, and stops once the validation loss has not
-    improved for PATIENCE epochs, keeping the best weights."""
+    improved for PATIENCE epochs, keeping the best weights. The model starts from the base
+    model's weights when the Trainer got one and the configuration is unchanged (warm start);
+    the configuration is recorded in the exported model for the next run's comparison."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     hp = _hyperparameters(fn_args)
     strategy = tf.distribute.MirroredStrategy()
@@ -163,6 +167,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     evaluation = input_fn(fn_args.eval_files, tf_transform_output, batch_size, augment=False)
     with strategy.scope():
         model = build_model(**_model_args(hp))
+    config = model_config.model_config(hp["hidden_units"], hp["embedding_dim"])
+    warm_start(model, fn_args, config)
     epoch_steps = min(EPOCH_STEPS, fn_args.train_steps)
     stop = tf.keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=PATIENCE, restore_best_weights=True
@@ -197,6 +203,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         signatures=make_signatures(model, tf_transform_output),
         save_traces=False,
     )
+    model_config.write_config(fn_args.serving_model_dir, config)
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs):

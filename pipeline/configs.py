@@ -22,6 +22,19 @@ DATA_SOURCES = ("csv", "bigquery")
 BIGQUERY_TABLE = "bigquery-public-data.samples.natality"
 BIGQUERY_ROW_LIMIT = None  # e.g. 100_000 for a sample of the table
 
+# Spans: a --data directory whose subdirectories match SPAN_PATTERN ({SPAN} is the span number,
+# TFX's placeholder) holds one span of data per subdirectory, e.g. data/span-7/*.csv. A span is
+# complete once its SPAN_MARKER file exists: whatever delivers a span writes the marker last
+# (as Hadoop, Spark and BigQuery exports do). Each run reads one span, the latest complete one
+# unless told (local_runner.py --span N; KFP: the range_config parameter).
+SPAN_PATTERN = "span-{SPAN}"
+SPAN_MARKER = "_SUCCESS"
+# Train on the last SPAN_WINDOW spans (1: the run's span only). ExampleGen reads one span per
+# run; a window of K > 1 gathers the Examples of the last K spans this output has read, through
+# a resolver (local runs only: KFP and Vertex cannot run it).
+SPAN_WINDOW = 1
+WATCH_POLL_SECONDS = 30.0  # local_runner.py --watch: how often it looks for a new span
+
 # Code, by dotted path: no run-time wheel of a module file is built.
 PREPROCESSING_FN = "preprocessing.preprocessing_fn"
 RUN_FN = "models.model.run_fn"
@@ -51,6 +64,23 @@ HYPERPARAMETERS = {
 ENABLE_TUNING = False
 TUNER_TRIALS = 6
 TUNER_TRAIN_STEPS = 300
+
+# Continuous training. The Trainer starts from the weights of the last blessed model trained on
+# other data when the model configuration (features, buckets, crosses, hidden units, embedding
+# size) is unchanged; otherwise it trains from scratch and says why.
+WARM_START = True
+# Drift between spans: the new span's statistics (split DRIFT_SPLIT) against the previous span's,
+# with TFDV's drift comparators (L-infinity for categorical features, approximate Jensen-Shannon
+# divergence for numeric ones) under these thresholds. DRIFT_ACTION "stop" ends the run before
+# Transform (exit 7), "warn" names the drifted features and goes on, "off" leaves the check out.
+DRIFT_ACTIONS = ("stop", "warn", "off")
+DRIFT_ACTION = "stop"
+DRIFT_THRESHOLDS = {"categorical_linf": 0.1, "numeric_jensen_shannon": 0.15}
+DRIFT_SPLIT = "train"
+# Where the DAG runs decides which resolvers it may hold: LocalDagRunner runs any TFX resolver
+# strategy; Vertex AI Pipelines only LatestArtifactStrategy and LatestBlessedModelStrategy; OSS
+# KFP v2 none.
+ORCHESTRATORS = ("local", "vertex", "kfp")
 
 # Evaluation: a model is blessed when its RMSE on every slice listed in SLICES is known, the
 # overall RMSE is under the bound, and it is not worse than the last blessed model by more than
@@ -97,6 +127,13 @@ class PipelineSettings:
     # only its absolute threshold.
     use_baseline: bool = True
     split_buckets: dict = dataclasses.field(default_factory=lambda: dict(SPLIT_BUCKETS))
+    # The span CsvExampleGen reads: a number, or None for the latest span under data_root.
+    span: int | None = None
+    span_window: int = SPAN_WINDOW
+    warm_start: bool = WARM_START
+    drift_action: str = DRIFT_ACTION
+    drift_thresholds: dict = dataclasses.field(default_factory=lambda: dict(DRIFT_THRESHOLDS))
+    orchestrator: str = "local"
     beam_pipeline_args: tuple[str, ...] = tuple(LOCAL_BEAM_ARGS)
     enable_cache: bool = True
 
@@ -127,13 +164,33 @@ class PipelineSettings:
         missing = set(HYPERPARAMETERS) - set(self.hyperparameters)
         if missing:
             raise ValueError(f"hyperparameters: missing {sorted(missing)}")
+        self._validate_continuous_training()
+
+    def _validate_continuous_training(self) -> None:
+        _require_choice("orchestrator", self.orchestrator, ORCHESTRATORS)
+        _require_choice("drift_action", self.drift_action, DRIFT_ACTIONS)
+        if self.span is not None and int(self.span) < 0:
+            raise ValueError(f"span={self.span!r}: must be 0 or more")
+        _require_positive(self, "span_window")
+        if self.span_window > 1 and self.orchestrator != "local":
+            raise ValueError(
+                f"span_window={self.span_window}: a window of spans needs a resolver that "
+                f"{self.orchestrator} cannot run; use 1"
+            )
+        if set(self.drift_thresholds) != set(DRIFT_THRESHOLDS):
+            raise ValueError(
+                f"drift_thresholds={self.drift_thresholds!r}: needs exactly "
+                f"{sorted(DRIFT_THRESHOLDS)}"
+            )
+        if any(not 0 < float(v) <= 1 for v in self.drift_thresholds.values()):
+            raise ValueError(f"drift_thresholds={self.drift_thresholds!r}: each in (0, 1]")
 
 
 # Kubeflow Pipelines v2 and Vertex AI Pipelines (kubeflow_runner.py, babyweight/kfp_cli.py).
 # The runner fills CloudSettings from flags, then the environment variables of CLOUD_ENV, then
 # these defaults; nothing here reads the environment.
 KFP_TARGETS = {
-    "vertex": "Vertex AI Pipelines: the whole DAG, the baseline resolver included",
+    "vertex": "Vertex AI Pipelines: the DAG with the baseline resolver (also the warm start)",
     "kfp": "OSS KFP v2 (AI Platform Pipelines / Kubeflow): no resolver, so no baseline model; "
     "the Evaluator keeps only its absolute threshold",
 }
@@ -308,6 +365,7 @@ class CloudSettings:
             eval_steps=int(self.eval_steps),
             enable_tuning=enable_tuning,
             use_baseline=self.use_baseline,
+            orchestrator=self.target,
             beam_pipeline_args=self.beam_pipeline_args(),
             enable_cache=enable_cache,
         )

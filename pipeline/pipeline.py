@@ -1,8 +1,11 @@
 """create_pipeline: the babyweight DAG, the same for every orchestrator.
 
-ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataReport -> gate
--> Transform -> [Tuner] -> Trainer -> Evaluator (vs. the latest blessed model) -> Pusher, RunReport.
-It reads no globals or environment and runs nothing; runners choose where it runs.
+ExampleGen (one span) -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataReport ->
+gate, and StatisticsGen -> DistributionValidator (vs. the previous span) -> DriftGate; then
+Transform -> [Tuner] -> Trainer (warm-started from the last blessed model) -> Evaluator (vs. the
+latest blessed model) -> Pusher, RunReport. It reads no globals or environment and runs nothing;
+runners choose where it runs, and where it runs decides which resolvers it holds
+(settings.orchestrator; pipeline/resolvers.py).
 
 What a person changes from run to run is a pipeline parameter (RUN_PARAMETERS): a field of the
 KFP UI's run form, `--runtime_parameter NAME=VALUE` of `babyweight kfp run`; a local run takes the
@@ -14,12 +17,13 @@ from __future__ import annotations
 import json
 
 from babyweight import features as F
+from babyweight.layout import SPAN_DIR
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
 
-from . import configs
+from . import configs, drift, resolvers
 from .bigquery import natality_query
 from .gate import DataValidationGate
 from .pusher import ServingPusher
@@ -32,7 +36,16 @@ RUN_PARAMETERS = {
     "eval_args": 'Trainer evaluation steps, e.g. {"num_steps": 50}',
     "bigquery_input_config": "BigQueryExampleGen input_config: its pattern is the query; end it "
     "with LIMIT N to read N rows",
-    "data_root": "the directory of CSV files that CsvExampleGen reads",
+    "data_root": "the directory that CsvExampleGen reads: one span-N/ directory of CSV files per "
+    "span",
+    "range_config": 'the span CsvExampleGen reads: {"rolling_range": {"num_spans": 1}} the latest '
+    '(the default), {"static_range": {"start_span_number": N, "end_span_number": N}} span N',
+}
+# What the Trainer is told about warm start when it gets no base model, by orchestrator.
+NO_BASE_MODEL = {
+    "local": "no blessed model trained on other data yet",
+    "vertex": "no blessed model yet",
+    "kfp": "OSS KFP cannot run the resolver that finds the last blessed model",
 }
 
 
@@ -46,6 +59,13 @@ def bigquery_input_config(settings: configs.PipelineSettings) -> dict:
     """The query as one split of BigQueryExampleGen's input_config, on one line."""
     query = " ".join(natality_query(settings.bigquery_table, settings.bigquery_limit).split())
     return {"splits": [{"name": "single_split", "pattern": query}]}
+
+
+def range_config(span: int | None) -> dict:
+    """TFX's RangeConfig for CsvExampleGen: span N, or the latest span (None)."""
+    if span is None:
+        return {"rolling_range": {"num_spans": 1}}
+    return {"static_range": {"start_span_number": int(span), "end_span_number": int(span)}}
 
 
 def split_config(buckets: dict[str, int]) -> tfx.proto.Output:
@@ -111,23 +131,66 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
     )
 
 
-def create_pipeline(
-    settings: configs.PipelineSettings, metadata_connection_config=None
-) -> tfx.dsl.Pipeline:
-    # Read the data and split it by hash of the split key (train/eval/test).
+def example_gen_of(settings: configs.PipelineSettings):
+    """BigQueryExampleGen with the course's query, or CsvExampleGen reading one span of the data
+    root (data_root/span-N/*.csv, the span picked by the range_config parameter)."""
     if settings.data_source == "bigquery":
-        example_gen = BigQueryExampleGen(
+        return BigQueryExampleGen(
             input_config=run_parameter("bigquery_input_config", bigquery_input_config(settings)),
             output_config=split_config(settings.split_buckets),
         )
-    else:
-        example_gen = tfx.components.CsvExampleGen(
-            input_base=run_parameter("data_root", settings.data_root),
-            output_config=split_config(settings.split_buckets),
-        )
+    return tfx.components.CsvExampleGen(
+        input_base=run_parameter("data_root", settings.data_root),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single_split", pattern=f"{SPAN_DIR}/*.csv")]
+        ),
+        range_config=run_parameter("range_config", range_config(settings.span)),
+        output_config=split_config(settings.split_buckets),
+    )
 
-    # Statistics of every split: input to validation and to the reports.
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+
+def drift_gate_of(settings: configs.PipelineSettings, example_gen, statistics) -> list:
+    """[resolver of the previous span's statistics, DistributionValidator, DriftGate], or []
+    when drift is off or the orchestrator cannot run the resolver (KFP, Vertex)."""
+    if settings.drift_action == "off" or settings.orchestrator != "local":
+        return []
+    previous = resolvers.previous_span_statistics(example_gen.outputs["examples"])
+    validator = drift.distribution_validator(
+        statistics,
+        previous.outputs["previous_statistics"].as_optional(),  # none for the first span
+        settings,
+    )
+    gate = drift.DriftGate(
+        anomalies=validator.outputs["anomalies"], stop=int(settings.drift_action == "stop")
+    ).with_id("DriftGate")
+    return [previous, validator, gate]
+
+
+def base_model_of(settings: configs.PipelineSettings, transform, baseline):
+    """(base model channel or None, why there is none, resolver nodes to add). Locally: the last
+    blessed model trained on other data; on Vertex: the latest blessed model, the baseline (its
+    resolver tasks know no other strategy); on OSS KFP: none."""
+    if not settings.warm_start:
+        return None, "warm start is off", []
+    no_base = NO_BASE_MODEL[settings.orchestrator]
+    if settings.orchestrator == "local":
+        found = resolvers.base_model(transform.outputs["transformed_examples"])
+        return found.outputs["model"], no_base, [found]
+    if settings.orchestrator == "vertex":
+        return baseline, no_base, []
+    return None, no_base, []
+
+
+def create_pipeline(
+    settings: configs.PipelineSettings, metadata_connection_config=None
+) -> tfx.dsl.Pipeline:
+    # Read the data (one span of it) and split it by hash of the split key (train/eval/test).
+    example_gen = example_gen_of(settings)
+
+    # Statistics of every split: input to validation, drift and the reports.
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"], stats_options=drift.statistics_options()
+    )
 
     # The curated schema kept in the repo, not a fresh inference that would accept any data.
     schema_gen = tfx.components.ImportSchemaGen(schema_file=settings.schema_path)
@@ -148,13 +211,32 @@ def create_pipeline(
     )
     gate.add_upstream_node(data_report)
 
+    components = [example_gen, statistics_gen, schema_gen, example_validator]
+    components += [data_report, gate]
+    gates = [gate]
+
+    # Drift from the previous span: stop the run (or warn) before any training.
+    drift_nodes = drift_gate_of(settings, example_gen, statistics_gen.outputs["statistics"])
+    components += drift_nodes
+    gates += drift_nodes[-1:]
+
+    # The examples to learn from: this run's span, or the last span_window spans.
+    examples = example_gen.outputs["examples"]
+    if settings.span_window > 1:
+        window = resolvers.span_window(
+            example_gen, statistics_gen.outputs["statistics"], settings.span_window
+        )
+        examples = window.outputs["examples"]
+        components.append(window)
+
     # Feature work, the same graph at training and serving time.
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
     )
-    transform.add_upstream_node(gate)
+    for upstream in gates:
+        transform.add_upstream_node(upstream)
 
     training_inputs = dict(
         examples=transform.outputs["transformed_examples"],
@@ -163,8 +245,7 @@ def create_pipeline(
         train_args=run_parameter("train_args", {"num_steps": settings.train_steps}),
         eval_args=run_parameter("eval_args", {"num_steps": settings.eval_steps}),
     )
-    components = [example_gen, statistics_gen, schema_gen, example_validator]
-    components += [data_report, gate, transform]
+    components.append(transform)
 
     # Optional hyperparameter search; the Trainer then uses its best values.
     hyperparameters = None
@@ -183,15 +264,6 @@ def create_pipeline(
         hyperparameters = tuner.outputs["best_hyperparameters"]
         components.append(tuner)
 
-    # Wide-and-deep Keras model under MirroredStrategy.
-    trainer = tfx.components.Trainer(
-        run_fn=configs.RUN_FN,
-        hyperparameters=hyperparameters,
-        custom_config={"hyperparameters": settings.hyperparameters},
-        **training_inputs,
-    )
-    components.append(trainer)
-
     # The last blessed model is the baseline (OSS KFP v2 cannot run a resolver).
     baseline = None
     if settings.use_baseline:
@@ -202,6 +274,20 @@ def create_pipeline(
         ).with_id("latest_blessed_model_resolver")
         baseline = resolver.outputs["model"]
         components.append(resolver)
+
+    # Warm start from a blessed model's weights (models/model.py decides if the config allows).
+    base_model, no_base, found = base_model_of(settings, transform, baseline)
+    components += found
+
+    # Wide-and-deep Keras model under MirroredStrategy.
+    trainer = tfx.components.Trainer(
+        run_fn=configs.RUN_FN,
+        hyperparameters=hyperparameters,
+        base_model=base_model,
+        custom_config={"hyperparameters": settings.hyperparameters, "no_base_model": no_base},
+        **training_inputs,
+    )
+    components.append(trainer)
 
     # Metrics per slice on the held-out test split, and the blessing.
     evaluator = tfx.components.Evaluator(

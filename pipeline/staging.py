@@ -9,7 +9,10 @@ rules cannot read (a word in gestation_weeks, plurality 9) goes through as writt
 ExampleValidator stops the run on it by name.
 
 The split key (pipeline/splits.py) is chosen once all rows are read, and the rows per split are
-known here, before ExampleGen runs.
+known here, before ExampleGen runs. A run stages one span (pipeline/spans.py; span 0 for a --data
+without spans) into its own directory, OUTPUT/staged/examples/span-N/, which CsvExampleGen reads
+through TFX's span pattern; each span gets its own split key, checks and counts, so the hash
+splits of a span never change when other spans arrive.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ class StageReport:
     split_key: str = ""  # splits.YEAR_MONTH or splits.ROW
     split_key_reason: str = ""
     split_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # as ExampleGen will
-    examples_dir: str = ""
+    span: int = 0
+    data_root: str = ""  # what CsvExampleGen reads: a directory of span directories
+    examples_dir: str = ""  # this span's directory in it, holding data.csv
     dropped_file: str = ""
 
     @property
@@ -126,8 +131,8 @@ def decoded_lines(path: Path, undecodable: list[tuple[int, bytes]]) -> Iterator[
 class _Writer:
     """The temporary staged and dropped files, written while the input streams by."""
 
-    def __init__(self, layout: OutputLayout):
-        layout.staged_examples.mkdir(parents=True, exist_ok=True)
+    def __init__(self, layout: OutputLayout, span: int):
+        layout.staged_span(span).mkdir(parents=True, exist_ok=True)
         self.rows_tmp = layout.staged / ".rows.csv.tmp"  # model columns + both candidate keys
         self.dropped_tmp = layout.staged / ".dropped.csv.tmp"
         self._rows_f = open(self.rows_tmp, "w", newline="")
@@ -200,11 +205,13 @@ def _write_examples(rows_tmp: Path, dest: Path, key_kind: str) -> None:
 def stage_csv(
     data: Path,
     layout: OutputLayout,
+    span: int = 0,
     buckets: dict[str, int] | None = None,
     min_year_months: int = configs.YEAR_MONTH_MIN_KEYS,
     tolerance: float = configs.SPLIT_TOLERANCE,
 ) -> StageReport:
-    """Write the layout's staged examples (data.csv) and dropped rows; return the counts.
+    """Write the staged examples of `span` (staged/examples/span-N/data.csv) and the dropped
+    rows; return the counts.
 
     Raises StagingError naming the file (and the columns expected) when the input cannot be
     read, and when no row is usable."""
@@ -212,11 +219,14 @@ def stage_csv(
     files = input_files(data)
     layout.stage_report.unlink(missing_ok=True)  # an earlier run's counts are not this run's
     report = StageReport(
-        examples_dir=str(layout.staged_examples), dropped_file=str(layout.dropped_rows)
+        span=span,
+        data_root=str(layout.staged_examples),
+        examples_dir=str(layout.staged_span(span)),
+        dropped_file=str(layout.dropped_rows),
     )
     dropped = collections.Counter()
     keys = KeyCounter(buckets)
-    writer = _Writer(layout)
+    writer = _Writer(layout, span)
     try:
         for path in files:
             report.files.append(str(path))
@@ -236,7 +246,7 @@ def stage_csv(
     choice = keys.choose(min_year_months, tolerance)
     report.split_key, report.split_key_reason = choice.key, choice.reason
     report.split_counts = choice.counts
-    _write_examples(writer.rows_tmp, layout.staged_examples / "data.csv", choice.key)
+    _write_examples(writer.rows_tmp, layout.staged_span(span) / "data.csv", choice.key)
     _replace_if_changed(writer.dropped_tmp, layout.dropped_rows)
     layout.stage_report.write_text(json.dumps(dataclasses.asdict(report), indent=2))
     return report

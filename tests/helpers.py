@@ -20,12 +20,24 @@ PIPELINE_COMPONENTS = [
     "ExampleValidator",
     "DataReport",
     "DataValidationGate",
+    "previous_span_statistics_resolver",
+    "DistributionValidator",
+    "DriftGate",
     "Transform",
+    "base_model_resolver",
     "Trainer",
     "latest_blessed_model_resolver",
     "Evaluator",
     "Pusher",
     "RunReport",
+]
+# The nodes only LocalDagRunner can run (custom resolver strategies; pipeline/resolvers.py) and
+# the drift gate that needs one: KFP and Vertex compile without them.
+LOCAL_ONLY = [
+    "previous_span_statistics_resolver",
+    "DistributionValidator",
+    "DriftGate",
+    "base_model_resolver",
 ]
 TINY_ROWS_EVERY = 8  # every 8th row of data/births.csv: ~430 rows from all three sources
 TINY_TRAIN_STEPS = 300
@@ -109,6 +121,29 @@ def bigquery_export(rows_2014: list[list[str]]) -> tuple[list, list]:
         record["month"] = str(i % 12 + 1)
         out.append([record[c] for c in SAMPLES_NATALITY_COLUMNS])
     return SAMPLES_NATALITY_COLUMNS, out
+
+
+SPAN_ROWS = 2000  # real rows per span: small enough for the e2e tests on 2 cores
+OLDER_MOTHERS = 35  # span 3 is the drifted one: mothers of this age and over only
+
+
+def natality_span(directory: Path, span: int, complete: bool = True) -> Path:
+    """DIR/span-N/ of real rows of babyweight_2014_100k.csv, cut by row order: span 1 is rows
+    0-1999, span 2 rows 2000-3999; span 3 is the next 2,000 rows (from row 4000) whose mother is
+    35 or older, a change in distribution (15% of births). `complete` writes the _SUCCESS marker
+    last, as a delivery does."""
+    header, rows = natality_rows("babyweight_2014_100k.csv")
+    if span < 3:
+        chosen = rows[(span - 1) * SPAN_ROWS : span * SPAN_ROWS]
+    else:
+        age = header.index("mother_age")
+        chosen = [r for r in rows[2 * SPAN_ROWS :] if int(r[age]) >= OLDER_MOTHERS][:SPAN_ROWS]
+    folder = directory / f"span-{span}"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_rows(folder / "births.csv", header, chosen)
+    if complete:
+        (folder / "_SUCCESS").write_text("")
+    return folder
 
 
 def tiny_slice(path: Path) -> Path:

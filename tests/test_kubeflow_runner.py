@@ -21,7 +21,7 @@ from babyweight.kfp.spec import ir_path
 import pytest
 import yaml
 from google.protobuf import json_format
-from helpers import PIPELINE_COMPONENTS, REPO
+from helpers import LOCAL_ONLY, PIPELINE_COMPONENTS, REPO
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.utils import import_utils
 
@@ -85,7 +85,8 @@ def parameter(job, task, name):
 def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target):
     job, settings = compiled[target]
     spec = job["pipelineSpec"]
-    expected = [c for c in PIPELINE_COMPONENTS if target == "vertex" or c != RESOLVER]
+    expected = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY]
+    expected = [c for c in expected if target == "vertex" or c != RESOLVER]
     expected[expected.index("CsvExampleGen")] = "BigQueryExampleGen"  # the cloud default source
     assert sorted({node_of(t) for t in tasks(job)}) == sorted(expected)
     pipeline = create_pipeline(settings)
@@ -119,6 +120,9 @@ def test_vertex_has_the_resolver_and_the_baseline(compiled):
     assert resolvers and all("resolver" in executors(job)[f"{n}_executor"] for n in resolvers)
     baseline = tasks(job)["Evaluator"]["inputs"]["artifacts"]["baseline_model"]
     assert node_of(baseline["taskOutputArtifact"]["producerTask"]) == RESOLVER
+    # The same latest blessed model is the Trainer's warm start (Vertex runs no other strategy).
+    base = tasks(job)["Trainer"]["inputs"]["artifacts"]["base_model"]
+    assert base["taskOutputArtifact"] == baseline["taskOutputArtifact"]
     config = json.loads(parameter(job, "Evaluator", "eval_config"))
     (rmse,) = [m for m in config["metrics_specs"][0]["metrics"] if "per_slice_thresholds" in m]
     change = rmse["per_slice_thresholds"][0]["threshold"]["change_threshold"]
@@ -279,6 +283,13 @@ def test_csv_source_and_direct_runner(tmp_path):
         tmp_path, target="kfp", data_source="csv", beam_runner="direct", bigquery_limit=None
     )
     assert pipeline_parameter(job, "CsvExampleGen", "input_base") == "gs://bkt/babyweight/data"
+    # One span per run: the latest under the data root, unless the run's range_config says.
+    latest = json.loads(pipeline_parameter(job, "CsvExampleGen", "range_config"))
+    assert latest == {"rolling_range": {"num_spans": 1}}
+    (split,) = json.loads(parameter(job, "CsvExampleGen", "input_config"))["splits"]
+    assert split["pattern"] == "span-{SPAN}/*.csv"
+    described = job["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]["range_config"]
+    assert "static_range" in described["description"]
     for e in executors(job).values():
         args = e["container"]["args"]
         assert "--direct_num_workers=1" in args and "--runner=DataflowRunner" not in args
@@ -309,6 +320,8 @@ def test_main_reads_the_environment_flags_win_and_says_what_the_target_drops(
     assert kubeflow_runner.main(["--target", "kfp", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "target kfp" in printed and "no latest_blessed_model_resolver" in printed
+    assert "no warm start: the Trainer trains from scratch" in printed
+    assert "no drift gate between spans" in printed
     job = json.loads(out.read_text())
     assert json.loads(pipeline_parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://envbkt/babyweight/pipeline_root"

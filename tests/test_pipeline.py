@@ -38,6 +38,68 @@ def test_default_dag(tmp_path):
     )
     assert "baseline_model" in by_id["Evaluator"].inputs
     assert json.loads(by_id["Evaluator"].exec_properties["example_splits"]) == ["test"]
+    # Drift from the previous span gates Transform too; the Trainer gets a base model.
+    assert by_id["DriftGate"] in by_id["Transform"].upstream_nodes
+    assert by_id["DistributionValidator"] in by_id["DriftGate"].upstream_nodes
+    assert by_id["base_model_resolver"] in by_id["Trainer"].upstream_nodes
+    assert by_id["Trainer"].inputs["base_model"].producer_component_id == "base_model_resolver"
+
+
+def test_examplegen_reads_one_span_directory_picked_by_range_config(tmp_path):
+    example_gen = {c.id: c for c in build(tmp_path, span=7).components}["CsvExampleGen"]
+    (split,) = json.loads(example_gen.exec_properties["input_config"])["splits"]
+    assert split["pattern"] == "span-{SPAN}/*.csv"
+    wanted = {"static_range": {"start_span_number": 7, "end_span_number": 7}}
+    assert json.loads(example_gen.exec_properties["range_config"].default) == wanted
+    latest = {c.id: c for c in build(tmp_path).components}["CsvExampleGen"]
+    assert json.loads(latest.exec_properties["range_config"].default) == {
+        "rolling_range": {"num_spans": 1}
+    }
+
+
+def test_drift_compares_every_feature_with_the_skew_checks_comparators(tmp_path):
+    from babyweight import features as F
+
+    by_id = {c.id: c for c in build(tmp_path).components}
+    validator = by_id["DistributionValidator"]
+    config = validator.exec_properties["distribution_validator_config"]
+    comparators = {
+        f.path.step[0]: f.distribution_comparator for f in config.default_slice_config.feature
+    }
+    assert set(comparators) == set(F.FEATURE_KEYS)
+    linf, js = configs.DRIFT_THRESHOLDS.values()
+    for name in (F.IS_MALE, F.PLURALITY):
+        assert comparators[name].infinity_norm.threshold == linf
+    for name in (F.MOTHER_AGE, F.GESTATION_WEEKS):
+        assert comparators[name].jensen_shannon_divergence.threshold == js
+    assert json.loads(validator.exec_properties["include_split_pairs"]) == [["train", "train"]]
+    assert by_id["DriftGate"].exec_properties["stop"] == 1
+    options = json.loads(by_id["StatisticsGen"].exec_properties["stats_options_json"])
+    assert '"isCategorical": true' in options["schema_json"]  # plurality: L-infinity needs it
+    warn = {c.id: c for c in build(tmp_path, drift_action="warn").components}["DriftGate"]
+    assert warn.exec_properties["stop"] == 0
+    assert "DriftGate" not in ids(build(tmp_path, drift_action="off"))
+
+
+def test_what_each_orchestrator_can_run(tmp_path):
+    vertex = {c.id: c for c in build(tmp_path, orchestrator="vertex").components}
+    assert not set(vertex) & {"base_model_resolver", "DistributionValidator", "DriftGate"}
+    base = vertex["Trainer"].inputs["base_model"]
+    assert base.producer_component_id == "latest_blessed_model_resolver"  # its only strategy
+    kfp = {c.id: c for c in build(tmp_path, orchestrator="kfp", use_baseline=False).components}
+    assert "base_model" not in kfp["Trainer"].inputs and not any("resolver" in n for n in kfp)
+    custom = json.loads(kfp["Trainer"].exec_properties["custom_config"])
+    assert "OSS KFP cannot run the resolver" in custom["no_base_model"]
+    off = {c.id: c for c in build(tmp_path, warm_start=False).components}
+    assert "base_model" not in off["Trainer"].inputs and "base_model_resolver" not in off
+
+
+def test_a_window_of_spans_feeds_transform_through_a_resolver(tmp_path):
+    by_id = {c.id: c for c in build(tmp_path, span_window=3).components}
+    window = by_id["span_window_resolver"]
+    assert by_id["StatisticsGen"] in window.upstream_nodes  # after this run's span is read
+    assert by_id["Transform"].inputs["examples"].producer_component_id == "span_window_resolver"
+    assert window.exec_properties["source_uri"] == {"num_spans": 3}
 
 
 def test_eval_config_slices_metrics_and_thresholds(tmp_path):
@@ -106,6 +168,7 @@ def test_per_run_settings_are_pipeline_parameters_with_the_settings_as_defaults(
     csv = parameters(build(tmp_path, train_steps=77, eval_steps=7))
     assert csv == {
         "data_root": str(tmp_path / "data"),
+        "range_config": '{"rolling_range": {"num_spans": 1}}',
         "train_args": '{"num_steps": 77}',
         "eval_args": '{"num_steps": 7}',
     }

@@ -103,8 +103,8 @@ def test_cdc_layout_stages_exactly_what_the_bigquery_names_stage(tmp_path):
     assert from_cdc.layouts == {str(cdc): "cdc"} and from_bq.layouts == {str(bq): "bigquery"}
     assert from_cdc.rows_kept == from_bq.rows_kept == 1998  # 2 of 2000 have no weight or weeks
     assert from_cdc.dropped == from_bq.dropped
-    a = (tmp_path / "a" / "staged" / "examples" / "data.csv").read_bytes()
-    assert a == (tmp_path / "b" / "staged" / "examples" / "data.csv").read_bytes()
+    a = (tmp_path / "a" / "staged" / "examples" / "span-0" / "data.csv").read_bytes()
+    assert a == (tmp_path / "b" / "staged" / "examples" / "span-0" / "data.csv").read_bytes()
     lines = staging.describe(from_cdc, cdc)
     assert "as CDC natality public-use names: dbwt grams -> pounds" in lines[0]
 

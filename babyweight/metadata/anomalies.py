@@ -49,3 +49,17 @@ def describe(found: dict[str, dict[str, str]]) -> str:
         reasons = sorted(set(splits.values()))
         lines.append(f"  - {feature} ({', '.join(sorted(splits))}): {' / '.join(reasons)}")
     return "\n".join(lines)
+
+
+def measurements(anomalies) -> dict[str, dict[str, float]]:
+    """{feature: {"skew <kind>" or "drift <kind>": value, "... threshold": limit}} from TFDV's
+    drift_skew_info (kind: l_infty, jensen_shannon_divergence)."""
+    found: dict[str, dict[str, float]] = {}
+    for info in anomalies.drift_skew_info:
+        feature = ".".join(info.path.step)
+        for label, items in (("skew", info.skew_measurements), ("drift", info.drift_measurements)):
+            for m in items:
+                kind = type(m).Type.Name(m.type).lower()
+                found.setdefault(feature, {})[f"{label} {kind}"] = round(m.value, 4)
+                found[feature][f"{label} {kind} threshold"] = round(m.threshold, 4)
+    return found

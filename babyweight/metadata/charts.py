@@ -1,4 +1,5 @@
-"""The report's pictures: small histograms, the metrics plot and the lineage graph (SVG)."""
+"""The report's pictures: small histograms, the metrics plot, RMSE over runs and the lineage
+graph (SVG, drawn here: no plotting library, no file, no script)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,84 @@ def metrics_svg(metrics: dict[str, dict[str, float]], rmse_bound: float | None =
         )
     parts.append(
         f'<line x1="{x0}" y1="{axis_y}" x2="{x0 + plot_w}" y2="{axis_y}" stroke="#555"/></svg>'
+    )
+    return "\n".join(parts)
+
+
+# -- RMSE over runs ----------------------------------------------------------------------------
+def _polyline(points: list[tuple[float, float]], color: str, width: float, title: str) -> str:
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    return (
+        f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="{width}">'
+        f"<title>{E(title)}</title></polyline>"
+    )
+
+
+def rmse_history_svg(runs: list[dict], rmse_bound: float | None = None) -> str:
+    """RMSE over runs, oldest left: the Overall RMSE as a line with a dot per evaluated run
+    (green: blessed, red: not), each slice's RMSE as a thin grey line, the RMSE bound dashed.
+    `runs`: {"label" (under the axis), "title", "rmse" (None: not evaluated), "slices": {name:
+    rmse}, "blessed"}. A run that was not evaluated (stopped by a gate) is a grey cross."""
+    left, top, step, plot_h, bottom = 48, 30, 84, 180, 44
+    width = left + max(len(runs), 2) * step + 20
+    values = [r["rmse"] for r in runs if r.get("rmse") is not None]
+    values += [v for r in runs for v in (r.get("slices") or {}).values()]
+    ticks = _ticks(max(values + [rmse_bound or 0.0, 0.1]))
+    axis_y = top + plot_h
+
+    def x(i: int) -> float:
+        return left + step / 2 + i * step
+
+    def y(value: float) -> float:
+        return axis_y - value / ticks[-1] * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{axis_y + bottom}" '
+        'font-family="sans-serif" font-size="11" role="img" aria-label="RMSE over runs">',
+        f'<text x="{left}" y="16" font-weight="bold">RMSE over runs (pounds, test split; grey: '
+        "per slice)</text>",
+    ]
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - 10}" y2="{y(tick):.1f}" '
+            f'stroke="#e3e3e3"/><text x="{left - 6}" y="{y(tick) + 4:.1f}" '
+            f'text-anchor="end">{tick:g}</text>'
+        )
+    slices = sorted({name for r in runs for name in (r.get("slices") or {})} - {"Overall"})
+    for name in slices:
+        points = [(x(i), y(r["slices"][name])) for i, r in enumerate(runs) if name in r["slices"]]
+        if len(points) > 1:
+            parts.append(_polyline(points, "#c8c8c8", 1, name))
+    overall = [(x(i), y(r["rmse"])) for i, r in enumerate(runs) if r.get("rmse") is not None]
+    if len(overall) > 1:
+        parts.append(_polyline(overall, "#4c78a8", 2.5, "Overall RMSE"))
+    for i, run in enumerate(runs):
+        title = E(run.get("title", run["label"]))
+        if run.get("rmse") is None:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{axis_y - 4}" text-anchor="middle" fill="#888" '
+                f'font-size="14">×<title>{title}: not evaluated</title></text>'
+            )
+        else:
+            color = "#176b2c" if run.get("blessed") else "#a31515"
+            verdict = "blessed" if run.get("blessed") else "not blessed"
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(run["rmse"]):.1f}" r="4.5" fill="{color}">'
+                f"<title>{title}: RMSE {run['rmse']:.3f}, {verdict}</title></circle>"
+            )
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{axis_y + 16}" text-anchor="middle">{E(run["label"])}</text>'
+            f'<text x="{x(i):.1f}" y="{axis_y + 30}" text-anchor="middle" fill="#666">'
+            f"run {i + 1}</text>"
+        )
+    if rmse_bound is not None:
+        parts.append(
+            f'<line x1="{left}" y1="{y(rmse_bound):.1f}" x2="{width - 10}" '
+            f'y2="{y(rmse_bound):.1f}" stroke="#a31515" stroke-dasharray="4 3">'
+            f"<title>RMSE bound {rmse_bound:g}</title></line>"
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{width - 10}" y2="{axis_y}" stroke="#555"/></svg>'
     )
     return "\n".join(parts)
 

@@ -1,6 +1,6 @@
 """`babyweight lineage`: what happened in a pipeline's ML Metadata store, without protobuf queries.
 
-    babyweight lineage runs                    [--output DIR] [--json]
+    babyweight lineage runs                    [--output DIR] [--json]   (and the history)
     babyweight lineage artifacts [--type T]    [--output DIR] [--json]
     babyweight lineage trace MODEL_OR_ARTIFACT [--output DIR] [--json]
 
@@ -17,6 +17,7 @@ import sys
 
 from babyweight import run_lock
 from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.metadata import history
 from babyweight.metadata import lineage as lineage_lib
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.lineage import Lineage
@@ -28,7 +29,9 @@ def _artifact_label(info: dict) -> str:
     return f"#{info['id']} {info['type']}"
 
 
-def format_runs(runs: list[dict]) -> str:
+def format_runs(runs: list[dict], histories: dict[str, list[str]] | None = None) -> str:
+    """Each run: its state, time and cache hits; its history lines (span, rows, RMSE, blessed,
+    pushed, warm start, drift; history.describe); then each component."""
     if not runs:
         return "no pipeline runs in this store"
     lines = []
@@ -37,6 +40,7 @@ def format_runs(runs: list[dict]) -> str:
             f"run {run['run_id']}  pipeline={run['pipeline']}  {run['state']}  "
             f"{run['duration_s']:.1f}s  cache hits: {run['cache_hits']}/{len(run['components'])}"
         )
+        lines += (histories or {}).get(run["run_id"], [])
         for c in run["components"]:
             cached = "  (cache hit)" if c["cached"] else ""
             lines.append(
@@ -141,7 +145,10 @@ def main(argv=None) -> int:
         holder = run_lock.holder(OutputLayout(args.output).run_lock)
         live, known = (holder.run_id, holder.run_id is not None) if holder else (None, True)
         data = lineage_lib.runs(lineage, live, lock_known=known)
-        text = format_runs(data)
+        found = history.run_history(OutputLayout(args.output), [r["run_id"] for r in data])
+        for run, summary in zip(data, found, strict=True):
+            run["history"] = history.entry(summary)
+        text = format_runs(data, {s.run_id: history.describe(s) for s in found})
     elif args.command == "artifacts":
         data = lineage_lib.artifact_list(lineage, args.type)
         text = format_artifacts(data)

@@ -40,6 +40,10 @@ def format_started(elapsed_s: float, node: str) -> str:
     return f"[{elapsed_s:7.1f}s] {node:<32} started"
 
 
+def format_note(elapsed_s: float, node: str, text: str) -> str:
+    return f"[{elapsed_s:7.1f}s] {node:<32} {text}"
+
+
 def format_steps(
     elapsed_s: float, node: str, step: int, total: int, loss=None, note: str = ""
 ) -> str:
@@ -149,18 +153,27 @@ class _StepsToTerminal(logging.Handler):
     def __init__(self, stream, started_at: float):
         super().__init__(logging.INFO)
         self.stream, self.started_at = stream, started_at
+        self.progress: Progress | None = None  # its lines first, so that they stay in order
 
     def emit(self, record):
-        steps = getattr(record, "steps", None)
-        if steps is None:
+        steps, text = getattr(record, "steps", None), getattr(record, "note", None)
+        if steps is None and text is None:
             return
+        if self.progress is not None:
+            self.progress.poll()
         elapsed = time.time() - self.started_at
-        self.stream.write(format_steps(elapsed, *steps) + "\n")
+        line = format_steps(elapsed, *steps) if steps else format_note(elapsed, *text)
+        self.stream.write(line + "\n")
         self.stream.flush()
 
 
+def note(node: str, text: str) -> None:
+    """A line of a component for the person at the terminal (e.g. the Trainer's warm start)."""
+    logging.getLogger(STEPS_LOGGER).info("%s: %s", node, text, extra={"note": (node, text)})
+
+
 def show_training_steps(stream, started_at: float) -> logging.Handler:
-    """Print the Trainer's step lines on `stream`; returns the handler (to remove it)."""
+    """Print the Trainer's step lines and notes on `stream`; returns the handler (to remove it)."""
     handler = _StepsToTerminal(stream, started_at)
     logger = logging.getLogger(STEPS_LOGGER)
     logger.setLevel(logging.INFO)
@@ -198,13 +211,13 @@ def training_steps_callback(total_steps: int, node: str = "Trainer"):
 
         def on_train_end(self, logs=None):
             if 0 < self.step < total_steps:  # early stopping ended it before the budget
-                note = "stopped early: the validation loss stopped improving"
+                why = "stopped early: the validation loss stopped improving"
                 logger.info(
                     "%s stopped at step %d/%d",
                     node,
                     self.step,
                     total_steps,
-                    extra={"steps": (node, self.step, total_steps, None, note)},
+                    extra={"steps": (node, self.step, total_steps, None, why)},
                 )
 
     return TrainingSteps()

@@ -6,7 +6,9 @@ local_runner.py writes it after every run. Sections: the run's components; data 
 split (TFDV's statistics of StatisticsGen, as tables and histograms); the anomalies, or "none";
 TFMA metrics per slice (a table and a plot); the blessing and its reason; the pushed model; a
 lineage graph of the run (artifacts and executions, from MLMD events, laid out here in layers:
-no graphviz needed). Every picture is inline SVG.
+no graphviz needed); and the history of every run in the store (span, rows, RMSE overall and per
+slice, blessed, pushed version, warm start, drift) with a plot of RMSE over runs. Every picture is
+inline SVG.
 
 The same rendering serves the KFP pipeline's report steps (pipeline/reports.py), which read the
 RunSummary from their input artifacts' URIs and write render_html, render_markdown and
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 from babyweight.layout import OutputLayout, add_output_argument
-from babyweight.metadata import charts, statistics
+from babyweight.metadata import charts, history, statistics
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.summary import RunSummary
 
@@ -135,13 +137,65 @@ def _evaluation_section(summary: RunSummary) -> list[str]:
     return out
 
 
+def _history_section(runs: list[RunSummary], rmse_bound: float | None) -> list[str]:
+    """Every run of the store, oldest first: a table, and RMSE over runs as a plot."""
+    rows, points = [], []
+    for summary in runs:
+        e = history.entry(summary)
+        slices = ", ".join(
+            f"{E(name)} {value:.3f}"
+            for name, value in e["rmse_per_slice"].items()
+            if name != "Overall"
+        )
+        rmse = f"{e['rmse']:.3f}" if e["rmse"] is not None else "-"
+        warm = {True: "warm-started", False: "from scratch", None: "-"}[e["warm_start"]]
+        rows.append(
+            [
+                f"<code>{E(str(summary.run_id))}</code>",
+                E(e["outcome"]),
+                E(history.spans_text(summary)),
+                str(sum(e["rows"].values()) or "-"),
+                rmse,
+                f"<small>{slices}</small>",
+                "yes" if e["blessed"] else "no",
+                E(e["pushed_version"] or "-"),
+                warm,
+                E(e["drift"] or "-"),
+            ]
+        )
+        label = f"span {summary.span}" if summary.span is not None else "-"
+        points.append(
+            {
+                "label": label,
+                "title": f"run {summary.run_id} ({label}, {e['outcome']})",
+                "rmse": e["rmse"],
+                "slices": e["rmse_per_slice"],
+                "blessed": e["blessed"],
+            }
+        )
+    header = ["run", "outcome", "span", "rows", "RMSE", "RMSE per slice", "blessed"]
+    header += ["pushed version", "warm start", "drift"]
+    return [
+        "<h2 id='history'>History of the runs</h2>",
+        f"<p>{len(runs)} run(s) in this output's ML Metadata store, oldest first.</p>",
+        f"<div class='graph'>{charts.rmse_history_svg(points, rmse_bound)}</div>",
+        _table(header, rows, numeric={3, 4}),
+    ]
+
+
 def render_html(
-    summary: RunSummary, stats: dict, *, evaluation: bool = True, lineage_svg: str = ""
+    summary: RunSummary,
+    stats: dict,
+    *,
+    evaluation: bool = True,
+    lineage_svg: str = "",
+    runs: list[RunSummary] | None = None,
 ) -> str:
     """One self-contained page (inline CSS and SVG: no file, script or network beside it).
 
-    `stats` by split (statistics.by_split). `evaluation=False` leaves out metrics and blessing:
-    the data report that the KFP pipeline writes before its gate can stop the run.
+    `stats` by split (statistics.by_split); `runs`, every run's summary, for the history.
+    `evaluation=False` leaves out metrics and blessing: the data report that the KFP pipeline
+    writes before its gate can stop the run.
     """
     title = "babyweight pipeline run" if evaluation else "babyweight data checks"
     run = f"run <code>{E(str(summary.run_id))}</code>, " if summary.run_id else ""
@@ -174,6 +228,9 @@ def render_html(
         out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
+    if runs:
+        bounds = [r.thresholds["rmse_upper_bound"] for r in runs if r.thresholds]
+        out += _history_section(runs, bounds[-1] if bounds else None)
     if summary.artifacts:
         out.append("<h2 id='artifacts'>Artifacts read</h2>")
         out.append(
@@ -262,19 +319,23 @@ def write_report(layout: OutputLayout, summary: RunSummary) -> Path:
     """Write the report of `summary`'s run to layout.report_dir; return index.html's path."""
     report_dir = layout.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
-    stats, lineage_svg = {}, ""
+    stats, lineage_svg, runs = {}, "", []
     found = summary.artifacts.get("statistics")
     if found:
         stats = statistics.by_split(found["uri"], found.get("split_names", ""))
     if summary.run_id and layout.metadata.is_file():
-        from babyweight.metadata.lineage import Lineage
+        from babyweight.metadata import lineage
 
-        lin = Lineage(mlmd.open_store(layout.metadata, readonly=True))
+        lin = lineage.Lineage(mlmd.open_store(layout.metadata, readonly=True))
         ids = [e for e, run in lin.run.items() if run == summary.run_id]
         if ids:
             lineage_svg = charts.lineage_svg(lin, ids)
+        run_ids = [run["run_id"] for run in lineage.runs(lin)]
+        runs = history.run_history(layout, [r for r in run_ids if r != summary.run_id])
+        runs += [summary] if summary.run_id in run_ids else []
+        runs.sort(key=lambda r: run_ids.index(r.run_id))
     page = report_dir / "index.html"
-    page.write_text(render_html(summary, stats, lineage_svg=lineage_svg))
+    page.write_text(render_html(summary, stats, lineage_svg=lineage_svg, runs=runs))
     return page
 
 

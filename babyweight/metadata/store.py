@@ -147,6 +147,38 @@ def run_nodes(store, run_id: str) -> dict[str, NodeRun]:
     return nodes
 
 
+def producer_inputs(store, artifact_id: int, key: str) -> set[int]:
+    """The ids of the `key` inputs of every execution that output artifact `artifact_id` (a cache
+    hit outputs it again, from the same inputs): what a model was trained on, what statistics
+    describe."""
+    producers = {
+        e.execution_id
+        for e in store.get_events_by_artifact_ids([artifact_id])
+        if e.type in OUTPUT_EVENTS
+    }
+    if not producers:
+        return set()
+    return {
+        e.artifact_id
+        for e in store.get_events_by_execution_ids(sorted(producers))
+        if e.type in INPUT_EVENTS and key in event_keys(e)
+    }
+
+
+def examples_span(artifact) -> int | None:
+    """An Examples artifact's span, the custom property ExampleGen's driver writes."""
+    return custom_property(artifact, "span")
+
+
+def statistics_span(store, artifact_id: int) -> int | None:
+    """The span of the examples an ExampleStatistics artifact describes. (StatisticsGen copies
+    a `span` onto its output from a property that ExampleGen leaves unset: it reads 0.)"""
+    described = producer_inputs(store, artifact_id, "examples")
+    spans = [examples_span(a) for a in store.get_artifacts_by_id(sorted(described))]
+    spans = [s for s in spans if s is not None]
+    return max(spans) if spans else None
+
+
 def custom_property(item, name: str, default=None):
     """A custom property as a plain value (str, int, float or bool), or `default`."""
     if name not in item.custom_properties:

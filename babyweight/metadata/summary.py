@@ -9,8 +9,9 @@ metrics per slice, the thresholds the Evaluator used, the blessing and its reaso
 
 `collect` does both for one local run (by its run id) and adds what only ML Metadata and the
 output directory know: components, their state and time, whether the run was abandoned, the
-baseline model, the pushed model (or the version already serving it), and staging's part (rows
-dropped and why, the layouts read, the split key and why). The runner prints it and writes it
+span(s) read and trained on, the drift gate's verdict against the previous span, the warm start,
+the baseline model, the pushed model (or the version already serving it), and staging's part
+(rows dropped and why, the layouts read, the split key and why). The runner prints it and writes it
 as run_summary.json; the report renders the same object.
 
 `outcome` names how the run ended and `exit_code` is the runner's exit status for it
@@ -26,6 +27,8 @@ import os
 
 from babyweight import features as F
 from babyweight import run_lock
+from babyweight.metadata import continuous
+from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.anomalies import by_feature, read_anomalies
 from babyweight.metadata.statistics import split_counts
@@ -41,6 +44,7 @@ class ExitCode(enum.IntEnum):
     UNUSABLE_DATA = 4  # no usable row, an empty split, a test split too small to evaluate
     DATA_ANOMALIES = 5  # ExampleValidator found values outside the schema
     NOT_BLESSED = 6  # evaluated, and a threshold failed
+    DRIFT = 7  # the span drifted from the previous one and the drift gate stopped the run
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -71,6 +75,12 @@ class RunSummary:
     split_key_reason: str = ""
     splits: dict[str, int] = dataclasses.field(default_factory=dict)
     split_fractions: dict[str, float] = dataclasses.field(default_factory=dict)
+    span: int | None = None  # the span ExampleGen read (0: input without spans)
+    spans: list[int] = dataclasses.field(default_factory=list)  # the spans trained on
+    # Against the previous span: compared_with (its span, None: no earlier span), features
+    # ({feature: why}), measurements, stopped (the gate ended the run). {}: no drift gate.
+    drift: dict = dataclasses.field(default_factory=dict)
+    warm_start: dict = dataclasses.field(default_factory=dict)  # warm_start, base_model, reason
     dropped: dict = dataclasses.field(default_factory=dict)  # total, reasons, file
     anomalies: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
@@ -222,6 +232,7 @@ ARTIFACT_ROLES = {
     "evaluation": ("Evaluator", "evaluation"),
     "blessing": ("Evaluator", "blessing"),
     "pushed_model": ("Pusher", "pushed_model"),
+    "drift": ("DistributionValidator", "anomalies"),
 }
 BLESSED_FILE = "BLESSED"  # what the Evaluator writes into its blessing's URI (or NOT_BLESSED)
 
@@ -265,6 +276,10 @@ def read_artifacts(summary: RunSummary, artifacts: dict[str, dict]) -> RunSummar
     if anomalies:
         found = read_anomalies(anomalies["uri"], anomalies.get("split_names", ""))
         summary.anomalies = by_feature(found)
+    drift = artifacts.get("drift")
+    if drift:
+        found = drift_lib.read_drift(drift["uri"], drift.get("split_names", ""))
+        summary.drift.update(found or {"features": {}, "measurements": {}})
     evaluation, blessing = artifacts.get("evaluation"), artifacts.get("blessing")
     if evaluation:
         summary.metrics = slice_metrics(evaluation["uri"])
@@ -309,9 +324,10 @@ def _is_live(layout, run_id: str) -> bool:
     return bool(holder and holder.run_id == run_id)
 
 
-def collect(layout, run_id: str | None = None, error=None) -> RunSummary:
+def collect(layout, run_id: str | None = None, error=None, staging: bool = True) -> RunSummary:
     """The summary of one run in `layout` (an OutputLayout): the newest run when run_id is None.
-    Staging's part comes from the layout's stage report, when there is one."""
+    Staging's part comes from the layout's stage report (the last staging: `staging=False` for
+    an older run)."""
     from babyweight.layout import PIPELINE_NAME
     from babyweight.metadata.lineage import run_state
 
@@ -335,7 +351,9 @@ def collect(layout, run_id: str | None = None, error=None) -> RunSummary:
         summary.model = mlmd.custom_property(blessing, "current_model")
         summary.baseline = mlmd.custom_property(blessing, "baseline_model")
     read_artifacts(summary, {role: _artifact(a) for role, a in found.items()})
-    add_staging(summary, staging_report(layout.stage_report))
+    continuous.add_spans(summary, nodes, store)
+    if staging:
+        add_staging(summary, staging_report(layout.stage_report))
     add_push(summary, nodes.get("Pusher"), found.get("pushed_model"))
     decide_outcome(summary, error)
     return summary
@@ -360,8 +378,16 @@ def decide_outcome(summary: RunSummary, error=None) -> None:
     if summary.anomalies:
         code = ExitCode.DATA_ANOMALIES
         summary.blessing_reason = "not evaluated: the run stopped at data validation"
-    elif error is not None or not evaluated:
+    elif summary.drift.get("stopped") and summary.drift.get("features"):
+        code = ExitCode.DRIFT
+        summary.blessing_reason = "not evaluated: the run stopped at the drift gate"
+    elif error is not None or not evaluated or "FAILED" in summary.components.values():
+        # A failed node fails the run even when the DAG went on around it (a resolver, a
+        # component whose inputs could not be resolved).
         code = ExitCode.FAILED
+        failed = [node for node, state in summary.components.items() if state == "FAILED"]
+        if failed and not summary.error:
+            summary.error = f"{', '.join(failed)} failed"
         why = f"the run failed ({type(error).__name__})" if error else "the run ended before it"
         summary.blessing_reason = summary.blessing_reason or f"not evaluated: {why}"
     elif summary.blessed:
@@ -383,6 +409,7 @@ def format_text(summary: RunSummary) -> str:
     if summary.split_key:
         shares = ", ".join(f"{k}={v:.1%}" for k, v in summary.split_fractions.items())
         lines.append(f"split key: {summary.split_key} ({summary.split_key_reason}); {shares}")
+    lines += continuous.span_lines(summary)
     if summary.dropped:
         dropped = summary.dropped
         why = ", ".join(f"{k}: {v}" for k, v in dropped["reasons"].items()) or "none"
@@ -401,6 +428,8 @@ def format_text(summary: RunSummary) -> str:
                 f"{name:<40} {m.get('example_count', 0):>7.0f} "
                 f"{m.get('rmse', float('nan')):>8.3f} {m.get('mae', float('nan')):>8.3f}"
             )
+    if summary.warm_start:
+        lines.append(f"warm start: {summary.warm_start.get('reason', '')}")
     if summary.model:
         lines.append(f"baseline: {summary.baseline or 'none (no blessed model yet)'}")
     verdict = "yes" if summary.blessed else "no"

@@ -29,7 +29,7 @@ When no pushed model of a version is in the store, the newest ExampleGen example
 (said so).
 
 The training statistics are computed here, by the same TFDV code and options as the serving
-ones (StatisticsGen's were computed without the categorical marker for plurality).
+ones, from the training rows themselves.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from babyweight import features as F
 from babyweight.layout import OutputLayout, add_output_argument
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
+from babyweight.metadata.anomalies import measurements
 from babyweight.metadata.lineage import Lineage
 from babyweight.monitoring.serving_log import (
     ServingLog,
@@ -161,6 +162,16 @@ def _examples_to_rows(tf, files: list[str]) -> list[dict]:
 
 
 # -- TFDV -------------------------------------------------------------------------------------
+def set_comparator(comparator, name: str, thresholds: dict) -> None:
+    """A TFDV FeatureComparator for one feature: L-infinity distance of the category frequencies
+    for a categorical feature, approximate Jensen-Shannon divergence of the histograms for a
+    numeric one. The pipeline's drift gate between spans uses the same (pipeline/drift.py)."""
+    if name in CATEGORICAL:
+        comparator.infinity_norm.threshold = thresholds["categorical_linf"]
+    else:
+        comparator.jensen_shannon_divergence.threshold = thresholds["numeric_jensen_shannon"]
+
+
 def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
     """The pipeline's schema with a skew (and drift) comparator on every model feature."""
     import tensorflow_data_validation as tfdv
@@ -170,12 +181,7 @@ def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
         feature = tfdv.get_feature(schema, name)
         comparators = [feature.skew_comparator] + ([feature.drift_comparator] if drift else [])
         for comparator in comparators:
-            if name in CATEGORICAL:
-                comparator.infinity_norm.threshold = thresholds["categorical_linf"]
-            else:
-                comparator.jensen_shannon_divergence.threshold = thresholds[
-                    "numeric_jensen_shannon"
-                ]
+            set_comparator(comparator, name, thresholds)
         if name in CATEGORICAL and feature.HasField("int_domain"):
             feature.int_domain.is_categorical = True
     return schema
@@ -191,19 +197,6 @@ def statistics(rows: list[dict], schema):
             frame[name] = frame[name].astype("int64")
     options = tfdv.StatsOptions(schema=schema, infer_type_from_schema=True)
     return tfdv.generate_statistics_from_dataframe(frame, stats_options=options)
-
-
-def measurements(anomalies) -> dict[str, dict[str, float]]:
-    """{feature: {"skew <kind>" or "drift <kind>": value}} from TFDV's drift_skew_info."""
-    found: dict[str, dict[str, float]] = {}
-    for info in anomalies.drift_skew_info:
-        feature = ".".join(info.path.step)
-        for label, items in (("skew", info.skew_measurements), ("drift", info.drift_measurements)):
-            for m in items:
-                kind = type(m).Type.Name(m.type).lower()
-                found.setdefault(feature, {})[f"{label} {kind}"] = round(m.value, 4)
-                found[feature][f"{label} {kind} threshold"] = round(m.threshold, 4)
-    return found
 
 
 def check(

@@ -25,7 +25,7 @@ from babyweight.metadata import summary
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS, open_in_chromium
+from helpers import LOCAL_ONLY, PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS, open_in_chromium
 
 import kubeflow_runner
 from pipeline import configs, staging
@@ -60,7 +60,8 @@ def kfp_spec(tmp_path_factory):
 def test_tasks_run_in_dependency_order(kfp_spec):
     spec, _ = spec_runner.read_spec(kfp_spec)
     order = spec_runner.task_order(spec)
-    assert sorted(order) == sorted(c for c in PIPELINE_COMPONENTS if "resolver" not in c)
+    on_kfp = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY and "resolver" not in c]
+    assert sorted(order) == sorted(on_kfp)
     before = {name: i for i, name in enumerate(order)}
     for a, b in [
         ("CsvExampleGen", "StatisticsGen"),
@@ -144,10 +145,10 @@ def test_a_dependency_cycle_is_named():
 
 
 def test_a_failing_task_stops_the_run_with_its_log(tmp_path, kfp_spec):
-    # The spec's data_root does not exist: ExampleGen fails, with the reason in the log tail,
-    # and nothing downstream runs.
+    # The spec's data_root does not exist: ExampleGen's driver finds no span to read and fails,
+    # with the reason in the log tail, and nothing downstream runs.
     root = str(tmp_path / "root")
-    failed = r"CsvExampleGen executor exited with 1; log .*does not match any files"
+    failed = r"CsvExampleGen driver exited with 1; log .*Cannot find matching .* span-\{SPAN\}/\*"
     with pytest.raises(spec_runner.TaskFailed, match=re.compile(failed, re.S)):
         spec_runner.run_spec(kfp_spec, pipeline_root=root, run_id="r", echo=lambda line: None)
     run_dir = tmp_path / "root" / "babyweight" / "r"
@@ -177,7 +178,7 @@ def spec_run(tmp_path_factory, tiny_data):
     steps come from a pipeline parameter of the run, not from the compiled default."""
     tmp = tmp_path_factory.mktemp("spec_run")
     staged = staging.stage_csv(tiny_data, OutputLayout(tmp))
-    spec = compile_local_kfp(tmp, staged.examples_dir, train_steps=configs.TRAIN_STEPS)
+    spec = compile_local_kfp(tmp, staged.data_root, train_steps=configs.TRAIN_STEPS)
     lines = []
     steps = json.dumps({"num_steps": TINY_TRAIN_STEPS})
     run = spec_runner.run_spec(
@@ -196,7 +197,7 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     tmp_path, run, lines = spec_run
     local_dir, local = tiny_run
     assert Path(run.run_dir).parent.parent == tmp_path / "root"  # the spec's defaultPipelineRoot
-    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - 1  # no resolver
+    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - len(LOCAL_ONLY) - 1  # no resolver
     assert [line.split()[0] for line in lines if not line.startswith(" ")] == [
         t.name for t in run.tasks
     ]
@@ -208,7 +209,8 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
 
     # The same components and artifacts (key and type) as the local run, less the resolver.
     expected = local_outputs(local_dir)
-    expected.pop("latest_blessed_model_resolver")
+    for local_only in [*LOCAL_ONLY, "latest_blessed_model_resolver"]:
+        expected.pop(local_only)
     title = spec_runner.type_title
     got = {
         t.name: {k: title(v[0]["type"]).removeprefix("tfx.") for k, v in t.outputs.items()}
