@@ -234,6 +234,9 @@ def create_pipeline(
         examples=examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
+        # Its pre- and post-transform statistics: nothing reads them (StatisticsGen's do the
+        # validation, drift and reports), and they took a third of its time.
+        disable_statistics=True,
     )
     for upstream in gates:
         transform.add_upstream_node(upstream)
