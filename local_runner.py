@@ -19,6 +19,7 @@ The exit status says how the run ended (summary.ExitCode, README "Exit codes"). 
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime
 import logging
@@ -431,5 +432,19 @@ def main(argv=None) -> int:
         run_lock.release(layout.run_lock)
 
 
+def skip_interpreter_teardown(status: list[int]) -> None:
+    """Registered before TensorFlow, Beam and TFX load, so it runs after all their exit
+    handlers: then everything is written, and what is left is the interpreter freeing the
+    loaded TF/Beam modules, 2.4 s of a 40 s run. It flushes the logs and streams and ends the
+    process with the run's exit status."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status[0])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_status = [int(ExitCode.FAILED)]  # an uncaught exception (its traceback printed first)
+    atexit.register(skip_interpreter_teardown, exit_status)
+    exit_status[0] = main()
+    sys.exit(exit_status[0])
