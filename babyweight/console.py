@@ -40,8 +40,17 @@ def quiet_native_logs(verbose: bool = False) -> None:
 # register cuDNN factory" lines of every CPU machine), and the Python warnings of TensorFlow
 # and absl (deprecations, MLMD's echo of a failed SQL statement).
 VERBOSE_ENV = "BABYWEIGHT_VERBOSE"
-COMMAND_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}  # TensorFlow C++: nothing below FATAL
-QUIET_LOGGERS = ("tensorflow", "absl")  # Python loggers kept to errors
+COMMAND_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow C++: nothing below FATAL
+    # Beam's multi_processing workers import the Google clients before babyweight can filter
+    # their warning about Python 3.10 (one line per library and worker).
+    "PYTHONWARNINGS": "ignore::FutureWarning",
+}
+QUIET_LOGGERS = (  # Python loggers kept to errors
+    "tensorflow",
+    "absl",
+    "apache_beam.runners.portability.local_job_service",  # the workers' start-up warnings
+)
 
 
 class CommandError(Exception):
