@@ -32,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from babyweight import console
 from babyweight import features as F
 from babyweight.batch import io as batch_io
 from babyweight.batch import lineage as batch_lineage
@@ -136,6 +137,7 @@ def find_model(args) -> str:
 
 
 def main(argv=None) -> int:
+    console.quiet_command_logs()  # the table only: no TF, absl or Beam worker start-up lines
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="a CSV of natality rows")
     parser.add_argument("--model", help="pushed model dir (default: newest blessed, via MLMD)")
