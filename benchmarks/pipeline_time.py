@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from babyweight import console
 from babyweight.layout import OutputLayout
 from babyweight.metadata import store as mlmd
 
@@ -178,6 +179,7 @@ def evaluator_slices() -> None:
 
 
 def main(argv=None) -> None:
+    console.quiet_command_logs()  # the tables only: no TF, absl or Beam start-up lines
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(DATASETS))
     parser.add_argument("--train-steps", type=int, default=configs.TRAIN_STEPS)
