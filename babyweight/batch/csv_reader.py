@@ -4,9 +4,10 @@ A record is what csv.reader (and so local_runner.py) reads as one: a quoted fiel
 commas, quotes ("") and newlines. Blank lines are not records. Each file has a header (its own:
 files of one glob may order their columns differently).
 
-- Ranges: a file with no quote character is cut after a newline about every RANGE_BYTES (every
-  newline ends a record there); a file with quotes, or a compressed one, is one range. Ranges are
-  found by a first step and reshuffled, so the workers of a runner read them in parallel.
+- Ranges: a file with no quote character is cut in ranges of one size, about RANGE_BYTES, each
+  ending after a newline (every newline ends a record there); a file with quotes, or a
+  compressed one, is one range. Ranges are found by a first step and reshuffled, so the workers
+  of a runner read them in parallel, the same number of ranges each.
 - Reading: a range is read whole into memory, then parsed by pyarrow into string columns: one
   RecordBatch per range (or per ELEMENT_ROWS records), so that Beam's cost per element, and the
   checks' cost per distinct value, are shared by thousands of rows.
@@ -82,28 +83,42 @@ def _is_compressed(path: str) -> bool:
 
 
 def _cut_points(path: str, start: int, range_bytes: int) -> list[int] | None:
-    """Offsets just after a newline, about range_bytes apart from `start`; None when the file
-    holds a quote character (a newline may then be inside a field)."""
-    points, offset, cut = [], 0, start + range_bytes
+    """Offsets just after the first newline at or after start + k * range_bytes (k = 1, 2, ...),
+    so that the ranges keep one size; None when the file holds a quote character (a newline may
+    then be inside a field)."""
+    points, offset, target = [], 0, start + range_bytes
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         while block := f.read(SCAN_BYTES):
             if b'"' in block:
                 return None
-            while cut < offset + len(block):
-                newline = block.find(b"\n", cut - offset)
+            look_from = target
+            while look_from < offset + len(block):
+                newline = block.find(b"\n", max(look_from - offset, 0))
                 if newline < 0:
-                    cut = offset + len(block)  # look on in the next block
-                    break
+                    break  # the newline is in the next block
                 points.append(offset + newline + 1)
-                cut = points[-1] + range_bytes
+                while target < points[-1]:  # a line longer than range_bytes spans targets
+                    target += range_bytes
+                look_from = target
             offset += len(block)
     return [p for p in points if p < offset]
+
+
+def even_range_bytes(data_bytes: int, range_bytes: int) -> int:
+    """About range_bytes, so that `data_bytes` cut in ranges of it gives ranges of one size: a
+    runner hands each worker the same number of ranges, and a short last range of every file
+    would leave the workers unequal work."""
+    pieces = max(1, round(data_bytes / range_bytes))
+    return -(-data_bytes // pieces)
 
 
 def file_ranges(path: str, range_bytes: int = RANGE_BYTES) -> list[CsvRange]:
     header, start = read_header(path)
     header = tuple(header)
-    points = None if _is_compressed(path) else _cut_points(path, start, range_bytes)
+    points = None
+    if not _is_compressed(path):
+        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        points = _cut_points(path, start, even_range_bytes(size - start, range_bytes))
     if points is None:
         return [CsvRange(path, header, start, None, quoted=True)]
     bounds = [start, *points, None]

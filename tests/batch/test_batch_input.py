@@ -116,6 +116,31 @@ def test_cut_ranges_read_the_same_records_as_the_whole_file(tmp_path):
         assert got == list(csv.DictReader(f))
 
 
+@pytest.mark.parametrize("scan_bytes", [csv_reader.SCAN_BYTES, 333])  # 333: cuts across reads
+def test_a_file_is_cut_in_ranges_of_one_size_with_no_short_last_one(
+    tmp_path, monkeypatch, scan_bytes
+):
+    """A runner hands each worker the same number of ranges: their sizes must match too."""
+    monkeypatch.setattr(csv_reader, "SCAN_BYTES", scan_bytes)
+    header, rows = keyed_rows(200, every=7)
+    path = write_lines(tmp_path / "many.csv", header, rows)
+    data_bytes = os.path.getsize(path) - csv_reader.read_header(path)[1]
+    for range_bytes in (40, 500, 700, 1300):
+        ranges = csv_reader.file_ranges(path, range_bytes=range_bytes)
+        sizes = [(r.end or os.path.getsize(path)) - r.start for r in ranges]
+        assert len(ranges) == min(round(data_bytes / range_bytes), len(rows))  # or a line each
+        with open(path, "rb") as f:
+            longest_line = max(map(len, f))
+        assert max(sizes) - min(sizes) <= 2 * longest_line, sizes  # each cut waits for a newline
+        with open(path, newline="") as f:
+            assert [
+                batch.record(i)
+                for r in ranges
+                for batch in csv_reader.read_range(r)
+                for i in range(batch.rows)
+            ] == list(csv.DictReader(f))
+
+
 def test_a_file_with_quotes_is_one_range(tmp_path):
     header, rows = keyed_rows(50)
     rows[10][header.index("source")] = 'a "quoted" word'
