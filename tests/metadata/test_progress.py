@@ -67,7 +67,9 @@ def test_format_of_the_training_steps():
     )
 
 
-def test_the_keras_callback_reports_every_tenth_of_the_steps():
+def printed_steps(total_steps: int) -> str:
+    """What the terminal shows while a tiny model trains 20 steps (one epoch) on a budget of
+    `total_steps`."""
     import numpy as np
     import tensorflow as tf
 
@@ -77,42 +79,21 @@ def test_the_keras_callback_reports_every_tenth_of_the_steps():
         model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
         model.compile(optimizer="sgd", loss="mse")
         x, y = np.ones((40, 2)), np.ones((40, 1))
-        model.fit(
-            x,
-            y,
-            batch_size=2,
-            epochs=1,
-            verbose=0,
-            callbacks=[progress.training_steps_callback(20)],
-        )
+        callback = progress.training_steps_callback(total_steps)
+        model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[callback])
     finally:
         logging.getLogger(progress.STEPS_LOGGER).removeHandler(handler)
-    steps = re.findall(r"step +(\d+)/20", out.getvalue())
+    return out.getvalue()
+
+
+def test_the_keras_callback_reports_every_tenth_of_the_steps():
+    steps = re.findall(r"step +(\d+)/20", printed_steps(20))
     assert steps == [str(n) for n in range(2, 21, 2)]
 
 
 def test_an_early_stop_says_so_in_its_last_step_line():
-    import numpy as np
-    import tensorflow as tf
-
-    out = io.StringIO()
-    handler = progress.show_training_steps(out, time.time())
-    try:
-        model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
-        model.compile(optimizer="sgd", loss="mse")
-        x, y = np.ones((40, 2)), np.ones((40, 1))
-        # A budget of 100 steps, of which one epoch of 20 runs: as when early stopping ends it.
-        model.fit(
-            x,
-            y,
-            batch_size=2,
-            epochs=1,
-            verbose=0,
-            callbacks=[progress.training_steps_callback(100)],
-        )
-    finally:
-        logging.getLogger(progress.STEPS_LOGGER).removeHandler(handler)
-    last = out.getvalue().splitlines()[-1]
+    # A budget of 100 steps, of which one epoch of 20 runs: as when early stopping ends it.
+    last = printed_steps(100).splitlines()[-1]
     assert re.search(r"step +20/100 .* stopped early: the validation loss stopped improving", last)
 
 
