@@ -111,7 +111,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
         "--max-batch-size",
         type=int,
         default=MAX_BATCH_SIZE,
-        help="rows per model call (and most records per Beam batch of those inputs)",
+        help="most records per Beam batch of those inputs, one model call each (a CSV range of "
+        "about 1 MiB is one batch and one call)",
     )
     return parser.parse_known_args(argv)
 
