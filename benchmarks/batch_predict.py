@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 from babyweight import console
 from babyweight import features as F
@@ -223,12 +224,6 @@ def throughput(pairs: list, rows: int) -> float | None:
     None when start-up noise hid the rows' own time."""
     extra = median([big for _, big, _ in pairs]) - median([one for one, _, _ in pairs])
     return (rows - 1) / extra if extra > 0 else None
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def report(pairs: dict, limit: float, rows: int, ok: bool) -> None:
