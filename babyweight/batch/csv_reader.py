@@ -52,11 +52,16 @@ class CsvRange:
     quoted: bool
 
 
-def matching_files(pattern: str) -> list[str]:
+def matching_sizes(pattern: str) -> list[tuple[str, int]]:
+    """(path, size in bytes) of each file the pattern matches, by path."""
     matches = FileSystems.match([pattern])[0].metadata_list
     if not matches:
         raise CsvInputError(f"--input {pattern!r}: no file matches")
-    return sorted(m.path for m in matches)
+    return sorted((m.path, m.size_in_bytes) for m in matches)
+
+
+def matching_files(pattern: str) -> list[str]:
+    return [path for path, _ in matching_sizes(pattern)]
 
 
 def read_header(path: str) -> tuple[list[str], int]:
@@ -112,12 +117,17 @@ def even_range_bytes(data_bytes: int, range_bytes: int) -> int:
     return -(-data_bytes // pieces)
 
 
-def file_ranges(path: str, range_bytes: int = RANGE_BYTES) -> list[CsvRange]:
+def file_ranges(
+    path: str, range_bytes: int = RANGE_BYTES, size: int | None = None
+) -> list[CsvRange]:
+    """The file's ranges. `size`: its size in bytes, when a match of a pattern already gave it
+    (on GCS another match is another request per file)."""
     header, start = read_header(path)
     header = tuple(header)
     points = None
     if not _is_compressed(path):
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        if size is None:
+            size = matching_sizes(path)[0][1]
         points = _cut_points(path, start, even_range_bytes(size - start, range_bytes))
     if points is None:
         return [CsvRange(path, header, start, None, quoted=True)]
@@ -128,7 +138,9 @@ def file_ranges(path: str, range_bytes: int = RANGE_BYTES) -> list[CsvRange]:
 
 
 def csv_ranges(pattern: str, range_bytes: int = RANGE_BYTES) -> list[CsvRange]:
-    return [r for path in matching_files(pattern) for r in file_ranges(path, range_bytes)]
+    return [
+        r for path, size in matching_sizes(pattern) for r in file_ranges(path, range_bytes, size)
+    ]
 
 
 def _range_bytes(r: CsvRange) -> bytes:
