@@ -111,6 +111,52 @@ def test_bigquery_specs():
         batch_io.output_format("bq://SELECT 1")
 
 
+@pytest.mark.parametrize(
+    "flags, cores, threads",
+    [
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], 2, 1),
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], 8, 4),
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=3"], 2, 1),
+        # --direct_num_workers=0: as many workers as cores
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=0"], 8, 1),
+        (["--direct_running_mode=in_memory"], 8, None),  # one process: TF takes every core
+        (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], 8, None),
+        (["--runner=DataflowRunner", "--direct_running_mode=multi_processing"], 8, None),
+    ],
+)
+def test_multi_processing_workers_share_the_cores_among_their_tf_threads(
+    flags, cores, threads, monkeypatch
+):
+    monkeypatch.setattr(batch_predict.os, "cpu_count", lambda: cores)
+    assert (
+        batch_predict.worker_tf_threads(PipelineOptions(["--runner=DirectRunner", *flags]))
+        == threads
+    )
+
+
+LIMIT_THREADS = """
+from babyweight.batch.predict import limit_tf_threads
+import tensorflow as tf
+{before}
+limit_tf_threads(1)
+print(tf.config.threading.get_intra_op_parallelism_threads(),
+      tf.config.threading.get_inter_op_parallelism_threads(), int(tf.reduce_sum([1, 2])))
+"""
+
+
+@pytest.mark.parametrize("before, want", [("", "1 1 3"), ("tf.constant(0)", "0 0 3")])
+def test_tf_threads_are_limited_in_a_fresh_process_and_left_once_tf_runs(before, want):
+    # A worker process limits TF before TF starts; where it already runs (in_memory, in the
+    # launching process) its pools cannot change, and the job goes on with them.
+    import subprocess
+    import sys
+
+    code = LIMIT_THREADS.format(before=before)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == want
+
+
 # -------------------------------------------------------------------- with the tiny run's model
 
 
