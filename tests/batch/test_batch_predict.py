@@ -121,6 +121,7 @@ def test_bigquery_specs():
         (["--direct_running_mode=multi_processing", "--direct_num_workers=0"], 8, 1),
         (["--direct_running_mode=in_memory"], 8, None),  # one process: TF takes every core
         (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], 8, None),
+        (["--runner=direct", "--direct_running_mode=multi_processing"], 8, 8),  # 1 worker
         (["--runner=DataflowRunner", "--direct_running_mode=multi_processing"], 8, None),
     ],
 )
