@@ -155,10 +155,10 @@ def build(
     counts_path: str,
     min_batch_size: int = MIN_BATCH_SIZE,
     max_batch_size: int = MAX_BATCH_SIZE,
-    tf_threads: int | None = None,
 ) -> None:
-    """The whole job on `pipeline`: read, check, RunInference, write, count. `tf_threads`:
-    TensorFlow threads per worker process (worker_tf_threads), None for TF's default."""
+    """The whole job on `pipeline`: read, check, RunInference, write, count. Each worker's
+    TensorFlow threads follow from the pipeline's options (worker_tf_threads)."""
+    tf_threads = worker_tf_threads(pipeline.options)
     batches, checked = read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size)
     predicted, failed = (
         checked.valid
@@ -201,7 +201,7 @@ def read_counts(counts_path: str) -> dict[str, int]:
 def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) -> dict[str, int]:
     """Runs the job to the end and returns the three counts."""
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, source, sink, model_dir, tf_threads=worker_tf_threads(options), **kwargs)
+    build(pipeline, source, sink, model_dir, **kwargs)
     pipeline.run().wait_until_finish()
     return read_counts(kwargs["counts_path"])
 
