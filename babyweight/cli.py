@@ -24,6 +24,7 @@ import importlib
 import sys
 
 from babyweight import console
+from babyweight.errors import BabyweightError
 
 # command -> (module with main(argv), one line of help)
 COMMANDS = {
@@ -80,9 +81,9 @@ def run(command: str, argv: list[str], verbose: bool = False) -> int:
     module = importlib.import_module(COMMANDS[command][0])
     try:
         return module.main(argv) or 0
-    except console.CommandError as e:
+    except BabyweightError as e:
         print(f"babyweight {command}: {e}", file=sys.stderr)
-        return 2
+        return int(e.code)
 
 
 def main(argv=None) -> int:

@@ -21,32 +21,17 @@ as run_summary.json; the report renders the same object.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
 import os
 
 from babyweight import features as F
 from babyweight import run_lock
+from babyweight.errors import ExitCode  # noqa: F401  (re-exported for the runner and tests)
 from babyweight.metadata import continuous
 from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.anomalies import by_feature, read_anomalies
 from babyweight.metadata.statistics import split_counts
-
-
-class ExitCode(enum.IntEnum):
-    """local_runner.py's exit status, one per outcome (README, "Exit codes")."""
-
-    BLESSED = 0  # evaluated and blessed: pushed, or already serving
-    FAILED = 1  # a component failed, or the run ended without evaluating the model
-    USAGE = 2  # a wrong flag, --data path, input layout or --output directory
-    LOCKED = 3  # another run holds --output
-    UNUSABLE_DATA = 4  # no usable row, an empty split, a test split too small to evaluate
-    DATA_ANOMALIES = 5  # ExampleValidator found values outside the schema
-    NOT_BLESSED = 6  # evaluated, and a threshold failed
-    DRIFT = 7  # the span drifted from the previous one and the drift gate stopped the run
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
-
 
 OUTCOMES = {code: code.name.lower() for code in ExitCode}
 EVALUATED_STATES = {"COMPLETE", "CACHED"}
