@@ -89,10 +89,12 @@ def _as_program(name: str):
 
 
 def _parser_of(module) -> argparse.ArgumentParser | None:
-    """The command's parser: build_parser() where the module has one, else the parser its
-    main(["--help"]) builds, caught when it starts parsing."""
-    if hasattr(module, "build_parser"):
-        return module.build_parser()
+    """The command's parser: build_parser() where the module (or the module of its main) has
+    one, else the parser its main(["--help"]) builds, caught when it starts parsing."""
+    home = sys.modules.get(getattr(getattr(module, "main", None), "__module__", ""), module)
+    for where in (module, home):  # a thin script's main may live in a cli module
+        if hasattr(where, "build_parser"):
+            return where.build_parser()
     original = argparse.ArgumentParser.parse_known_args
 
     def caught(self, args=None, namespace=None):
@@ -146,7 +148,6 @@ def _command(title: str, module_name: str, summary: str = "") -> list[str]:
             text = "" if parser else _help_of_main(module)
             if not parser and not text.strip():
                 log.warning("commands: %s (%s) printed no help", title, module_name)
-            summary = summary or (parser.description if parser else "")
             return _command_section(title, summary, parser, text)
         except Exception as e:  # a command that cannot show its help is a broken page
             log.warning("commands: %s (%s): %s: %s", title, module_name, type(e).__name__, e)
@@ -173,13 +174,21 @@ def _field(setting, name: str):
     return getattr(setting, name, None)
 
 
+def _has_field(setting, name: str) -> bool:
+    return name in setting if isinstance(setting, dict) else hasattr(setting, name)
+
+
 def _cell(value) -> str:
+    """A table cell: paths and text as written, other values as Python writes them."""
     if value is None or value == "":
         return ""
-    if not isinstance(value, str) or not value.strip():
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        value = ", ".join(value)  # a setting with several flags or variables
+    elif isinstance(value, Path):
+        value = str(value)
+    elif not isinstance(value, str) or not value.strip():
         value = repr(value)
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return text
+    return value.replace("|", "\\|").replace("\n", " ")
 
 
 def settings_page() -> str:
@@ -196,6 +205,9 @@ def settings_page() -> str:
     items = list(settings.values() if isinstance(settings, dict) else settings)
     lines = ["| setting | flag | environment | default | help |", "|---|---|---|---|---|"]
     for setting in items:
+        missing = [f for f in SETTING_FIELDS if not _has_field(setting, f)]
+        if missing:
+            log.warning("settings: %r has no %s", setting, ", ".join(missing))
         name, flag, env, default, help_text = (_field(setting, f) for f in SETTING_FIELDS)
         code = [f"`{_cell(v)}`" if _cell(v) else "" for v in (name, flag, env, default)]
         lines.append("| " + " | ".join([*code, _cell(help_text)]) + " |")
