@@ -2,8 +2,40 @@
 `kubeflow_runner.py` and each `babyweight COMMAND`).
 
 A command raises a `BabyweightError` (or a subclass named for its cause) with one line that names
-the file, field or value and why. The command's entry point prints `PROG: MESSAGE` on stderr and
-exits with the error's `code`; no traceback. The codes are documented in docs/running.md.
+the file, field or value and why. `babyweight/cli.py` (`call`) is the one place that turns it into
+`babyweight COMMAND: MESSAGE` on stderr and the error's `code`, without a traceback; the pipeline
+runner does the same with `local_runner: MESSAGE`. argparse's own usage errors (an unknown flag,
+a missing argument) keep argparse's usage text and exit 2. The codes are documented in the
+README ("Exit codes").
+
+The tools (`babyweight COMMAND`), one code per cause whatever the command:
+
+| cause                                                               | code | raised as         |
+|---------------------------------------------------------------------|------|-------------------|
+| done (skew: no skew found)                                          | 0    | -                 |
+| the job ran and did not do its job: batch-predict's counts do not   | 1    | JobFailed,        |
+| add up, a KFP run or task failed, a KFP endpoint refused or did not |      | CliError,         |
+| answer, rollout: nothing to promote or roll back, or the labels     |      | TaskFailed,       |
+| moved but ML Metadata could not record it; skew: skew found (the    |      | RolloutError      |
+| verdict, returned, not raised); an unexpected error (a bug): one    |      |                   |
+| line, `--verbose` prints the traceback                              |      |                   |
+| a wrong flag value, a path or input file that does not exist or     | 2    | UsageError,       |
+| cannot be read or written, an input that is not what the flag asks  |      | CsvInputError,    |
+| for (a serving log line that is not JSON, a spec file that is no    |      | SkewInputError,   |
+| pipeline spec, a rollout file that is not JSON)                     |      | SpecFileError,    |
+| --output with no ML Metadata store in it (a missing directory too)  | 2    | MissingStoreError |
+| an ML Metadata store that is corrupt, truncated, empty or not MLMD  | 2    | StoreError        |
+| skew: the check could not be done for any other reason (never 1)    | 2    | UsageError        |
+| another run holds --output                                          | 3    | OutputLocked      |
+| Ctrl-C                                                              | 130  | KeyboardInterrupt |
+
+A pipeline run adds its outcomes: 1 a component failed, 4 no usable data (NoUsableRows), 5 data
+anomalies (DataAnomaliesError), 6 not blessed, 7 drift (DriftError); see ExitCode.
+
+Exceptions that never reach a command (an HTTP answer of the server: serving.requests's
+RequestError, model_store's ModelNotFound; a row sent to the dead-letter output: InvalidValue)
+subclass BabyweightError too, so one `except BabyweightError` at a boundary catches every error
+this project raises on purpose.
 """
 
 from __future__ import annotations
@@ -23,6 +55,7 @@ class ExitCode(enum.IntEnum):
     NOT_BLESSED = 6  # evaluated, and a threshold failed
     DRIFT = 7  # the span drifted from the previous one and the drift gate stopped the run
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    OK = 0  # a tool's job done (the same code as BLESSED)
 
 
 class BabyweightError(Exception):
@@ -34,3 +67,19 @@ class BabyweightError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+
+
+class UsageError(BabyweightError):
+    """A flag's value, a path or an input file that cannot be used; names it and says why."""
+
+    code = ExitCode.USAGE
+
+
+class MissingStoreError(UsageError, FileNotFoundError):
+    """No ML Metadata store where --output says the run is (the directory may not exist)."""
+
+
+class JobFailed(BabyweightError):
+    """The command ran and did not do its job (a Beam job whose counts do not add up)."""
+
+    code = ExitCode.FAILED

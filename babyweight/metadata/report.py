@@ -1,6 +1,6 @@
 """A static HTML report of one pipeline run: one self-contained file, no server, no notebook.
 
-    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html
+    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html (report_cli.py)
 
 local_runner.py writes it after every run. Sections: the run's components; data statistics per
 split (TFDV's statistics of StatisticsGen, as tables and histograms); the anomalies, or "none";
@@ -18,13 +18,11 @@ Components, the pushed model and lineage need ML Metadata: only the local report
 
 from __future__ import annotations
 
-import argparse
 import html
-import sys
 import time
 from pathlib import Path
 
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout
 from babyweight.metadata import charts, history, statistics
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.summary import RunSummary
@@ -337,27 +335,3 @@ def write_report(layout: OutputLayout, summary: RunSummary) -> Path:
     page = report_dir / "index.html"
     page.write_text(render_html(summary, stats, lineage_svg=lineage_svg, runs=runs))
     return page
-
-
-def main(argv=None) -> int:
-    from babyweight.metadata.summary import collect
-
-    parser = argparse.ArgumentParser(
-        prog="babyweight report", description="Write the static HTML report of a run."
-    )
-    add_output_argument(parser)
-    parser.add_argument("--run-id", help="the run to report (default: the newest)")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    layout = OutputLayout(args.output)
-    try:
-        page = write_report(layout, collect(layout, args.run_id))
-    except FileNotFoundError as e:
-        print(f"babyweight report: {e}", file=sys.stderr)
-        return 2
-    print(f"report written to {page} ({time.monotonic() - started:.1f}s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babyweight import cli
 from babyweight import features as F
 from babyweight.monitoring import skew
 from babyweight.monitoring.serving_log import parse_features as parse
@@ -220,7 +221,7 @@ def test_an_unreadable_line_exits_2_with_its_number(tmp_path, drawn, capsys, nam
     lines[2] = spoil(lines[2])
     log = tmp_path / "served.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
-    code = skew.main(["--serving-log", str(log), "--output", str(tmp_path)])
+    code = cli.call("skew", ["--serving-log", str(log), "--output", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"babyweight skew: {log}:3: "), err
