@@ -181,20 +181,8 @@ def _history_section(runs: list[RunSummary], rmse_bound: float | None) -> list[s
     ]
 
 
-def render_html(
-    summary: RunSummary,
-    stats: dict,
-    *,
-    evaluation: bool = True,
-    lineage_svg: str = "",
-    runs: list[RunSummary] | None = None,
-) -> str:
-    """One self-contained page (inline CSS and SVG: no file, script or network beside it).
-
-    `stats` by split (statistics.by_split); `runs`, every run's summary, for the history.
-    `evaluation=False` leaves out metrics and blessing: the data report that the KFP pipeline
-    writes before its gate can stop the run.
-    """
+def _page_head(summary: RunSummary, evaluation: bool) -> list[str]:
+    """The title, the run and, for the data report, what the gate does next."""
     title = "babyweight pipeline run" if evaluation else "babyweight data checks"
     run = f"run <code>{E(str(summary.run_id))}</code>, " if summary.run_id else ""
     out = [
@@ -215,20 +203,24 @@ def render_html(
             )
             + "</p>"
         )
-    out += _components_section(summary)
-    out += _statistics_section(summary, stats)
-    if evaluation:
-        out += _evaluation_section(summary)
-    if summary.pushed_model or (evaluation and summary.components):  # known from ML Metadata
+    return out
+
+
+def _outcome_section(summary: RunSummary, evaluation: bool) -> list[str]:
+    """The pushed model (known from ML Metadata) and the run's error."""
+    out = []
+    if summary.pushed_model or (evaluation and summary.components):
         pushed = summary.pushed_model or "none"
         if summary.already_serving_version and not summary.pushed_model:
             pushed = f"none new; already serving version {summary.already_serving_version}"
         out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
-    if runs:
-        bounds = [r.thresholds["rmse_upper_bound"] for r in runs if r.thresholds]
-        out += _history_section(runs, bounds[-1] if bounds else None)
+    return out
+
+
+def _artifacts_and_lineage(summary: RunSummary, lineage_svg: str) -> list[str]:
+    out = []
     if summary.artifacts:
         out.append("<h2 id='artifacts'>Artifacts read</h2>")
         out.append(
@@ -244,6 +236,33 @@ def render_html(
             "(rounded). <code>babyweight lineage trace ARTIFACT</code> follows one artifact.</p>"
             f"<div class='graph'>{lineage_svg}</div>"
         )
+    return out
+
+
+def render_html(
+    summary: RunSummary,
+    stats: dict,
+    *,
+    evaluation: bool = True,
+    lineage_svg: str = "",
+    runs: list[RunSummary] | None = None,
+) -> str:
+    """One self-contained page (inline CSS and SVG: no file, script or network beside it).
+
+    `stats` by split (statistics.by_split); `runs`, every run's summary, for the history.
+    `evaluation=False` leaves out metrics and blessing: the data report that the KFP pipeline
+    writes before its gate can stop the run.
+    """
+    out = _page_head(summary, evaluation)
+    out += _components_section(summary)
+    out += _statistics_section(summary, stats)
+    if evaluation:
+        out += _evaluation_section(summary)
+    out += _outcome_section(summary, evaluation)
+    if runs:
+        bounds = [r.thresholds["rmse_upper_bound"] for r in runs if r.thresholds]
+        out += _history_section(runs, bounds[-1] if bounds else None)
+    out += _artifacts_and_lineage(summary, lineage_svg)
     out.append("</body></html>")
     return "\n".join(out)
 
