@@ -10,24 +10,28 @@ README ("Exit codes").
 
 The tools (`babyweight COMMAND`), one code per cause whatever the command:
 
-| cause                                                               | code | raised as         |
-|---------------------------------------------------------------------|------|-------------------|
-| done (skew: no skew found)                                          | 0    | -                 |
-| the job ran and did not do its job: batch-predict's counts do not   | 1    | JobFailed,        |
-| add up, a KFP run or task failed, a KFP endpoint refused or did not |      | CliError,         |
-| answer, rollout: nothing to promote or roll back, or the labels     |      | TaskFailed,       |
-| moved but ML Metadata could not record it; skew: skew found (the    |      | RolloutError      |
-| verdict, returned, not raised); an unexpected error (a bug): one    |      |                   |
-| line, `--verbose` prints the traceback                              |      |                   |
-| a wrong flag value, a path or input file that does not exist or     | 2    | UsageError,       |
-| cannot be read or written, an input that is not what the flag asks  |      | CsvInputError,    |
-| for (a serving log line that is not JSON, a spec file that is no    |      | SkewInputError,   |
-| pipeline spec, a rollout file that is not JSON)                     |      | SpecFileError,    |
-| --output with no ML Metadata store in it (a missing directory too)  | 2    | MissingStoreError |
-| an ML Metadata store that is corrupt, truncated, empty or not MLMD  | 2    | StoreError        |
-| skew: the check could not be done for any other reason (never 1)    | 2    | UsageError        |
-| another run holds --output                                          | 3    | OutputLocked      |
-| Ctrl-C                                                              | 130  | KeyboardInterrupt |
+| cause                                                                 | code | raised as         |
+|-----------------------------------------------------------------------|------|-------------------|
+| done; skew: no skew found                                             | 0    | -                 |
+| the job ran and did not do its job: batch-predict's counts do not     | 1    | JobFailed         |
+| add up; the labels moved but ML Metadata could not record the step    | 1    | JobFailed         |
+| a KFP endpoint that refused, failed or did not answer                 | 1    | CliError          |
+| a task of a KFP spec run here failed (its log's last lines follow)    | 1    | TaskFailed        |
+| rollout: nothing to promote or roll back, a canary gone from disk     | 1    | RolloutError      |
+| skew found (kfp status: the run failed): a verdict, returned          | 1    | -                 |
+| an unexpected error (a bug): one line, `--verbose` adds the traceback | 1    | any other         |
+| a wrong flag value; a path, file or directory that does not exist,    | 2    | UsageError        |
+| or cannot be read or written                                          |      |                   |
+| an input file that is not what its flag asks for: a CSV without a     | 2    | CsvInputError     |
+| header, a serving log line that is not JSON, a file that is no KFP    | 2    | SkewInputError    |
+| pipeline spec, a spec this runner cannot run, a corrupt rollout file  | 2    | SpecFileError     |
+|                                                                       | 2    | SpecError         |
+|                                                                       | 2    | RolloutFileError  |
+| --output without an ML Metadata store (a missing directory too)       | 2    | MissingStoreError |
+| an ML Metadata store that is corrupt, truncated, empty or not MLMD    | 2    | StoreError        |
+| skew: the check could not be done, for any reason (never 1)           | 2    | UsageError        |
+| another run holds --output                                            | 3    | OutputLocked      |
+| Ctrl-C                                                                | 130  | KeyboardInterrupt |
 
 A pipeline run adds its outcomes: 1 a component failed, 4 no usable data (NoUsableRows), 5 data
 anomalies (DataAnomaliesError), 6 not blessed, 7 drift (DriftError); see ExitCode.
@@ -47,7 +51,7 @@ class ExitCode(enum.IntEnum):
     """Every command's exit status, one per outcome."""
 
     BLESSED = 0  # a pipeline run: evaluated and blessed (pushed, or already serving); a tool: done
-    FAILED = 1  # a component failed, or the run ended without evaluating the model
+    FAILED = 1  # a component failed, or the run ended without evaluating; a tool's job failed
     USAGE = 2  # a wrong flag, path, input file, store or --output directory
     LOCKED = 3  # another run holds --output
     UNUSABLE_DATA = 4  # no usable row, an empty split, a test split too small to evaluate
