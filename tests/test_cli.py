@@ -225,3 +225,13 @@ def test_every_error_leaves_through_one_place(command, capsys, monkeypatch, what
 def test_a_verdict_is_the_commands_own_exit_status(command, capsys):
     assert cli.call(command, ["verdict"]) == 1  # e.g. skew found: returned, not raised
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", sorted(set(cli.COMMANDS) - {"serve"}))  # serve: parse_args
+def test_each_command_module_builds_its_parser(name):
+    """build_parser() without side effects: for the docs' command reference, and for tests."""
+    import importlib
+
+    parser = importlib.import_module(cli.COMMANDS[name][0]).build_parser()
+    assert parser.prog == f"babyweight {name}"
+    assert f"babyweight {name}" in parser.format_help()
