@@ -31,6 +31,7 @@ from pathlib import Path
 
 from babyweight import console as console_lib
 from babyweight import process_exit, run_lock
+from babyweight.errors import BabyweightError
 from babyweight.layout import OutputLayout
 from babyweight.metadata import progress, report, summary
 from babyweight.metadata import store as mlmd
@@ -43,7 +44,7 @@ PROG = "local_runner"
 INTERRUPTED = "interrupted; rerun the same command to resume from the cache"
 
 
-class UserError(Exception):
+class UserError(BabyweightError):
     """A mistake the person can fix; one line, no traceback, and its exit code."""
 
     def __init__(self, message: str, code: ExitCode = ExitCode.USAGE):

@@ -35,6 +35,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from babyweight.errors import MissingStoreError
+
 PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
 MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
 DEFAULT_OUTPUT = Path("outputs")
@@ -127,9 +129,10 @@ class OutputLayout:
         return self.root / "skew" / log_name
 
     def require_metadata(self) -> Path:
-        """The store's path; FileNotFoundError naming it (and the flag) when there is none."""
+        """The store's path; MissingStoreError (a FileNotFoundError) naming it and the flag when
+        there is none."""
         if not self.metadata.is_file():
-            raise FileNotFoundError(
+            raise MissingStoreError(
                 f"no ML Metadata store at {self.metadata}; is --output {self.root} the "
                 "directory of a pipeline run?"
             )

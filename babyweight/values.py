@@ -13,6 +13,7 @@ import re
 import reprlib
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 
 import numpy as np
 
@@ -22,7 +23,7 @@ _VALUE_REPR.maxstring = _VALUE_REPR.maxother = 80
 _VALUE_REPR.maxlong = 40
 
 
-class InvalidValue(ValueError):
+class InvalidValue(UsageError, ValueError):
     """A field is missing or wrong; `field` names it, `value` is what came, `reason` says why."""
 
     def __init__(self, field: str, value, reason: str):

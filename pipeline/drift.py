@@ -13,6 +13,7 @@ has category frequencies to compare.
 """
 
 from babyweight import features as F
+from babyweight.errors import BabyweightError, ExitCode
 from babyweight.metadata import drift as drift_lib
 from babyweight.monitoring.skew import CATEGORICAL, set_comparator
 
@@ -25,8 +26,10 @@ from tfx.proto import distribution_validator_pb2
 from . import configs
 
 
-class DriftError(RuntimeError):
+class DriftError(BabyweightError, RuntimeError):
     """The new span's data drifted from the previous span's beyond the thresholds."""
+
+    code = ExitCode.DRIFT
 
 
 def statistics_options():

@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 from babyweight.values import (
     InvalidValue,
     is_missing,
@@ -30,7 +31,7 @@ GRAMS_PER_POUND = 453.59237
 YEAR, MONTH = "year", "month"
 
 
-class LayoutError(ValueError):
+class LayoutError(UsageError, ValueError):
     """A header that matches no layout; the message lists each layout's columns."""
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from babyweight import features as F
+from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
 
 from . import configs, layouts
@@ -37,12 +38,14 @@ NOT_UTF8 = "not UTF-8"
 _UTF8_BOM = "\ufeff"
 
 
-class StagingError(ValueError):
+class StagingError(UsageError, ValueError):
     """The input cannot be staged: no such file, an empty file, a header that is not UTF-8."""
 
 
 class NoUsableRows(StagingError):
     """Every row was dropped (the message counts the reasons)."""
+
+    code = ExitCode.UNUSABLE_DATA
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from babyweight import run_lock
+from babyweight.errors import UsageError
 from babyweight.layout import OutputLayout
 from babyweight.metadata.summary import ExitCode
 
@@ -62,7 +63,7 @@ PASSED = {
 SWITCHES = {"tune": "--tune", "no_cache": "--no-cache", "no_warm_start": "--no-warm-start"}
 
 
-class WatchError(ValueError):
+class WatchError(UsageError, ValueError):
     """A watcher that cannot start: one line, exit status 2."""
 
 

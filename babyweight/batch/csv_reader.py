@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 
 from babyweight.batch.batches import RecordBatch
+from babyweight.errors import UsageError
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -36,7 +37,7 @@ ELEMENT_ROWS = 1 << 16  # at most this many records per RecordBatch (a range is 
 SCAN_BYTES = 8 << 20  # how much of a file the splitter reads at a time
 
 
-class CsvInputError(ValueError):
+class CsvInputError(UsageError, ValueError):
     """A file that cannot be read as CSV at all (no match, no header); the message is one line."""
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import os
 
-from babyweight.console import CommandError
+from babyweight.errors import UsageError
 
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
@@ -33,7 +33,7 @@ class NodeRun:
     outputs: dict[str, list[metadata_store_pb2.Artifact]]
 
 
-class StoreError(CommandError):
+class StoreError(UsageError):
     """The ML Metadata store cannot be read (corrupt, truncated, not a store): one line that
     names the file. Every command that opens the store says it the same way."""
 

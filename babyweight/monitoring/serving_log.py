@@ -26,10 +26,11 @@ import reprlib
 from pathlib import Path
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 from babyweight.instances import InvalidInstance, parse_instance
 
 
-class SkewInputError(ValueError):
+class SkewInputError(UsageError, ValueError):
     """The serving log, or the store it is compared with, cannot be used; says where and why."""
 
 

@@ -20,6 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
+from babyweight.errors import UsageError
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
 from babyweight.serving.app import DEFAULT_MAX_BODY_BYTES, BabyweightServer
 from babyweight.serving.log import (
@@ -89,13 +90,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
     args = parser.parse_args(argv)
     if args.num_versions < 1:
-        parser.error("--num-versions must be 1 or more")
+        raise UsageError(f"--num-versions {args.num_versions}: must be 1 or more")
     if args.canary_percent is not None and not 0 <= args.canary_percent <= 100:
-        parser.error(f"--canary-percent must be within 0-100, got {args.canary_percent}")
+        raise UsageError(f"--canary-percent {args.canary_percent:g}: must be within 0-100")
     if args.serving_log_max_bytes < 0:
-        parser.error("--serving-log-max-bytes must be 0 (no rotation) or more")
+        raise UsageError(
+            f"--serving-log-max-bytes {args.serving_log_max_bytes}: must be 0 (no rotation) or more"
+        )
     if args.serving_log_backups < 1:
-        parser.error("--serving-log-backups must be 1 or more")
+        raise UsageError(f"--serving-log-backups {args.serving_log_backups}: must be 1 or more")
     return args
 
 
@@ -162,4 +165,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("serve", sys.argv[1:]))

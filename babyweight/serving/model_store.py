@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 from babyweight.instances import Instance, signature_inputs
 
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -25,7 +26,7 @@ WARM_UP_INSTANCE = Instance(
 )
 
 
-class ModelNotFound(LookupError):
+class ModelNotFound(UsageError, LookupError):
     """No loadable version where one was expected; the message says where."""
 
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 from babyweight.instances import Instance, InvalidInstance, parse_instance
 from babyweight.values import InvalidValue
 
@@ -16,7 +17,7 @@ from babyweight.values import InvalidValue
 MAX_REPORTED_ERRORS = 20
 
 
-class RequestError(Exception):
+class RequestError(UsageError):
     """A request the server cannot serve; `status` is the HTTP status, the message says why.
     `errors` lists each wrong field ({"field", "reason"}) when there are any."""
 

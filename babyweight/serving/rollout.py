@@ -23,13 +23,23 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from babyweight.errors import BabyweightError, ExitCode
+
 STABLE, CANARY = "stable", "canary"
 LABELS = (STABLE, CANARY)
 MAX_PREVIOUS = 10  # earlier stable versions remembered for rollbacks
 
 
-class RolloutError(ValueError):
+class RolloutError(BabyweightError, ValueError):
     """A rollout step that cannot be done, or a rollout file that cannot be read; says why."""
+
+    code = ExitCode.FAILED
+
+
+class RolloutFileError(RolloutError):
+    """A rollout file that cannot be read, or holds what no rollout file holds."""
+
+    code = ExitCode.USAGE
 
 
 @dataclasses.dataclass
@@ -98,12 +108,12 @@ class Rollout:
     @classmethod
     def from_json(cls, data, where: str) -> Rollout:
         if not isinstance(data, dict):
-            raise RolloutError(f"{where}: expected a JSON object")
+            raise RolloutFileError(f"{where}: expected a JSON object")
 
         def version(key):
             value = data.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise RolloutError(f"{where}: {key}: expected a version number, got {value!r}")
+                raise RolloutFileError(f"{where}: {key}: expected a version number, got {value!r}")
             return value
 
         def versions(key):
@@ -111,14 +121,14 @@ class Rollout:
             if not isinstance(values, list) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in values
             ):
-                raise RolloutError(f"{where}: {key}: expected a list of version numbers")
+                raise RolloutFileError(f"{where}: {key}: expected a list of version numbers")
             return values
 
         percent = data.get("canary_percent", 0.0)
         if isinstance(percent, bool) or not isinstance(percent, int | float):
-            raise RolloutError(f"{where}: canary_percent: expected a number, got {percent!r}")
+            raise RolloutFileError(f"{where}: canary_percent: expected a number, got {percent!r}")
         if not 0 <= percent <= 100:
-            raise RolloutError(f"{where}: canary_percent: {percent} is not within 0-100")
+            raise RolloutFileError(f"{where}: canary_percent: {percent} is not within 0-100")
         return cls(
             stable=version(STABLE),
             canary=version(CANARY),
@@ -150,11 +160,11 @@ class RolloutFile:
         except FileNotFoundError:
             return Rollout()
         except (OSError, UnicodeDecodeError) as e:
-            raise RolloutError(f"rollout file {self.path}: cannot read it: {e}") from None
+            raise RolloutFileError(f"rollout file {self.path}: cannot read it: {e}") from None
         try:
             data = json.loads(text)
         except ValueError as e:
-            raise RolloutError(f"rollout file {self.path}: not JSON ({e})") from None
+            raise RolloutFileError(f"rollout file {self.path}: not JSON ({e})") from None
         return Rollout.from_json(data, f"rollout file {self.path}")
 
     def update(self, change: Callable[[Rollout], object]) -> tuple[Rollout, object]:

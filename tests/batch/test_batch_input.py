@@ -20,6 +20,7 @@ from babyweight.batch import cli as batch_cli
 from babyweight.batch import csv_reader
 from babyweight.batch import io as batch_io
 from babyweight.batch import predict as batch_predict
+from babyweight.errors import ExitCode, UsageError
 from babyweight.instances import InvalidInstance, parse_instance, read_instance_columns
 
 import numpy as np
@@ -271,11 +272,12 @@ def store_refusal(*args: str) -> str:
 
 
 def refusal(*args: str) -> str:
-    with pytest.raises(SystemExit) as stop:
+    """The one-line UsageError (exit 2) that stops the command before the job starts."""
+    with pytest.raises(UsageError) as stop:
         batch_cli.main(list(args))
-    assert isinstance(stop.value.code, str), stop.value.code
-    assert "\n" not in stop.value.code
-    return stop.value.code
+    assert stop.value.code == ExitCode.USAGE
+    assert "\n" not in str(stop.value)
+    return str(stop.value)
 
 
 def test_a_glob_that_matches_nothing_is_one_line(tmp_path):
@@ -300,9 +302,11 @@ def test_without_credentials_bigquery_fails_at_once_with_how_to_sign_in(tmp_path
         cwd=REPO, env=env, stdin=subprocess.PIPE, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     elapsed = time.monotonic() - start
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.USAGE
     [line] = [x for x in result.stderr.splitlines() if "Warning" not in x and "warn" not in x]
-    assert line.startswith("--input bq://bigquery-public-data.samples.natality: no Google Cloud")
+    assert line.startswith(
+        "babyweight batch-predict: --input bq://bigquery-public-data.samples.natality: no Google"
+    )
     assert "gcloud auth application-default login" in line
     assert elapsed < 60, elapsed  # process start and imports only
 

@@ -16,6 +16,7 @@ from babyweight.batch import cli as batch_cli
 from babyweight.batch import io as batch_io
 from babyweight.batch import lineage as batch_lineage
 from babyweight.batch import predict as batch_predict
+from babyweight.errors import UsageError
 from babyweight.instances import InvalidInstance, parse_instance, signature_inputs
 from babyweight.metadata import store as mlmd
 
@@ -494,7 +495,7 @@ def test_a_second_run_on_a_prefix_needs_overwrite_and_then_leaves_only_its_shard
     small = write_csv(tmp_path / "small.csv", good_rows(5))
     assert run_cli(tiny_run, *args, "--input", str(big), "--direct_running_mode=multi_processing",
                    "--direct_num_workers=2") == 0  # fmt: skip
-    with pytest.raises(SystemExit, match="an earlier run's outputs are there"):
+    with pytest.raises(UsageError, match="an earlier run's outputs are there"):
         run_cli(tiny_run, *args, "--input", str(small))
     assert run_cli(tiny_run, *args, "--input", str(small), "--overwrite") == 0
     assert len(read_output(prefix)) == 5

@@ -9,7 +9,7 @@ import json
 import threading
 
 from babyweight.instances import InvalidInstance, parse_instance
-from babyweight.monitoring.skew import read_serving_log
+from babyweight.monitoring.serving_log import read_serving_log
 from babyweight.serving.log import ServingLog, log_files, read_records, rotated_path
 
 import pytest
