@@ -30,10 +30,9 @@ import logging
 import os
 
 from babyweight import features as F
-from babyweight import process_exit
+from babyweight import model_store, process_exit
 from babyweight.batch import batches as B
 from babyweight.batch import io as batch_io
-from babyweight.serving import model_store
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference

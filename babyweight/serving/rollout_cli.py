@@ -27,8 +27,8 @@ import json
 import sys
 from pathlib import Path
 
+from babyweight import model_store
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
-from babyweight.serving import model_store
 from babyweight.serving.log import ServingLog, path_from_flag, read_records
 from babyweight.serving.rollout import CANARY, Rollout, RolloutError, RolloutFile
 
