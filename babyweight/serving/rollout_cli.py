@@ -29,8 +29,9 @@ from pathlib import Path
 
 from babyweight import model_store
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
-from babyweight.serving.log import ServingLog, path_from_flag, read_records
+from babyweight.serving.log import ServingLog, path_from_flag
 from babyweight.serving.rollout import CANARY, Rollout, RolloutError, RolloutFile
+from babyweight.serving_log import read_records
 
 
 def version_stats(records, *, since_last_change: bool = True) -> tuple[dict, str | None]:
