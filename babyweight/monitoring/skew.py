@@ -120,10 +120,10 @@ def find_training_source(lin: Lineage, version: str) -> TrainingSource:
         ids = set(lin.artifacts)
         why = f"no pushed model of version {version} in it" if version else "no model_version"
         how = f"newest examples in the store ({why})"
-    examples = _root_artifacts(lin, ids, "Examples")
+    examples = _root_artifacts(lin, ids, mlmd.EXAMPLES_TYPE)
     if not examples:
         raise SkewInputError("no ExampleGen examples in the ML Metadata store")
-    schemas = _root_artifacts(lin, ids, "Schema")
+    schemas = _root_artifacts(lin, ids, mlmd.SCHEMA_TYPE)
     schema_path = str(SCHEMA_PATH)
     if schemas:
         schema_path = os.path.join(lin.artifacts[schemas[-1]].uri, "schema.pbtxt")
