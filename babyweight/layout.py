@@ -1,7 +1,9 @@
 """Every path under a run's output directory, in one type.
 
 `local_runner.py --output DIR` writes a run there; every command reads it back through
-`OutputLayout(DIR)`, taking DIR under the one flag `--output` (default `outputs/`):
+`OutputLayout(DIR)`, taking DIR under the one flag `--output` (default `outputs/`). This tree is
+the one written copy; the manual's page "The output directory" is built from it, and its build
+fails when the tree and OutputLayout's paths disagree.
 
     DIR/
       pipeline_root/                 every component's artifacts
@@ -12,13 +14,17 @@
       staged/stage_report.json       counts of the last staging step (its span included)
       serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
       serving_model/babyweight.rollout.json   version labels (stable, canary) and the canary's share
-      run_summary.json               the summary of the newest run
-      report/index.html              the static report of the newest run (and its images)
+      run_summary.json               the newest run: outcome, exit code, splits and split key,
+                                     dropped rows, anomalies, metrics per slice, blessing and
+                                     why, pushed model (or the version already serving it)
+      report/index.html              the newest run's report, one self-contained page
+                                     (statistics, anomalies, metrics, lineage; inline SVG)
       logs/run-<run id>.log          the full TensorFlow/Beam/TFX log of one run
       .run.lock                      held by the run in progress (babyweight/run_lock.py)
       .watch.lock                    held by `local_runner.py --watch/--every` while it lives
       span_runs.jsonl                one line per finished run of a span: span, run id, outcome
-      serving_log.jsonl              every row the REST server predicted (.1, .2, ...: rotated)
+      serving_log.jsonl              every row `babyweight serve` predicted (.1, .2, ...: rotated
+                                     by size)
       skew/<log name>/[<version>/]   results of a skew check (a folder per model version
                                      when the log holds several)
 """

@@ -79,7 +79,7 @@ def test_one_exit_code_per_outcome_and_never_0_without_an_evaluation(fields, err
 
 
 def test_exit_codes_are_distinct_and_documented():
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "running.md").read_text()
     assert len({int(c) for c in ExitCode}) == len(ExitCode)
     for code in ExitCode:
         assert f"| {int(code)} | `{code.name.lower()}`" in text
