@@ -165,7 +165,7 @@ def wait_for_line(proc, pattern: str, seen: list[str], timeout_s: float = 900) -
 
 
 def predictions(model_dir: str, path: Path, layout: layouts.InputLayout) -> np.ndarray:
-    from babyweight.serving import model_store
+    from babyweight import model_store
 
     header, rows = read_rows(path)
     names = layouts.header_names(header)

@@ -44,14 +44,14 @@ AUTHENTICATE = (
 
 def resolve_model(store, model_dir: str | None):
     """--model, traced to its pipeline artifacts; without it, the newest blessed pushed model."""
-    from babyweight.batch import lineage as batch_lineage
+    from babyweight.metadata import pushed
 
     if model_dir is None:
-        record = batch_lineage.newest_blessed_model(store)
+        record = pushed.newest_blessed_model(store)
         if record is None:
             raise UsageError("no blessed, pushed model in the metadata store; pass --model")
         return record
-    record = batch_lineage.find_model(store, model_dir)
+    record = pushed.find_model(store, model_dir)
     if record is None:
         raise UsageError(
             f"--model {model_dir}: no Pusher in the metadata store pushed it; pass the output "

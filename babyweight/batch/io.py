@@ -271,14 +271,10 @@ def csv_line(row: dict, columns: list[str]) -> str:
 
 
 def bigquery_schema(columns: list[str]) -> dict:
-    """Feature columns typed as serving_default takes them; the key and the rest as STRING."""
-    types = {
-        F.IS_MALE: "STRING",
-        F.MOTHER_AGE: "INTEGER",
-        F.PLURALITY: "STRING",
-        F.GESTATION_WEEKS: "INTEGER",
-        F.PREDICTION_KEY: "FLOAT",
-    }
+    """Feature columns typed as the table says (as serving_default takes them), the
+    prediction as FLOAT; the key and the rest as STRING."""
+    types = {f.name: f.bigquery_type for f in F.FEATURES}
+    types[F.PREDICTION_KEY] = F.LABEL.bigquery_type
     return {
         "fields": [{"name": c, "type": types.get(c, "STRING"), "mode": "NULLABLE"} for c in columns]
     }

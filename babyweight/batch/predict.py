@@ -30,10 +30,9 @@ import logging
 import os
 
 from babyweight import features as F
-from babyweight import process_exit
+from babyweight import model_store, process_exit
 from babyweight.batch import batches as B
 from babyweight.batch import io as batch_io
-from babyweight.serving import model_store
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
@@ -113,8 +112,8 @@ def limit_tf_threads(threads: int) -> None:
 
 class Check(beam.DoFn):
     """RecordBatch -> its InstanceBatch (main output) and its dead-letter rows (DEAD), by
-    batches.check. The schema's domains come from the package (babyweight/schema.pbtxt), so
-    workers need no repository."""
+    batches.check. The domains come from the table of features (babyweight/features.py), in
+    the package, so workers need no repository."""
 
     def __init__(self, key_column: str | None):
         self._key_column = key_column

@@ -22,6 +22,9 @@ INPUT_EVENTS = {_Event.INPUT, _Event.DECLARED_INPUT, _Event.INTERNAL_INPUT}
 OUTPUT_EVENTS = {_Event.OUTPUT, _Event.DECLARED_OUTPUT, _Event.INTERNAL_OUTPUT}
 # An execution's custom property naming the model directory it loaded (a batch prediction run).
 MODEL_DIR_PROPERTY = "model_dir"
+# The TFX artifact types that the tools look up by name, each named once.
+EXAMPLES_TYPE, SCHEMA_TYPE, MODEL_TYPE = "Examples", "Schema", "Model"
+PUSHED_MODEL_TYPE, BLESSING_TYPE = "PushedModel", "ModelBlessing"
 
 
 @dataclasses.dataclass

@@ -23,7 +23,7 @@ Executions that only reused a cached result are listed per artifact, not travers
 from __future__ import annotations
 
 from babyweight.metadata.lineage import Lineage, normalized_path
-from babyweight.metadata.store import custom_property
+from babyweight.metadata.store import MODEL_TYPE, PUSHED_MODEL_TYPE, custom_property
 
 
 def _upstream(lin: Lineage, artifact_id: int) -> tuple[set[int], set[int]]:
@@ -117,7 +117,7 @@ def pushed_models(lin: Lineage) -> list:
         (
             a
             for a in lin.artifacts.values()
-            if a.type == "PushedModel" and custom_property(a, "pushed", 0)
+            if a.type == PUSHED_MODEL_TYPE and custom_property(a, "pushed", 0)
         ),
         key=lambda a: a.id,
     )
@@ -140,7 +140,7 @@ def resolve(lin: Lineage, spec: str) -> int:
             raise LookupError("no pushed model in the store (was any model blessed?)")
         return max(pushed, key=lambda a: a.id).id
     if spec == "model":
-        models = [a for a in lin.artifacts.values() if a.type == "Model"]
+        models = [a for a in lin.artifacts.values() if a.type == MODEL_TYPE]
         if not models:
             raise LookupError("no Model artifact in the store")
         return max(models, key=lambda a: a.id).id
@@ -153,7 +153,7 @@ def resolve(lin: Lineage, spec: str) -> int:
     if path in lin.by_uri:
         ids = lin.by_uri[path]
         # A pushed model's directory: the PushedModel that put it there, else the oldest.
-        return min(ids, key=lambda i: (lin.artifacts[i].type != "PushedModel", i))
+        return min(ids, key=lambda i: (lin.artifacts[i].type != PUSHED_MODEL_TYPE, i))
     # A file or folder inside an artifact (e.g. .../Format-Serving): the deepest artifact.
     holders = [
         (len(uri), min(ids))

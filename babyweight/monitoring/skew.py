@@ -8,8 +8,9 @@ It reads the serving log (JSON lines written by the REST server, one per predict
 serving_log.py for how strictly, and how values become the training representation),
 computes TFDV statistics of the served features, and compares them with the statistics of the
 training split that trained the served model, under the pipeline's schema:
-- skew comparators: L-infinity distance for categorical features (is_male, plurality),
-  approximate Jensen-Shannon divergence for numeric ones; thresholds in SKEW_THRESHOLDS below;
+- skew comparators (babyweight/metadata/drift.py, as the pipeline's drift gate): L-infinity
+  distance for the table's categorical features (is_male, plurality), approximate
+  Jensen-Shannon divergence for numeric ones; thresholds in SKEW_THRESHOLDS below;
 - the schema itself in its SERVING environment (domains, types, presence);
 - with --previous-log, drift: the same comparators between the earlier and this log.
 It prints one line per feature, writes the anomalies (TFDV text format), both statistics and a
@@ -43,6 +44,7 @@ from pathlib import Path
 
 from babyweight import features as F
 from babyweight.layout import OutputLayout
+from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.anomalies import measurements
@@ -53,14 +55,12 @@ from babyweight.monitoring.serving_log import (
 )
 from babyweight.schema import SCHEMA_PATH
 
-CATEGORICAL = [F.IS_MALE, F.PLURALITY]
-NUMERIC = [F.MOTHER_AGE, F.GESTATION_WEEKS]
 TRAIN_SPLIT = "train"
 # A feature fails when the distance between its training distribution (or an earlier serving
 # log's) and the served one is over these.
 SKEW_THRESHOLDS = {
-    "categorical_linf": 0.1,  # L-infinity distance of the category frequencies
-    "numeric_jensen_shannon": 0.15,  # approximate Jensen-Shannon divergence of the histograms
+    drift_lib.CATEGORICAL_THRESHOLD: 0.1,  # L-infinity distance of the category frequencies
+    drift_lib.NUMERIC_THRESHOLD: 0.15,  # approximate Jensen-Shannon divergence of histograms
 }
 
 
@@ -111,10 +111,10 @@ def find_training_source(lin: Lineage, version: str) -> TrainingSource:
         ids = set(lin.artifacts)
         why = f"no pushed model of version {version} in it" if version else "no model_version"
         how = f"newest examples in the store ({why})"
-    examples = _root_artifacts(lin, ids, "Examples")
+    examples = _root_artifacts(lin, ids, mlmd.EXAMPLES_TYPE)
     if not examples:
         raise SkewInputError("no ExampleGen examples in the ML Metadata store")
-    schemas = _root_artifacts(lin, ids, "Schema")
+    schemas = _root_artifacts(lin, ids, mlmd.SCHEMA_TYPE)
     schema_path = str(SCHEMA_PATH)
     if schemas:
         schema_path = os.path.join(lin.artifacts[schemas[-1]].uri, "schema.pbtxt")
@@ -153,16 +153,6 @@ def _examples_to_rows(tf, files: list[str]) -> list[dict]:
 
 
 # -- TFDV -------------------------------------------------------------------------------------
-def set_comparator(comparator, name: str, thresholds: dict) -> None:
-    """A TFDV FeatureComparator for one feature: L-infinity distance of the category frequencies
-    for a categorical feature, approximate Jensen-Shannon divergence of the histograms for a
-    numeric one. The pipeline's drift gate between spans uses the same (pipeline/drift.py)."""
-    if name in CATEGORICAL:
-        comparator.infinity_norm.threshold = thresholds["categorical_linf"]
-    else:
-        comparator.jensen_shannon_divergence.threshold = thresholds["numeric_jensen_shannon"]
-
-
 def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
     """The pipeline's schema with a skew (and drift) comparator on every model feature."""
     import tensorflow_data_validation as tfdv
@@ -172,8 +162,8 @@ def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
         feature = tfdv.get_feature(schema, name)
         comparators = [feature.skew_comparator] + ([feature.drift_comparator] if drift else [])
         for comparator in comparators:
-            set_comparator(comparator, name, thresholds)
-        if name in CATEGORICAL and feature.HasField("int_domain"):
+            drift_lib.set_comparator(comparator, name, thresholds)
+        if F.feature(name).categorical and feature.HasField("int_domain"):
             feature.int_domain.is_categorical = True
     return schema
 
@@ -183,9 +173,9 @@ def statistics(rows: list[dict], schema):
     import tensorflow_data_validation as tfdv
 
     frame = pd.DataFrame(rows, columns=F.FEATURE_KEYS)
-    for name in F.FEATURE_KEYS:
-        if name != F.IS_MALE:
-            frame[name] = frame[name].astype("int64")
+    for f in F.FEATURES:  # as the training data holds them (plurality as a count)
+        if f.stored_dtype != "string":
+            frame[f.name] = frame[f.name].astype(f.stored_dtype)
     options = tfdv.StatsOptions(schema=schema, infer_type_from_schema=True)
     return tfdv.generate_statistics_from_dataframe(frame, stats_options=options)
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 
+from babyweight import model_store
 from babyweight.instances import Instance
-from babyweight.serving import model_store, page
+from babyweight.serving import page
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError, parse_predict_request, read_json

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from babyweight.serving import model_store
+from babyweight import model_store
 
 log = logging.getLogger("babyweight.serving")
 

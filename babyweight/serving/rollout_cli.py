@@ -28,10 +28,11 @@ import json
 import sys
 from pathlib import Path
 
+from babyweight import model_store
+from babyweight import serving_log as log_format
 from babyweight.errors import BabyweightError, JobFailed, MissingStoreError, UsageError
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
-from babyweight.serving import model_store
-from babyweight.serving.log import ServingLog, path_from_flag, read_records
+from babyweight.serving.log import ServingLog, path_from_flag
 from babyweight.serving.rollout import CANARY, Rollout, RolloutError, RolloutFile
 
 
@@ -41,18 +42,18 @@ def version_stats(records, *, since_last_change: bool = True) -> tuple[dict, str
     rows = []
     changed_at = None
     for record in records:
-        if "event" in record:
-            changed_at = record.get("time")
+        if log_format.is_event(record):
+            changed_at = record.get(log_format.TIME)
             if since_last_change:
                 rows = []
-        elif "features" in record and "model_version" in record:
+        elif log_format.is_row(record) and log_format.MODEL_VERSION in record:
             rows.append(record)
     stats = collections.defaultdict(lambda: {"requests": set(), "rows": 0, "sum": 0.0})
     for row in rows:
-        entry = stats[str(row["model_version"])]
-        entry["requests"].add(row.get("request") or row.get("time"))
+        entry = stats[str(row[log_format.MODEL_VERSION])]
+        entry["requests"].add(row.get(log_format.REQUEST) or row.get(log_format.TIME))
         entry["rows"] += 1
-        prediction = row.get("prediction")
+        prediction = row.get(log_format.PREDICTION)
         entry["sum"] += prediction if isinstance(prediction, int | float) else 0.0
     total = sum(len(e["requests"]) for e in stats.values()) or 1
     return {
@@ -67,7 +68,7 @@ def version_stats(records, *, since_last_change: bool = True) -> tuple[dict, str
 
 
 def status(model_dir: Path, rollout: Rollout, log_path: Path | None, everything: bool) -> dict:
-    records = read_records(log_path) if log_path else []
+    records = log_format.read_records(log_path) if log_path else []
     stats, changed_at = version_stats(records, since_last_change=not everything)
     on_disk = {str(v) for v in model_store.versions(model_dir)}
     labelled = {str(v): label for label, v in rollout.labels().items()}

@@ -8,41 +8,21 @@ context of its own and to the pipeline's context, as a batch prediction run does
 (batch/lineage.py), so `babyweight lineage trace` on a pushed model lists the rollouts that
 moved it.
 
-A served version is matched to its PushedModel by the Pusher's `pushed_destination`, or, where
-the served directory is a copy of the pushed one (synced from a bucket, say), by the Pusher's
-`pushed_version` under a destination of the same model name.
+A served version is matched to its PushedModel by babyweight/metadata/pushed.py.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-from babyweight.batch.lineage import find_model
 from babyweight.metadata import store as mlmd
+from babyweight.metadata.pushed import find_pushed
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 EXECUTION_TYPE = "babyweight.Rollout"
 CONTEXT_TYPE = "babyweight.rollout"
-PUSHED_MODEL_TYPE = "PushedModel"
-
-
-def find_pushed(store, model_dir: Path, version: int):
-    """(PushedModel artifact, pipeline context or None) of a served version, or (None, None)."""
-    record = find_model(store, str(model_dir / str(version)))
-    if record is not None:
-        return record.pushed, record.pipeline_context
-    for pushed in store.get_artifacts_by_type(PUSHED_MODEL_TYPE):
-        destination = str(mlmd.custom_property(pushed, "pushed_destination", ""))
-        if (
-            str(mlmd.custom_property(pushed, "pushed_version", "")) == str(version)
-            and os.path.basename(os.path.dirname(os.path.normpath(destination))) == model_dir.name
-        ):
-            record = find_model(store, destination)
-            return pushed, record.pipeline_context if record else None
-    return None, None
 
 
 def record_rollout(

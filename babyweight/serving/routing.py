@@ -20,7 +20,7 @@ import re
 import threading
 import time
 
-from babyweight.serving import model_store
+from babyweight import model_store
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError

@@ -22,8 +22,6 @@ from serve_helpers import (
     running_server,
 )
 
-from models.signatures import RAW_INPUT_DTYPES
-
 pytestmark = pytest.mark.e2e
 
 CANONICAL_ROWS = [
@@ -71,9 +69,9 @@ def test_status_and_metadata_follow_tf_serving(server, pushed_model_dir):
     metadata = httpx.get(f"{api(url)}/metadata").json()
     assert metadata["model_spec"] == {"name": MODEL_NAME, "signature_name": "", "version": version}
     signature = metadata["metadata"]["signature_def"]["signature_def"][F.RAW_SIGNATURE]
-    expected_dtypes = {"string": "DT_STRING", "int64": "DT_INT64"}
-    assert {k: v["dtype"] for k, v in signature["inputs"].items()} == {
-        k: expected_dtypes[d.name] for k, d in RAW_INPUT_DTYPES.items()
+    expected_dtypes = {"string": "DT_STRING", "int64": "DT_INT64"}  # the exported signature
+    assert {k: v["dtype"] for k, v in signature["inputs"].items()} == {  # is the table's
+        f.name: expected_dtypes[f.dtype] for f in F.FEATURES
     }
     assert signature["outputs"][F.PREDICTION_KEY]["dtype"] == "DT_FLOAT"
     assert signature["inputs"][F.MOTHER_AGE]["tensor_shape"]["dim"] == [{"size": "-1", "name": ""}]

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 from babyweight.layout import OutputLayout, rollout_file_of
+from babyweight.model_store import LoadedModel
 from babyweight.serving.log import ServingLog
-from babyweight.serving.model_store import LoadedModel
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError
 from babyweight.serving.rollout import Rollout, RolloutError, RolloutFile

@@ -9,12 +9,8 @@ from pathlib import Path
 from babyweight.metadata import lineage
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
-from babyweight.serving.rollout_lineage import (
-    CONTEXT_TYPE,
-    EXECUTION_TYPE,
-    find_pushed,
-    record_rollout,
-)
+from babyweight.metadata.pushed import find_pushed
+from babyweight.serving.rollout_lineage import CONTEXT_TYPE, EXECUTION_TYPE, record_rollout
 
 import lineage_store
 
