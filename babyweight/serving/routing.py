@@ -23,7 +23,7 @@ import time
 from babyweight.serving import model_store
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
-from babyweight.serving.requests import RequestError
+from babyweight.serving.requests import RequestError, shown
 from babyweight.serving.rollout import CANARY, LABELS, STABLE, Rollout, RolloutError, RolloutFile
 
 log = logging.getLogger("babyweight.serving")
@@ -55,7 +55,7 @@ def parse_model_path(path: str) -> ModelPath:
             break
     match = _MODEL_PATH.fullmatch(rest)
     if not match:
-        raise RequestError(404, f"no such endpoint: {_short(path)}")
+        raise RequestError(404, f"no such endpoint: {shown(path)}")
     return ModelPath(match["name"], match["version"], match["label"], action)
 
 
@@ -65,18 +65,13 @@ def version_number(text: str | None) -> int | None:
     if text is None:
         return None
     if not text.isascii() or not text.isdigit():
-        raise RequestError(400, f"version: expected a whole number, got {_short(text)}")
+        raise RequestError(400, f"version: expected a whole number, got {shown(text)}")
     digits = text.lstrip("0") or "0"
     if len(digits) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
         raise RequestError(
-            400, f"version: {_short(text)} is not a version (a 64-bit integer, at most 2**63-1)"
+            400, f"version: {shown(text)} is not a version (a 64-bit integer, at most 2**63-1)"
         )
     return int(digits)
-
-
-def _short(text: str) -> str:
-    """A path part for a message: quoted, and cut with its length when long."""
-    return repr(text) if len(text) <= 40 else f"{text[:24]!r}... ({len(text)} characters)"
 
 
 class Router:
@@ -152,7 +147,7 @@ class Router:
         loaded = self.registry.loaded if loaded is None else loaded
         if label not in LABELS:
             raise RequestError(
-                404, f"unknown version label {_short(label)}; labels are {', '.join(LABELS)}"
+                404, f"unknown version label {shown(label)}; labels are {', '.join(LABELS)}"
             )
         version = self.rollout().labels().get(label)
         if version is None:
