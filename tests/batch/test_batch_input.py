@@ -101,6 +101,40 @@ def test_a_quoted_newline_is_one_record_that_keeps_its_key(tmp_path):
     assert batch.record(3)["id"] == "row-3"
 
 
+def raw_csv(path, header: list[str], rows: list[list[str]]) -> str:
+    """Lines joined as written, quotes and all (csv.writer would escape a stray quote)."""
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_an_unterminated_quote_that_swallows_lines_says_so(tmp_path, closed):
+    """A quote opened in row 5's `source` runs on to a stray quote in row 30 (the one record
+    then has the header's number of fields, and read as a row), or to the end of the file."""
+    header, rows = keyed_rows(50)
+    source = header.index("source")
+    rows[5][source] = '"an unclosed note'
+    if closed:
+        rows[30][source] = 'a stray quote"'
+    path = raw_csv(tmp_path / "quote.csv", header, rows)
+
+    total, dead = batch_predict.dead_letter_rows(batch_io.make_source(path), key_column="id")
+
+    swallowed = 25 if closed else 44  # physical lines after line 7 (row 5) in the record
+    assert total == len(rows) - swallowed
+    [row] = dead
+    assert row["reason"] == f"csv: unterminated quote from line 7 swallowed {swallowed} lines"
+    assert row["input"].startswith("row-5,")
+
+
+def test_a_quoted_field_of_a_few_lines_is_still_one_record(tmp_path):
+    header, rows = keyed_rows(20)
+    rows[3][header.index("source")] = "\n".join(["a note"] * 10)  # 10 lines: within the bound
+    path = write_lines(tmp_path / "quoted.csv", header, rows)
+    total, dead = batch_predict.dead_letter_rows(batch_io.make_source(path), key_column="id")
+    assert (total, dead) == (len(rows), [])
+
+
 def test_cut_ranges_read_the_same_records_as_the_whole_file(tmp_path):
     header, rows = keyed_rows(200, every=7)
     path = write_lines(tmp_path / "many.csv", header, rows)
