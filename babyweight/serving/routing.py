@@ -9,6 +9,10 @@ The split of unlabelled requests: a request with the header `X-Rollout-Key` (any
 stays the same for one client: a user id, a session) goes to the canary when the SHA-256 of its
 key falls in the canary's share, so one key keeps hitting one version while the labels stay as
 they are. Requests without a key are dealt out by a counter, exactly P of every 100.
+
+Stable always answers while any version is loaded: when the labelled version is not loaded (its
+directory gone, and the next poll not yet done), the newest loaded version that is neither the
+canary nor retired answers as stable, and is logged with the label `stable`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 
 from babyweight.serving import model_store
 from babyweight.serving.log import ServingLog
@@ -86,15 +91,17 @@ class Router:
         *,
         model_name: str,
         canary_percent: float | None = None,
+        record: Callable[[str, str, dict, dict], None] | None = None,
     ):
         self.registry, self.file, self.serving_log = registry, rollout_file, serving_log
         self.model_name = model_name
+        self.record = record  # (action, message, moved versions, labels) -> ML Metadata
         self._rollout, self._signature, self._checked = Rollout(), None, -1.0
         self._lock = threading.Lock()
         self._credit = 0.0  # the counter that deals unkeyed requests to the canary
         self._last_error = ""
         registry.pinned = lambda: self.rollout().pinned()
-        registry.on_refresh = self.label_new_versions
+        registry.on_refresh = self.after_refresh
         if canary_percent is not None:
             self._change("canary_percent", lambda r: setattr(r, "canary_percent", canary_percent))
 
@@ -129,18 +136,28 @@ class Router:
         rollout = self.rollout()
         if label is not None:
             return loaded[self.labelled_version(label, loaded)], label
-        wanted = CANARY if self._to_canary(rollout, key) else STABLE
-        for name in dict.fromkeys((wanted, STABLE)):
-            if rollout.labels().get(name) in loaded:
-                return loaded[rollout.labels()[name]], name
-        # No labelled version is loaded (a first start, or stable gone from disk).
-        candidates = [v for v in loaded if v not in rollout.retired] or list(loaded)
-        if not candidates:
+        if self._to_canary(rollout, key) and rollout.canary in loaded:
+            return loaded[rollout.canary], CANARY
+        version = self._acting_stable(rollout, loaded)
+        if version is None:
             raise RequestError(
                 503,
                 f"no version of {self.model_name} is loaded yet; watching {self.registry.base_dir}",
             )
-        return loaded[max(candidates)], None
+        # Unlabelled only before the first version is labelled (a first start).
+        return loaded[version], STABLE if rollout.stable is not None else None
+
+    @staticmethod
+    def _acting_stable(rollout: Rollout, loaded) -> int | None:
+        """The version that answers as stable: the labelled one when loaded; otherwise (it is
+        gone, or not loaded yet) the newest loaded version that is neither the canary nor
+        retired, then the canary, then any."""
+        if rollout.stable in loaded:
+            return rollout.stable
+        others = [v for v in loaded if v != rollout.canary and v not in rollout.retired]
+        return max(
+            others or [v for v in loaded if v not in rollout.retired] or loaded, default=None
+        )
 
     def labelled_version(self, label: str, loaded=None) -> int:
         """The loaded version that holds `label`, or a 404 saying why there is none."""
@@ -149,7 +166,10 @@ class Router:
             raise RequestError(
                 404, f"unknown version label {shown(label)}; labels are {', '.join(LABELS)}"
             )
-        version = self.rollout().labels().get(label)
+        rollout = self.rollout()
+        version = rollout.labels().get(label)
+        if label == STABLE and version not in loaded:  # stable answers while anything is loaded
+            version = self._acting_stable(rollout, loaded)
         if version is None:
             raise RequestError(404, f"no version of {self.model_name} is labelled {label}")
         if version not in loaded:
@@ -171,6 +191,36 @@ class Router:
                 self._credit -= 100
                 return True
             return False
+
+    def after_refresh(self) -> None:
+        """After every poll of the registry: stable off a version that is gone, then labels for
+        new versions."""
+        self.replace_gone_stable()
+        self.label_new_versions()
+
+    def replace_gone_stable(self) -> None:
+        """When the stable version's directory is gone (or it no longer loads), stable moves on
+        (Rollout.replace_stable); said in the rollout file, one log line, the serving log and,
+        through `record`, ML Metadata."""
+        gone = self.rollout().stable
+        if gone is None:
+            return
+        on_disk = model_store.versions(self.registry.base_dir)
+        failed = self.registry.failed
+        if gone in on_disk and gone not in failed:
+            return
+        why = "does not load" if gone in on_disk else "is gone from disk"
+        good = [v for v in on_disk if v not in failed]
+        message = self._change(
+            "stable_gone", lambda r: r.replace_stable(good, why) if r.stable == gone else None
+        )
+        if not message:
+            return
+        log.warning("%s", message)
+        after = self.rollout()
+        if self.record is not None:
+            self.record("stable_gone", message, {"gone": gone, "stable": after.stable},
+                        after.labels())  # fmt: skip
 
     def label_new_versions(self) -> None:
         """A loaded version newer than every one the rollout knows becomes canary (stable when
@@ -205,6 +255,7 @@ class Router:
             self.serving_log.write_event(
                 f"rollout.{event}",
                 by="server",
+                **({"message": result} if event == "stable_gone" else {}),
                 stable=rollout.stable,
                 canary=rollout.canary,
                 canary_percent=rollout.canary_percent,
