@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from babyweight import csv_records
 from babyweight import features as F
 from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
@@ -159,14 +160,19 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
     layout = layouts.detect(header, str(path))
     report.layouts[str(path)] = layout.name
     names = layouts.header_names(header)
+    end = reader.line_num
     for cells in reader:
+        start, end = end + 1, reader.line_num  # the record's physical lines
         if not cells:
             continue  # a blank line
         line = reader.line_num + len(undecodable)
         report.rows_read += 1
         raw = dict(zip(names, cells, strict=False))
         values = layout.model_row(raw)
-        reason = drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
+        reason = csv_records.swallowed_lines(start + len(undecodable), end - start + 1)
+        if reason:
+            line = start + len(undecodable)
+        reason = reason or drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
         if reason:
             dropped[reason] += 1
             writer.dropped.writerow([str(path), line, reason, *values])

@@ -241,7 +241,10 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     assert first.returncode == ExitCode.INTERRUPTED
     assert stderr == local_runner.INTERRUPTED + "\n"
     assert "Traceback" not in "".join(seen) + rest
-    assert json.loads((output / "run_summary.json").read_text())["outcome"] == "interrupted"
+    stopped = json.loads((output / "run_summary.json").read_text())
+    assert (stopped["outcome"], stopped["run_state"]) == ("interrupted", "CANCELED")
+    assert stopped["components"]["Trainer"] == "CANCELED"  # what ran, with its state
+    assert stopped["components"]["CsvExampleGen"] == "COMPLETE", stopped["components"]
 
     resumed = run_local_pipeline(data, output)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]

@@ -16,7 +16,12 @@ Beam as pipeline options. The job itself is babyweight/batch/predict.py.
 Everything the command can check before the job starts is checked first, and a problem is one
 line naming the flag and the value: the input's format, a glob that matches nothing, a missing
 column, a BigQuery table name, Google Cloud credentials for bq:// (at once, without a prompt),
-shards of an earlier run under --predictions, the model, an unreadable metadata store.
+a --predictions directory that cannot be written or made, shards of an earlier run under
+--predictions, the model, an unreadable metadata store.
+
+Predictions are written in a hidden `.staging` directory beside the prefix and moved into place
+when the job has finished; the counts file is written last, as the commit marker (outputs
+without it are not whole). What a killed run left there is removed by the next run.
 """
 
 from __future__ import annotations
@@ -196,6 +201,26 @@ def clear_earlier_outputs(sink, counts_path: str, overwrite: bool) -> None:
     print(f"removed {len(found)} files of an earlier run under {sink.prefix}")
 
 
+def prepare_predictions(sink) -> None:
+    """A file sink's directory made and writable, and what a killed run on the prefix left
+    removed, before the job (batch_io.FileSink.prepare); UsageError naming the directory."""
+    if not isinstance(sink, batch_io.FileSink):
+        return
+    directory = os.path.dirname(sink.prefix) or "."
+    try:
+        removed = sink.prepare()
+    except OSError as e:
+        why = e.strerror or str(e).splitlines()[0][:200]
+        where = (
+            f"cannot write in {directory}"
+            if os.path.isdir(directory) or "://" in directory
+            else f"cannot create the directory {directory}"
+        )
+        raise UsageError(f"--predictions {sink.prefix}: {where} ({why})") from None
+    if removed:
+        print(f"removed what an earlier run that did not finish left: {', '.join(removed)}")
+
+
 class PipelineStore:
     """The run's ML Metadata store: read-only to find the model, read-write only to record."""
 
@@ -221,6 +246,7 @@ def open_input_and_output(args):
         sink = batch_io.make_sink(args.predictions, args.output_format, overwrite=args.overwrite)
     except ValueError as e:
         raise UsageError(f"--predictions {e}") from None
+    prepare_predictions(sink)
     check_bigquery_access(args)
     check_columns(source, args)
     if args.model and not (Path(args.model) / "saved_model.pb").exists():
@@ -265,7 +291,6 @@ class Recording:
 
 def run_and_record(args, source, sink, model_dir, options, counts_path, recording):
     """The Beam job; a job that fails leaves no temp dirs, and its run is recorded FAILED."""
-    temp_dirs = sink.temp_dirs() if isinstance(sink, batch_io.FileSink) else set()
     try:
         return run_job(
             source,
@@ -277,11 +302,7 @@ def run_and_record(args, source, sink, model_dir, options, counts_path, recordin
             min_batch_size=args.min_batch_size,
             max_batch_size=args.max_batch_size,
         )
-    except BaseException as e:
-        if isinstance(sink, batch_io.FileSink):  # Beam leaves its temp dirs when a job fails
-            from apache_beam.io.filesystems import FileSystems
-
-            FileSystems.delete(sorted(sink.temp_dirs() - temp_dirs))
+    except BaseException as e:  # run_job removed the files it staged
         if recording:
             recording.finish(output_uri=None, error=f"{type(e).__name__}: {e}")
         raise

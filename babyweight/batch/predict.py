@@ -18,7 +18,9 @@ module imports tensorflow_hub, which needs pkg_resources, absent from this envir
 
 The three counts (input records, predictions, dead-letter rows) are computed inside the
 pipeline as data and written to `<output>-counts.json`, not taken from runner metrics; the
-command prints them and fails unless input records = predictions + dead-letter rows. The command
+command prints them and fails unless input records = predictions + dead-letter rows. Files are
+written in a hidden staging directory and moved into place at the end, the counts file last: it
+is the commit marker (batch_io.FileSink). The command
 around it is babyweight/batch/cli.py; the run is recorded in ML Metadata by
 babyweight/batch/lineage.py.
 """
@@ -198,11 +200,24 @@ def read_counts(counts_path: str) -> dict[str, int]:
 
 
 def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) -> dict[str, int]:
-    """Runs the job to the end and returns the three counts."""
+    """Runs the job to the end and returns the three counts. Files are written in the sink's
+    staging directory and moved into place when the job has finished, the counts file last
+    (batch_io.FileSink.commit); a job that fails leaves none of them."""
+    counts_path = kwargs.pop("counts_path")
+    files = isinstance(sink, batch_io.FileSink)
+    staged_counts = sink.staged(counts_path) if files else counts_path
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, source, sink, model_dir, **kwargs)
-    pipeline.run().wait_until_finish()
-    return read_counts(kwargs["counts_path"])
+    build(pipeline, source, sink, model_dir, counts_path=staged_counts, **kwargs)
+    try:
+        pipeline.run().wait_until_finish()
+        counts = read_counts(staged_counts)
+        if files:
+            sink.commit(staged_counts, counts_path)
+    except BaseException:
+        if files:
+            sink.discard()
+        raise
+    return counts
 
 
 def dead_letter_rows(source, *, key_column: str | None = None) -> tuple[int, list[dict]]:

@@ -5,9 +5,11 @@ Only ml_metadata is imported (not TFX, which takes seconds), so command-line too
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 
 from babyweight.errors import UsageError
 
@@ -63,6 +65,27 @@ def unreadable_store(path, error: BaseException) -> str:
     return line
 
 
+# Tables every MLMD schema has; a file with tables and none of these is another application's.
+MLMD_TABLES = {"Type", "Artifact", "Execution", "Context", "Event", "MLMDEnv"}
+
+
+def foreign_sqlite(path) -> str | None:
+    """The one line for an SQLite file that another application made (it has tables, none of
+    MLMD's, or it has none and cannot be made a store: read-only); None for anything else,
+    which MLMD opens or reports itself (a damaged file stays "corrupt")."""
+    path = str(path)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:  # not SQLite, or damaged: MLMD says which
+        return None
+    if tables & MLMD_TABLES or not tables:
+        return None
+    return f"{path}: not an ML Metadata store (no MLMD tables)"
+
+
 class _Store(metadata_store.MetadataStore):
     """MetadataStore whose failures to read the file are a StoreError naming it.
 
@@ -88,7 +111,11 @@ def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.Metadat
     """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look.
 
     A file that is not a readable store raises StoreError (at open, or at the query that meets
-    the damage), one line naming the file."""
+    the damage), one line naming the file. An SQLite file of another application is refused
+    before MLMD opens it, which would otherwise add its tables to it."""
+    foreign = foreign_sqlite(sqlite_path)
+    if foreign:
+        raise StoreError(foreign)
     modes = metadata_store_pb2.SqliteMetadataSourceConfig
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(sqlite_path)

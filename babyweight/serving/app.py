@@ -21,7 +21,7 @@ from babyweight.instances import Instance
 from babyweight.serving import page
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
-from babyweight.serving.requests import RequestError, parse_predict_request, read_json
+from babyweight.serving.requests import RequestError, parse_predict_request, read_json, shown
 from babyweight.serving.routing import (
     ROLLOUT_KEY_HEADER,
     Router,
@@ -106,7 +106,9 @@ class BabyweightServer:
                     headers={"Allow": allowed},
                 )
             if target.name != self.model_name:
-                raise RequestError(404, f"Servable not found: model {target.name!r} is not served")
+                raise RequestError(
+                    404, f"Servable not found: model {shown(target.name)} is not served"
+                )
             version = version_number(target.version)
             if target.action == "":
                 if target.label is not None:

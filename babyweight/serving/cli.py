@@ -10,7 +10,10 @@ another directory of numbered SavedModels instead) and appends every predicted r
 OUTPUT/serving_log.jsonl, rotated by size. It loads the newest `--num-versions` good versions
 and the labelled ones, polls for newly pushed ones and loads and warms each in the background.
 A new version becomes the canary: it answers `labels/canary` and P% of unlabelled requests
-(`--canary-percent`) until `babyweight rollout promote` makes it stable.
+(`--canary-percent`) until `babyweight rollout promote` makes it stable. When the stable
+version's directory goes away, stable moves to the newest remaining good version that is not the
+canary (none: the canary becomes stable); the rollout file, one log line, the serving log and
+the run's ML Metadata store (when OUTPUT has one) say so.
 """
 
 from __future__ import annotations
@@ -114,12 +117,18 @@ def build(args: argparse.Namespace) -> BabyweightServer:
         backups=args.serving_log_backups,
     )
     model_name = Path(model_dir).resolve().name
+    record = None
+    if layout.metadata.is_file():  # label changes the server makes are recorded with the run's
+        from babyweight.serving.rollout_lineage import server_recorder
+
+        record = server_recorder(layout.metadata, Path(model_dir))
     router = Router(
         registry,
         RolloutFile(rollout_file_of(model_dir)),
         serving_log,
         model_name=model_name,
         canary_percent=args.canary_percent,
+        record=record,
     )
     server = BabyweightServer(
         registry,

@@ -7,7 +7,9 @@ directory (`serving_model/babyweight.rollout.json`, OutputLayout.rollout_file):
 `stable` and `canary` are TF Serving's version labels. `previous` holds the earlier stable
 versions (newest last), where a rollback of stable goes back to; `retired` the versions a
 rollback took out of traffic. A version newer than every version the file knows is new: the
-server labels it canary (stable when there is no stable yet). The server re-reads the file, so
+server labels it canary (stable when there is no stable yet). When the stable version's
+directory goes away, the server moves stable to the newest good version that is not the canary
+(`replace_stable`; none: the canary becomes stable). The server re-reads the file, so
 `babyweight rollout promote|rollback` take effect without a restart. Writers hold an flock on
 the file's directory and replace the file atomically, so readers never see half a file.
 """
@@ -76,6 +78,29 @@ class Rollout:
             self.canary = version
             return CANARY
         return None
+
+    def replace_stable(self, good: list[int], why: str = "is gone from disk") -> str:
+        """The stable version is gone (its directory removed, or it no longer loads): stable
+        moves to the newest `good` version (on disk and loading) that is neither the canary
+        nor retired; with none, the canary becomes stable. Says what it did."""
+        gone = self.stable
+        self.previous = [v for v in self.previous if v != gone]
+        usable = [v for v in good if v not in (gone, self.canary) and v not in self.retired]
+        if usable:
+            self.stable = max(usable)
+            self.previous = [v for v in self.previous if v != self.stable]
+            return (
+                f"stable version {gone} {why}; stable moved to {self.stable}, the newest good "
+                f"version that is not the canary"
+            )
+        if self.canary is not None:
+            self.stable, self.canary = self.canary, None
+            return (
+                f"stable version {gone} {why}; canary {self.stable} became stable (no other"
+                " good version)"
+            )
+        self.stable = None
+        return f"stable version {gone} {why}; no version is left to label stable"
 
     def promote(self) -> None:
         """canary -> stable; the old stable is kept as the previous version."""

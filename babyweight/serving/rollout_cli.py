@@ -94,17 +94,22 @@ def status(model_dir: Path, rollout: Rollout, log_path: Path | None, everything:
     }
 
 
+def canary_share(data: dict) -> str:
+    """The canary's traffic, said so that nobody waits for traffic a 0% share never sends."""
+    if CANARY not in data["labels"]:
+        return ""
+    if data["canary_percent"] <= 0:
+        return "; canary 0%: no traffic until `--canary-percent` or promote"
+    return f"; canary share {data['canary_percent']:g}% of unlabelled requests"
+
+
 def format_status(data: dict) -> str:
     labels = data["labels"]
     lines = [
         f"model directory {data['model_dir']}",
         "labels: "
         + (", ".join(f"{k} {v}" for k, v in labels.items()) or "none yet")
-        + (
-            f"; canary share {data['canary_percent']:g}% of unlabelled requests"
-            if CANARY in labels
-            else ""
-        )
+        + canary_share(data)
         + (f"; previous stable {data['previous_stable'][-1]}" if data["previous_stable"] else ""),
         f"serving log {data['serving_log'] or '(off)'}, {data['window']}:",
         f"{'version':<12} {'label':<7} {'on disk':<7} {'requests':>9} {'share':>7} "

@@ -78,6 +78,17 @@ def test_status_counts_requests_share_and_mean_per_version(model_dir, tmp_path):
     assert "labels: stable 100, canary 200" in text and "mean prediction" in text
 
 
+@pytest.mark.parametrize("percent", [0, 20])
+def test_status_says_a_canary_at_0_percent_gets_no_traffic(model_dir, percent):
+    RolloutFile(rollout_file_of(model_dir)).update(lambda r: setattr(r, "canary_percent", percent))
+    result = run("status", "--model-dir", str(model_dir), "--serving-log", "")
+    assert result.returncode == 0, result.stderr
+    waiting = "canary 0%: no traffic until `--canary-percent` or promote"
+    assert (waiting in result.stdout) == (percent == 0), result.stdout
+    if percent:
+        assert "canary share 20% of unlabelled requests" in result.stdout
+
+
 def test_promote_and_rollback_move_the_labels_and_log_an_event(model_dir, tmp_path):
     log_path = tmp_path / "log.jsonl"
     common = ("--model-dir", str(model_dir), "--serving-log", str(log_path), "--no-record")
