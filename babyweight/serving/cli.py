@@ -21,6 +21,13 @@ import sys
 from pathlib import Path
 
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
+from babyweight.serving.api_flags import (
+    add_api_arguments,
+    check_api_arguments,
+    mount,
+    start_apis,
+    stop_apis,
+)
 from babyweight.serving.app import DEFAULT_MAX_BODY_BYTES, BabyweightServer
 from babyweight.serving.log import (
     DEFAULT_BACKUPS,
@@ -32,8 +39,6 @@ from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.rollout import RolloutFile
 from babyweight.serving.routing import ROLLOUT_KEY_HEADER, Router
 
-DEFAULT_PORT = 8501  # TF Serving's REST port
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -43,12 +48,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_output_argument(parser)
     parser.add_argument(
         "--model-dir",
+        "--model_base_path",
+        dest="model_dir",
         type=Path,
         help="a directory of numbered SavedModel versions to serve instead of the run's "
         "OUTPUT/serving_model/babyweight; its name is the model's name in the URLs",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    add_api_arguments(parser)
     parser.add_argument(
         "--serving-log",
         default=None,
@@ -88,6 +95,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
     args = parser.parse_args(argv)
+    check_api_arguments(parser, args)
     if args.num_versions < 1:
         parser.error("--num-versions must be 1 or more")
     if args.canary_percent is not None and not 0 <= args.canary_percent <= 100:
@@ -110,7 +118,7 @@ def build(args: argparse.Namespace) -> BabyweightServer:
         max_bytes=args.serving_log_max_bytes,
         backups=args.serving_log_backups,
     )
-    model_name = Path(model_dir).resolve().name
+    model_name = args.model_name or Path(model_dir).resolve().name
     router = Router(
         registry,
         RolloutFile(rollout_file_of(model_dir)),
@@ -125,6 +133,7 @@ def build(args: argparse.Namespace) -> BabyweightServer:
         model_name=model_name,
         max_body_bytes=args.max_body_bytes,
     )
+    mount(server)
     registry.start()
     return server
 
@@ -144,10 +153,12 @@ def main(argv=None) -> int:
         f"serving {server.model_name} "
         f"{'version ' + ', '.join(loaded) if loaded else '(no version yet; watching)'} "
         f"from {server.registry.base_dir} at http://{args.host}:{args.port}/ ; "
+        f"{'gRPC at ' + args.host + ':' + str(args.grpc_port) + ' ; ' if args.grpc_port else ''}"
         f"rollout file: {server.router.file.path}; "
         f"serving log: {server.serving_log.path or 'off'}",
         flush=True,
     )
+    apis = start_apis(server, args)
     try:
         uvicorn.run(
             server.app,
@@ -157,6 +168,7 @@ def main(argv=None) -> int:
             access_log=args.access_log,
         )
     finally:
+        stop_apis(apis)
         server.registry.stop()
     return 0
 

@@ -131,6 +131,8 @@ class ServingLog:
         instances: list[Instance],
         predictions: list[float],
         label: str | None = None,
+        *,
+        source: str | list[str] | None = None,
     ) -> None:
         if self.path is None:
             return
@@ -140,11 +142,21 @@ class ServingLog:
             "model_version": version,
             "label": label,
         }
+        sources = source if isinstance(source, list) else [source] * len(instances)
         self._append(
             [
-                json.dumps({**head, "features": instance.as_dict(), "prediction": prediction})
+                json.dumps(
+                    {
+                        **head,
+                        **({"source": row_source} if row_source else {}),  # "table" / "model"
+                        "features": instance.as_dict(),
+                        "prediction": prediction,
+                    }
+                )
                 + "\n"
-                for instance, prediction in zip(instances, predictions, strict=True)
+                for instance, prediction, row_source in zip(
+                    instances, predictions, sources, strict=True
+                )
             ]
         )
 
