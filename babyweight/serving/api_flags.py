@@ -56,10 +56,14 @@ def check_api_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def mount(server) -> Metrics:
-    """Add the v2 routes, the metrics page and the metrics middleware to the server's app."""
+    """Add the v2 routes, the metrics page and the metrics middleware to the server's app, and
+    load versions with their warm-up and prediction table (serving/loader.py)."""
+    from babyweight.serving.loader import load_version
+
     from starlette.responses import Response
     from starlette.routing import Route
 
+    server.registry.load = load_version
     metrics = Metrics(server)
     server.metrics = metrics
 
