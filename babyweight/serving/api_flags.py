@@ -10,6 +10,7 @@ mounting the Open Inference Protocol and the metrics on the REST app, and starti
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from babyweight.serving.metrics import CONTENT_TYPE, PATH, Metrics, MetricsMiddleware
 from babyweight.serving.v2_api import V2Api
@@ -18,6 +19,15 @@ DEFAULT_PORT = 8501  # TF Serving's REST port
 
 
 def add_api_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-dir",
+        "--model_base_path",
+        dest="model_dir",
+        type=Path,
+        help="a directory of numbered SavedModel versions to serve instead of the run's "
+        "OUTPUT/serving_model/babyweight; its name is the model's name in the URLs unless "
+        "--model_name says another (TF Serving's --model_base_path)",
+    )
     parser.add_argument(
         "--port",
         "--rest_api_port",

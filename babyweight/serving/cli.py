@@ -3,7 +3,10 @@
     babyweight serve [--output outputs] [--host 127.0.0.1] [--port 8501] [--serving-log PATH]
                      [--serving-log-max-bytes N] [--serving-log-backups K]
                      [--poll-seconds 1] [--num-versions 1] [--max-body-bytes N]
-                     [--canary-percent P]
+                     [--canary-percent P] [--grpc-port 8500] [--model_name NAME]
+
+TF Serving's flag spellings work too: --model_base_path (--model-dir), --rest_api_port (--port);
+TF Serving's --port is --grpc-port here. The other APIs: serving/api_flags.py.
 
 It serves the Pusher's versions under OUTPUT/serving_model/babyweight (`--model-dir` serves
 another directory of numbered SavedModels instead) and appends every predicted row to
@@ -43,17 +46,10 @@ from babyweight.serving.routing import ROLLOUT_KEY_HEADER, Router
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="babyweight serve",
-        description="Serve the pushed model over TF Serving's REST API, with a web page.",
+        description="Serve the pushed model over TF Serving's REST and gRPC APIs and the Open "
+        "Inference Protocol (v2), with Prometheus metrics and a web page.",
     )
     add_output_argument(parser)
-    parser.add_argument(
-        "--model-dir",
-        "--model_base_path",
-        dest="model_dir",
-        type=Path,
-        help="a directory of numbered SavedModel versions to serve instead of the run's "
-        "OUTPUT/serving_model/babyweight; its name is the model's name in the URLs",
-    )
     parser.add_argument("--host", default="127.0.0.1")
     add_api_arguments(parser)
     parser.add_argument(

@@ -283,7 +283,10 @@ def test_every_predicted_row_is_in_the_serving_log(server, pushed_model_dir):
         {**ROW, "is_male": "False", "plurality": F.MULTIPLE},
     ]
     for line in lines:
-        assert set(line) == {"time", "request", "model_version", "label", "features", "prediction"}
+        assert set(line) == {
+            *("time", "request", "model_version", "label", "source", "features", "prediction")
+        }
+        assert line["source"] in ("table", "model")  # serving/loader.py's prediction table
         assert line["model_version"] == pushed_model_dir.name
         assert line["label"] == "stable"  # the only version: labelled stable at start
         assert line["time"].endswith("+00:00")
