@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+from babyweight import prediction_table, warmup_requests
 from babyweight.metadata.summary import ALREADY_SERVING_DESTINATION, ALREADY_SERVING_VERSION
 
 from absl import logging
@@ -51,8 +52,17 @@ def _files(root: str) -> dict[str, str]:
 
 
 def same_model(model_dir: str, version_dir: str) -> bool:
-    """True when both SavedModel directories hold the same files with the same bytes."""
-    return _files(model_dir) == _files(version_dir)
+    """True when both SavedModel directories hold the same files with the same bytes, besides
+    the serving extras written after a push (write_serving_extras)."""
+    pushed = {k: v for k, v in _files(version_dir).items() if k not in SERVING_EXTRAS}
+    return _files(model_dir) == pushed
+
+
+# Written beside a pushed version, not part of the model (relative paths, as _files gives them).
+SERVING_EXTRAS = frozenset(
+    os.path.join(module.ASSETS_EXTRA, module.FILE_NAME)
+    for module in (warmup_requests, prediction_table)
+)
 
 
 def write_serving_extras(version_dir: str) -> None:
@@ -66,7 +76,6 @@ def write_serving_extras(version_dir: str) -> None:
         )
         return
     from babyweight import features as F
-    from babyweight import prediction_table, warmup_requests
     from babyweight.instances import signature_inputs
     from babyweight.layout import MODEL_NAME
 
