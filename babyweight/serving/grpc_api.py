@@ -45,9 +45,8 @@ _CODES = {
     413: grpc.StatusCode.RESOURCE_EXHAUSTED,
     503: grpc.StatusCode.UNAVAILABLE,
 }
-_HTTP_OF = {
-    code: status for status, code in _CODES.items()
-}  # for the metrics, which count HTTP-like codes
+_HTTP_OF = {code: status for status, code in _CODES.items()}  # metrics count HTTP-like codes
+_HTTP_OF[grpc.StatusCode.INTERNAL] = 500
 _STATES = get_model_status_pb2.ModelVersionStatus.State
 _ERROR_CODES = {"OK": 0, "UNKNOWN": 2}  # tensorflow.error.Code
 
@@ -107,6 +106,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         except RequestError as e:
             code = _CODES.get(e.status, grpc.StatusCode.INVALID_ARGUMENT)
             _abort(context, e)
+        except Exception as e:  # a bug, not the request: logged, answered as REST's 500 is
+            code = grpc.StatusCode.INTERNAL
+            log.exception("unexpected error in Predict")
+            context.abort(code, f"internal error: {type(e).__name__}")
         finally:
             if self.metrics is not None:
                 self.metrics.observe("grpc", version, label or "", _HTTP_OF.get(code, 200), start)
