@@ -29,6 +29,7 @@ def test_predict_equals_rest_for_the_same_rows(api_server, client):
     assert rest.status_code == 200, rest.text
     assert predictions == rest.json()["predictions"]
     assert version == api_server["version"] == int(rest.headers["X-Model-Version"])
+    assert rest.headers["X-Prediction-Source"] == "table"
 
 
 def test_predict_by_version_and_by_label_names_the_version(api_server, client):
@@ -40,6 +41,7 @@ def test_predict_by_version_and_by_label_names_the_version(api_server, client):
     _, metadata = client.predict(predict_request(ROWS[:1]))
     assert metadata["x-model-version"] == str(version)
     assert metadata["x-model-label"] == "stable"
+    assert metadata["x-prediction-source"] == "table"  # the Pusher wrote the version's table
 
 
 def test_metadata_is_the_saved_models_signature_defs(api_server, client):
