@@ -114,7 +114,8 @@ def test_people_spellings_give_the_canonical_prediction(server, pushed_model_dir
     (expected,) = in_process_predictions(pushed_model_dir, [ROW])
     response = httpx.post(f"{api(url)}:predict", json={"instances": [{**ROW, **spelling}]})
     assert response.status_code == 200, response.text
-    assert response.json()["predictions"] == [expected]
+    # The version's prediction table answers it (made in batches): equal to float32 rounding.
+    assert response.json()["predictions"] == [pytest.approx(expected, rel=2**-22)]
 
 
 def test_unknown_sex_and_multiple_plurality_are_served(server, pushed_model_dir):
