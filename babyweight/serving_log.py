@@ -3,10 +3,12 @@
 
 One JSON object per line. A served row's line:
 
-    {"time", "request", "model_version", "label", "features", "prediction"}
+    {"time", "request", "model_version", "label", "source", "features", "prediction"}
 
 `request` is the same for every row of one request, `label` the version label that answered
-("stable", "canary") or null when the request named a version, `features` one value per feature
+("stable", "canary") or null when the request named a version, `source` where the answer came
+from ("table": the version's prediction table, "model": the SavedModel; left out when unknown),
+`features` one value per feature
 of the table (babyweight/features.py) in its canonical form. A rollout event's line has "event"
 and no "features": {"time", "event": "rollout.promote", "stable", "canary", ...}.
 
@@ -25,17 +27,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 TIME, REQUEST, MODEL_VERSION, LABEL = "time", "request", "model_version", "label"
-FEATURES, PREDICTION, EVENT = "features", "prediction", "event"
+FEATURES, PREDICTION, EVENT, SOURCE = "features", "prediction", "event", "source"
 
 
 def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
-def row_line(head: dict, features: Mapping, prediction: float) -> str:
+def row_line(head: dict, features: Mapping, prediction: float, source: str | None = None) -> str:
     """A served row's line (with its newline): `head` holds time, request, model_version and
-    label; `features` the row's canonical values, one per feature of the table."""
-    return json.dumps({**head, FEATURES: dict(features), PREDICTION: prediction}) + "\n"
+    label; `source` "table" or "model"; `features` the row's canonical values, one per feature
+    of the table."""
+    where = {SOURCE: source} if source else {}
+    return json.dumps({**head, **where, FEATURES: dict(features), PREDICTION: prediction}) + "\n"
 
 
 def row_head(request: str, version: str, label: str | None) -> dict:

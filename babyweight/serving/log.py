@@ -90,14 +90,19 @@ class ServingLog:
         instances: list[Instance],
         predictions: list[float],
         label: str | None = None,
+        *,
+        source: str | list[str] | None = None,
     ) -> None:
         if self.path is None:
             return
         head = log_format.row_head(f"{self._process}-{next(self._requests)}", version, label)
+        sources = source if isinstance(source, list) else [source] * len(instances)
         self._append(
             [
-                log_format.row_line(head, instance, prediction)
-                for instance, prediction in zip(instances, predictions, strict=True)
+                log_format.row_line(head, instance, prediction, row_source)
+                for instance, prediction, row_source in zip(
+                    instances, predictions, sources, strict=True
+                )
             ]
         )
 
