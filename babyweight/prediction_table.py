@@ -2,14 +2,16 @@
 version (`<version>/assets.extra/prediction_table.npz`), so a server answers those rows without
 running the model.
 
-The domain comes from the schema and features.py: is_male (3 values) x mother_age (the
-schema's range) x plurality (6 values) x gestation_weeks (the schema's range), 25,110 rows with
-the curated schema. Every valid Instance is in it, so a full table answers every valid row.
+The domain comes from the feature table (babyweight/features.py, which the schema test holds
+against schema.pbtxt): is_male (3 values) x mother_age (its range) x plurality (6 values) x
+gestation_weeks (its range), 25,110 rows today. Every valid Instance is in it, so a full table
+answers every valid row.
 
 The file holds the predictions (float32, the model's own dtype, NaN where a row is not filled),
-the domain it was built over (value lists and ranges) and the version and saved_model.pb digest
-it was built from: `read()` refuses a table made for another version or another model, or over
-another domain, so a table never answers for a model it was not made from.
+the domain it was built over (the features and each one's values) and the version and
+saved_model.pb digest it was built from: `read()` refuses a table made for another version or
+another model, or over another domain, so a table never answers for a model it was not made
+from.
 
     table = build(version_dir, predict)      # predict(instances) -> predictions, in batches
     write(version_dir, table)                # the Pusher does both after a push
@@ -28,7 +30,6 @@ from pathlib import Path
 from babyweight import features as F
 from babyweight.errors import BabyweightError
 from babyweight.instances import Instance
-from babyweight.schema import integer_domains
 
 import numpy as np
 
@@ -52,65 +53,61 @@ def model_digest(version_dir) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Domain:
-    """The model's input domain, and a row's index in it."""
+    """The model's input domain, one axis per feature of the table (babyweight/features.py): a
+    category feature's values, or every whole number of a numeric feature's (min, max); and a
+    row's index in it (mixed radix, the first feature slowest)."""
 
-    is_male: tuple[str, ...]
-    plurality: tuple[str, ...]
-    mother_age: tuple[int, int]
-    gestation_weeks: tuple[int, int]
+    names: tuple[str, ...]
+    axes: tuple[tuple, ...]
 
     @classmethod
-    def from_schema(cls, schema_path: str | None = None) -> Domain:
-        ranges = integer_domains(schema_path)
-        return cls(
-            tuple(F.IS_MALE_VALUES),
-            tuple(F.PLURALITY_VALUES),
-            tuple(ranges[F.MOTHER_AGE]),
-            tuple(ranges[F.GESTATION_WEEKS]),
+    def from_features(cls, table=None) -> Domain:
+        table = F.FEATURES if table is None else table
+        axes = tuple(
+            tuple(f.domain) if f.categorical else tuple(range(f.domain[0], f.domain[1] + 1))
+            for f in table
         )
+        return cls(tuple(f.name for f in table), axes)
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
-        ages, weeks = self.mother_age, self.gestation_weeks
-        return (
-            len(self.is_male),
-            ages[1] - ages[0] + 1,
-            len(self.plurality),
-            weeks[1] - weeks[0] + 1,
-        )
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(axis) for axis in self.axes)
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
 
     def instances(self) -> list[Instance]:
-        ages = range(self.mother_age[0], self.mother_age[1] + 1)
-        weeks = range(self.gestation_weeks[0], self.gestation_weeks[1] + 1)
         return [
-            Instance(is_male=m, mother_age=a, plurality=p, gestation_weeks=w)
-            for m, a, p, w in itertools.product(self.is_male, ages, self.plurality, weeks)
+            Instance(dict(zip(self.names, row, strict=True)))
+            for row in itertools.product(*self.axes)
         ]
 
     def indices(self, instances: list[Instance]) -> np.ndarray:
         """Each instance's row in the table, -1 when it is outside the domain."""
-        males = {v: i for i, v in enumerate(self.is_male)}
-        plurals = {v: i for i, v in enumerate(self.plurality)}
-        n_male, n_age, n_plural, n_weeks = self.shape
+        positions = [{v: i for i, v in enumerate(axis)} for axis in self.axes]
         out = np.empty(len(instances), dtype=np.int64)
         for k, row in enumerate(instances):
-            m, p = males.get(row.is_male), plurals.get(row.plurality)
-            a = row.mother_age - self.mother_age[0]
-            w = row.gestation_weeks - self.gestation_weeks[0]
-            inside = m is not None and p is not None and 0 <= a < n_age and 0 <= w < n_weeks
-            out[k] = ((m * n_age + a) * n_plural + p) * n_weeks + w if inside else -1
+            index = 0
+            for name, position, n in zip(self.names, positions, self.shape, strict=True):
+                at = position.get(row[name])
+                if at is None:
+                    index = -1
+                    break
+                index = index * n + at
+            out[k] = index
         return out
 
     def as_arrays(self) -> dict:
         return {
-            "is_male": np.array(self.is_male),
-            "plurality": np.array(self.plurality),
-            "ranges": np.array([*self.mother_age, *self.gestation_weeks], dtype=np.int64),
+            "names": np.array(self.names),
+            **{f"axis_{n}": np.array(a) for n, a in zip(self.names, self.axes, strict=True)},
         }
+
+    @classmethod
+    def from_arrays(cls, data) -> Domain:
+        names = tuple(data["names"].tolist())
+        return cls(names, tuple(tuple(data[f"axis_{n}"].tolist()) for n in names))
 
 
 @dataclasses.dataclass
@@ -129,10 +126,10 @@ class PredictionTable:
         return values, ~np.isnan(values)
 
 
-def build(version_dir, predict, *, max_rows: int = DEFAULT_MAX_ROWS, schema_path=None):
+def build(version_dir, predict, *, max_rows: int = DEFAULT_MAX_ROWS):
     """The table of `predict` (instances -> predictions) over the whole domain; TableError when
     the domain has more than max_rows rows."""
-    domain = Domain.from_schema(schema_path)
+    domain = Domain.from_features()
     if domain.size > max_rows:
         raise TableError(f"prediction table: the domain has {domain.size} rows, over {max_rows}")
     rows = domain.instances()
@@ -161,20 +158,14 @@ def write(version_dir, table: PredictionTable) -> Path:
     return path
 
 
-def read(version_dir, *, schema_path=None) -> PredictionTable:
+def read(version_dir) -> PredictionTable:
     """The version's table; TableError saying why when there is none it may answer with."""
     path = table_path(version_dir)
     if not path.is_file():
         raise TableError(f"{path}: no prediction table")
     try:
         with np.load(path, allow_pickle=False) as data:
-            ranges = data["ranges"].tolist()
-            domain = Domain(
-                tuple(data["is_male"].tolist()),
-                tuple(data["plurality"].tolist()),
-                tuple(ranges[:2]),
-                tuple(ranges[2:]),
-            )
+            domain = Domain.from_arrays(data)
             table = PredictionTable(
                 str(data["version"]), str(data["digest"]), domain, data["predictions"]
             )
@@ -183,8 +174,8 @@ def read(version_dir, *, schema_path=None) -> PredictionTable:
     version_dir = Path(version_dir)
     if table.version != version_dir.name or table.digest != model_digest(version_dir):
         raise TableError(f"{path}: made for version {table.version}'s model, not this one")
-    if domain != Domain.from_schema(schema_path) or table.predictions.shape != (domain.size,):
-        raise TableError(f"{path}: made over another input domain than the schema's")
+    if domain != Domain.from_features() or table.predictions.shape != (domain.size,):
+        raise TableError(f"{path}: made over another input domain than the feature table's")
     if table.predictions.dtype != np.float32:
         raise TableError(f"{path}: predictions are {table.predictions.dtype}, not float32")
     return table

@@ -12,6 +12,12 @@ import numpy as np
 import pytest
 
 
+def row(is_male, mother_age, plurality, gestation_weeks) -> dict:
+    return dict(
+        is_male=is_male, mother_age=mother_age, plurality=plurality, gestation_weeks=gestation_weeks
+    )
+
+
 def fake_version(tmp_path, name="1700000000", content=b"model one"):
     version = tmp_path / name
     version.mkdir()
@@ -28,8 +34,8 @@ def by_formula(instances):
     ]
 
 
-def test_the_domain_is_the_schemas():
-    domain = T.Domain.from_schema()
+def test_the_domain_is_the_feature_tables():
+    domain = T.Domain.from_features()
     assert domain.shape == (3, 45, 6, 31)
     assert domain.size == 25_110
     rows = domain.instances()
@@ -38,11 +44,11 @@ def test_the_domain_is_the_schemas():
 
 
 def test_outside_the_domain_is_minus_one():
-    domain = T.Domain.from_schema()
+    domain = T.Domain.from_features()
     outside = [
-        Instance("True", 10, "Single(1)", 39),
-        Instance("True", 30, "Single(1)", 48),
-        Instance("Maybe", 30, "Single(1)", 39),
+        Instance(row("True", 10, "Single(1)", 39)),
+        Instance(row("True", 30, "Single(1)", 48)),
+        Instance(row("Maybe", 30, "Single(1)", 39)),
     ]
     assert domain.indices(outside).tolist() == [-1, -1, -1]
 
@@ -54,12 +60,12 @@ def test_write_read_and_lookup(tmp_path):
     assert path == version / "assets.extra" / "prediction_table.npz"
     read = T.read(version)
     rows = [
-        Instance(m, a, p, w)
+        Instance(row(m, a, p, w))
         for m, a, p, w in itertools.product(
             ("True", "Unknown"), (11, 30, 55), ("Twins(2)",), (17, 47)
         )
     ]
-    values, found = read.lookup([*rows, Instance("True", 56, "Single(1)", 39)])
+    values, found = read.lookup([*rows, Instance(row("True", 56, "Single(1)", 39))])
     assert found.tolist() == [True] * len(rows) + [False]
     np.testing.assert_array_equal(values[:-1], np.float32(by_formula(rows)))
 

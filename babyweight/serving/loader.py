@@ -3,7 +3,7 @@ marked AVAILABLE, and its prediction table in front of it.
 
     registry.load = load_version   (api_flags.mount does it)
 
-A version without a warm-up file is warmed with one row (model_store.WARM_UP_INSTANCE), as
+A version without a warm-up file is warmed with one row (instances.example_instance), as
 before. A broken warm-up file fails the load as TF Serving's does: the version is not served. A
 missing or unusable prediction table is one log line (again when the file changes); the model
 answers every row then.
@@ -15,8 +15,8 @@ import logging
 import threading
 import time
 
-from babyweight import prediction_table, warmup_requests
-from babyweight.serving import model_store
+from babyweight import model_store, prediction_table, warmup_requests
+from babyweight.instances import example_instance
 from babyweight.serving.grpc_tensors import tensors_to_columns
 from babyweight.serving.requests import parse_predict_request
 
@@ -32,7 +32,7 @@ def replay_warmup(model: model_store.LoadedModel) -> int:
         instances, _ = parse_predict_request({"inputs": tensors_to_columns(request.inputs)})
         model.predict(instances)
     if not requests:
-        model.predict([model_store.WARM_UP_INSTANCE])
+        model.predict([example_instance()])
     return len(requests)
 
 
