@@ -13,7 +13,7 @@ MOTHER_AGE = "mother_age"
 PLURALITY = "plurality"
 GESTATION_WEEKS = "gestation_weeks"
 # Hash key for the train/eval/test split: the course's year-month hash where a month is known,
-# a fingerprint of the row otherwise (see pipeline/staging.py). Never a model input.
+# a fingerprint of the row otherwise (see babyweight/local/staging.py). Never a model input.
 SPLIT_KEY = "split_key"
 
 FEATURE_KEYS = [IS_MALE, MOTHER_AGE, PLURALITY, GESTATION_WEEKS]
