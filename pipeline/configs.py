@@ -69,6 +69,11 @@ HYPERPARAMETERS = {
 ENABLE_TUNING = False
 TUNER_TRIALS = 6
 TUNER_TRAIN_STEPS = 300
+TUNER_SEARCH_SPACE = {  # the Tuner's random search: hyperparameter -> its choices
+    "learning_rate": [0.001, 0.003, 0.01],
+    "hidden_units": ["32,16", "64,32", "128,64"],
+    "embedding_dim": [2, 4, 8],
+}
 
 # Continuous training. The Trainer starts from the weights of the last blessed model trained on
 # other data when the model configuration (features, buckets, crosses, hidden units, embedding
