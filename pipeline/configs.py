@@ -145,7 +145,6 @@ class Setting:
     runners: tuple[str, ...] = RUNNERS
     flags: Mapping[str, str] = dataclasses.field(default_factory=dict)  # runner -> its spelling
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # runner -> its default
-    metavar: str | None = None
 
     def flag_for(self, runner: str) -> str:
         return self.flags.get(runner) or self.flag or "--" + self.name.replace("_", "-")
@@ -168,6 +167,8 @@ class Setting:
     def add_to(self, parser: argparse.ArgumentParser, runner: str, default: Any) -> None:
         """This setting's flag on a runner's parser, its value under args.NAME."""
         shown = self.default_for(runner)
+        if isinstance(shown, Path) and shown.is_relative_to(REPO_ROOT):
+            shown = shown.relative_to(REPO_ROOT)  # data/births.csv, not this checkout's path
         help_text = self.help + (f" (default: {shown})" if shown not in (None, False) else "")
         if runner == KUBEFLOW and self.env:
             help_text += f" [{self.env}]"
@@ -176,7 +177,8 @@ class Setting:
             kwargs["action"] = "store_false" if self.default else "store_true"
             kwargs["help"] = self.help
         else:
-            kwargs.update(type=self.type, metavar=self.metavar)
+            metavar = self.flag_for(runner).lstrip("-").replace("-", "_").upper()
+            kwargs.update(type=self.type, metavar=None if self.choices else metavar)
             if self.choices:
                 kwargs["choices"] = self.choices
         parser.add_argument(self.flag_for(runner), **kwargs)
@@ -243,7 +245,7 @@ SETTINGS = (
             "weights", type=bool, flag="--no-warm-start", runners=(LOCAL,)),
     Setting("poll", WATCH_POLL_SECONDS, "--watch: seconds between looks for a new span",
             type=float, above=0, runners=(LOCAL,)),
-    Setting("enable_cache", True, "rerun every component (compile with caching off)", type=bool,
+    Setting("enable_cache", True, "caching off: every component runs again", type=bool,
             flag="--no-cache"),
     # Set by code only.
     Setting("orchestrator", "local", "where the DAG runs: which resolvers it may hold",

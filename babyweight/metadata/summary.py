@@ -26,7 +26,7 @@ import os
 
 from babyweight import features as F
 from babyweight import run_lock
-from babyweight.errors import ExitCode  # noqa: F401  (re-exported for the runner and tests)
+from babyweight.errors import ExitCode
 from babyweight.metadata import continuous
 from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
