@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run    set up the environment if needed, then run the local pipeline (ARGS="..." for flags)
-#   make test   set up the environment if needed, then lint and run every test
+#   make test   set up the environment if needed, then lint, run every test and build the manual
 # Both work on a machine that has never seen the project: Python 3.10 (pyenv; see .python-version)
 # and PyPI are all they need.
 
@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 PYTEST_ARGS ?=
 
-.PHONY: run test lint env clean
+.PHONY: run test lint docs env clean
 
 $(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version'
@@ -27,8 +27,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+# The manual (docs/, mkdocs.yml) into site/; --strict: a broken link or a missing page fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+test: lint docs
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 clean:
-	rm -rf outputs
+	rm -rf outputs site

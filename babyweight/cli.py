@@ -14,17 +14,23 @@ are imported only when run, so `babyweight lineage` never loads TensorFlow.
 
 A command prints only its own output: TensorFlow's C++ start-up lines and the TensorFlow and
 absl Python warnings are silenced before the command's module is imported. `--verbose` (before
-or after the command name) or BABYWEIGHT_VERBOSE=1 keeps them. An error a person can act on
-(babyweight.console.CommandError, e.g. an unreadable ML Metadata store) is one line, exit 2.
+or after the command name) or BABYWEIGHT_VERBOSE=1 keeps them.
+
+Every command exits here (`call`): its main(argv) returns its status, or raises a
+BabyweightError that is printed as `babyweight COMMAND: MESSAGE` and exits with the error's code
+(babyweight/errors.py has the table of causes and codes). Ctrl-C is one line and exit 130; an
+unexpected exception is one line and exit 1 (`--verbose`: its traceback too). argparse's own
+usage errors stay as argparse prints them, exit 2.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 from babyweight import console
-from babyweight.errors import BabyweightError
+from babyweight.errors import BabyweightError, ExitCode
 
 # command -> (module with main(argv), one line of help)
 COMMANDS = {
@@ -38,8 +44,8 @@ COMMANDS = {
     ),
     "batch-predict": ("babyweight.batch.cli", "predictions for files or a BigQuery table, on Beam"),
     "lineage": ("babyweight.metadata.lineage_cli", "runs, artifacts and traces from ML Metadata"),
-    "report": ("babyweight.metadata.report", "the static HTML report of a run"),
-    "skew": ("babyweight.monitoring.skew", "training-serving skew and drift of a serving log"),
+    "report": ("babyweight.metadata.report_cli", "the static HTML report of a run"),
+    "skew": ("babyweight.monitoring.skew_cli", "training-serving skew and drift of a serving log"),
     "kfp": ("babyweight.kfp.client", "create/update/run/list/delete/status on a KFP endpoint"),
     "kfp-spec-run": ("babyweight.kfp.spec_runner", "run a compiled KFP spec here, task by task"),
 }
@@ -75,15 +81,34 @@ def take_verbose(argv: list[str]) -> tuple[bool, list[str]]:
     return found, [a for a in argv[:end] if a != VERBOSE_FLAG] + argv[end:]
 
 
+def _say(command: str, message: str) -> None:
+    print(f"babyweight {command}: {message}", file=sys.stderr)
+
+
+def call(command: str, argv: list[str]) -> int:
+    """The one exit path of every command: main(argv)'s status, or its error as one line on
+    stderr and the error's exit code."""
+    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        return int(module.main(argv) or 0)
+    except BabyweightError as e:
+        _say(command, str(e))
+        return int(e.code)
+    except KeyboardInterrupt:
+        _say(command, "interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as e:  # noqa: BLE001  (a bug, or a library's failure: one line, no traceback)
+        if console.is_verbose():
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        _say(command, f"failed ({type(e).__name__}: {first}); --verbose shows the traceback")
+        return int(ExitCode.FAILED)
+
+
 def run(command: str, argv: list[str], verbose: bool = False) -> int:
     given, argv = take_verbose(argv)
     console.quiet_command_logs(verbose or given)  # before the command's module imports TensorFlow
-    module = importlib.import_module(COMMANDS[command][0])
-    try:
-        return module.main(argv) or 0
-    except BabyweightError as e:
-        print(f"babyweight {command}: {e}", file=sys.stderr)
-        return int(e.code)
+    return call(command, argv)
 
 
 def main(argv=None) -> int:
@@ -96,7 +121,7 @@ def main(argv=None) -> int:
         return 0
     if argv[0] not in COMMANDS:
         print(f"babyweight: no command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+        return int(ExitCode.USAGE)
     return run(argv[0], argv[1:], verbose)
 
 

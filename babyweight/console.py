@@ -19,8 +19,6 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from babyweight.errors import BabyweightError
-
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow C++: errors only
     "GRPC_VERBOSITY": "ERROR",
@@ -53,14 +51,6 @@ QUIET_LOGGERS = (  # Python loggers kept to errors
     "absl",
     "apache_beam.runners.portability.local_job_service",  # the workers' start-up warnings
 )
-
-
-class CommandError(BabyweightError):
-    """An error a person can act on, said in one line (the file, field or value, and why).
-
-    `babyweight` prints it as `babyweight COMMAND: MESSAGE` and exits with its code (2 unless the
-    cause says otherwise), without a traceback.
-    """
 
 
 def is_verbose() -> bool:

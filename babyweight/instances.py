@@ -1,8 +1,9 @@
 """Prediction inputs as people and TF Serving clients write them: parse, check, normalize.
 
 One place decides what a valid instance is, for the REST server, the web page and batch
-prediction alike. Domains (the integer ranges, the categories) come from the curated schema and
-babyweight/features.py, so they match what the pipeline validated at training time. Every error
+prediction alike. It loops over the table of features (babyweight/features.py): their domains
+(the categories, the integer ranges that the curated schema holds too, so they match what the
+pipeline validated at training time) and how each is read (babyweight/values.py). Every error
 names the field, the value and what was expected.
 """
 
@@ -12,38 +13,53 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 
 from babyweight import features as F
-from babyweight.schema import integer_domains
-from babyweight.values import (
-    NO_LIMITS,
-    InvalidValue,
-    distinct,
-    is_missing,
-    read_distinct,
-    read_is_male,
-    read_plurality,
-    read_whole_number,
-)
+from babyweight.values import InvalidValue, distinct, is_missing, read_distinct, reader
 
 import numpy as np
 
 
-@dataclasses.dataclass(frozen=True)
-class Instance:
-    """One normalized row: is_male in IS_MALE_VALUES, plurality in PLURALITY_VALUES."""
+class Instance(Mapping):
+    """One normalized row: each feature of the table -> its canonical value (a category of its
+    domain, or an int), by key or attribute. Read-only; as_dict() gives a copy."""
 
-    is_male: str
-    mother_age: int
-    plurality: str
-    gestation_weeks: int
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping):
+        missing = [k for k in F.FEATURE_KEYS if k not in values]
+        if missing:
+            raise TypeError(f"Instance: missing {', '.join(missing)}")
+        self._values = {k: values[k] for k in F.FEATURE_KEYS}
+
+    def __getitem__(self, key: str):
+        return self._values[key]
+
+    def __getattr__(self, name: str):  # instance.mother_age, as instance["mother_age"]
+        if name.startswith("_"):  # not a feature (and _values itself before __init__)
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values.items()))
+
+    def __repr__(self) -> str:
+        return f"Instance({self._values!r})"
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return dict(self._values)
 
-    @property
-    def plurality_count(self) -> int | None:
-        """The number of babies, or None for "Multiple(2+)" (more than one, count unknown)."""
-        index = F.PLURALITY_VALUES.index(self.plurality)
-        return None if self.plurality == F.MULTIPLE else index + 1
+
+def example_instance() -> Instance:
+    """Every feature's example value (the table's): a valid row, e.g. to warm a model up."""
+    return Instance({f.name: f.example for f in F.FEATURES})
 
 
 class InvalidInstance(InvalidValue):
@@ -63,24 +79,17 @@ class InvalidInstance(InvalidValue):
         return cls(first.field, first.value, first.reason, errors=errors)
 
 
-_NO_LIMITS = {F.MOTHER_AGE: NO_LIMITS, F.GESTATION_WEEKS: NO_LIMITS}
-
-
-def field_readers(schema_path: str | None = None, *, check_domains: bool = True) -> dict:
+def field_readers(*, check_domains: bool = True) -> dict:
     """Feature name -> the function that reads one raw value of it (babyweight/values.py), with
-    the schema's integer ranges (or none, with check_domains=False)."""
-    domains = integer_domains(schema_path) if check_domains else _NO_LIMITS
-    (age_lo, age_hi), (weeks_lo, weeks_hi) = domains[F.MOTHER_AGE], domains[F.GESTATION_WEEKS]
+    each numeric feature's range from the table (or none, with check_domains=False)."""
     return {
-        F.IS_MALE: read_is_male,
-        F.MOTHER_AGE: lambda v: read_whole_number(F.MOTHER_AGE, v, age_lo, age_hi),
-        F.PLURALITY: read_plurality,
-        F.GESTATION_WEEKS: lambda v: read_whole_number(F.GESTATION_WEEKS, v, weeks_lo, weeks_hi),
+        f.name: reader(f, *f.domain) if check_domains and not f.categorical else reader(f)
+        for f in F.FEATURES
     }
 
 
 def _read_fields(obj, readers: dict) -> tuple[dict, list[InvalidValue]]:
-    """(canonical values, errors) of the four features of a mapping: every field is read, so
+    """(canonical values, errors) of the features of a mapping: every field is read, so
     every wrong one is named; missing fields first, then wrong ones, each in FEATURE_KEYS order
     (the first error is the one batch prediction's dead-letter rows report)."""
     values, missing, wrong = {}, [], []
@@ -95,49 +104,55 @@ def _read_fields(obj, readers: dict) -> tuple[dict, list[InvalidValue]]:
     return values, missing + wrong
 
 
-def parse_instance(
-    obj, *, schema_path: str | None = None, prefix: str = "", check_domains: bool = True
-) -> Instance:
-    """A mapping of the four raw features to an Instance; other keys are ignored. Raises
+def parse_instance(obj, *, prefix: str = "", check_domains: bool = True) -> Instance:
+    """A mapping of the raw features to an Instance; other keys are ignored. Raises
     InvalidInstance naming every wrong field (each with `prefix`, e.g. "instances[3].").
 
     check_domains=False reads the values the same way but leaves the schema's integer ranges to
     the caller (the skew check lets TFDV report values out of range)."""
     if not isinstance(obj, Mapping):
         raise InvalidInstance(prefix.rstrip(".") or "instance", obj, "expected an object")
-    readers = field_readers(schema_path, check_domains=check_domains)
+    readers = field_readers(check_domains=check_domains)
     values, errors = _read_fields(obj, readers)
     if errors:
         raise InvalidInstance.of(
             [InvalidValue(prefix + e.field, e.value, e.reason) for e in errors]
         )
-    return Instance(**values)
+    return Instance(values)
 
 
-def instance_errors(obj, *, schema_path: str | None = None) -> dict[str, InvalidValue]:
+def instance_errors(obj) -> dict[str, InvalidValue]:
     """Every wrong field of one instance, by field name (empty when it is valid)."""
     if not isinstance(obj, Mapping):
         return {"instance": InvalidValue("instance", obj, "expected an object")}
-    _, errors = _read_fields(obj, field_readers(schema_path))
+    _, errors = _read_fields(obj, field_readers())
     return {e.field: e for e in errors}
 
 
-def parse_instances(objs: Iterable, *, schema_path: str | None = None) -> list[Instance]:
+def parse_instances(objs: Iterable) -> list[Instance]:
     """Many instances; an error names the index, e.g. `instances[3].plurality`."""
-    return [
-        parse_instance(obj, schema_path=schema_path, prefix=f"instances[{i}].")
-        for i, obj in enumerate(objs)
-    ]
+    return [parse_instance(obj, prefix=f"instances[{i}].") for i, obj in enumerate(objs)]
+
+
+_NUMPY_DTYPES = {"int64": np.int64, "float32": np.float32, "string": object}
 
 
 def signature_inputs(instances: list[Instance]) -> dict[str, np.ndarray]:
-    """Arrays for the model's serving_default signature (see models/signatures.py)."""
+    """Arrays for the model's serving_default signature (see models/signatures.py), one per
+    feature in the table's dtype."""
     return {
-        F.IS_MALE: np.array([i.is_male for i in instances], dtype=object),
-        F.MOTHER_AGE: np.array([i.mother_age for i in instances], dtype=np.int64),
-        F.PLURALITY: np.array([i.plurality for i in instances], dtype=object),
-        F.GESTATION_WEEKS: np.array([i.gestation_weeks for i in instances], dtype=np.int64),
+        f.name: np.array([i[f.name] for i in instances], dtype=_NUMPY_DTYPES[f.dtype])
+        for f in F.FEATURES
     }
+
+
+def _input_column(feature: F.Feature, values: list) -> np.ndarray:
+    """A feature's distinct canonical values as an array of its dtype (strings as bytes), with
+    a filler for None and one more for code -1 (rows that are not valid)."""
+    if feature.dtype == "string":
+        return np.array([(v or "").encode() for v in values] + [b""], dtype=bytes)
+    filled = [0 if v is None else v for v in values] + [0]
+    return np.array(filled, dtype=_NUMPY_DTYPES[feature.dtype])
 
 
 @dataclasses.dataclass
@@ -153,15 +168,13 @@ class InstanceColumns:
         return int(self.valid.sum())
 
 
-def read_instance_columns(
-    columns: Mapping, rows: int, *, schema_path: str | None = None
-) -> InstanceColumns:
+def read_instance_columns(columns: Mapping, rows: int) -> InstanceColumns:
     """Instances from columns of raw values (feature name -> a sequence or a pyarrow array; a
     column that is not there is missing in every row), with the rules and the first error of
     parse_instance. Each rule runs once per distinct value of a column (values.distinct) and
     numpy masks map the outcome back to the rows, so a column of a million ages costs a few
     dozen reads."""
-    readers = field_readers(schema_path)
+    readers = field_readers()
     n_keys = len(F.FEATURE_KEYS)
     missing_at = np.full(rows, n_keys)  # index in FEATURE_KEYS of the first missing field
     wrong_at = np.full(rows, n_keys)  # ... and of the first wrong one
@@ -188,11 +201,7 @@ def read_instance_columns(
             codes, _, _, field_errors = read[F.FEATURE_KEYS[wrong_at[row]]]
             errors[row] = field_errors[codes[row]]
     inputs = {}
-    for key in F.FEATURE_KEYS:
-        codes, _, values, _ = read[key]
-        if key in (F.MOTHER_AGE, F.GESTATION_WEEKS):
-            table = np.array([0 if v is None else v for v in values] + [0], dtype=np.int64)
-        else:
-            table = np.array([(v or "").encode() for v in values] + [b""], dtype=bytes)
-        inputs[key] = table[codes[valid]]
+    for feature in F.FEATURES:
+        codes, _, values, _ = read[feature.name]
+        inputs[feature.name] = _input_column(feature, values)[codes[valid]]
     return InstanceColumns(valid, inputs, errors)

@@ -1,7 +1,9 @@
 """Every path under a run's output directory, in one type.
 
 `local_runner.py --output DIR` writes a run there; every command reads it back through
-`OutputLayout(DIR)`, taking DIR under the one flag `--output` (default `outputs/`):
+`OutputLayout(DIR)`, taking DIR under the one flag `--output` (default `outputs/`). This tree is
+the one written copy; the manual's page "The output directory" is built from it, and its build
+fails when the tree and OutputLayout's paths disagree.
 
     DIR/
       pipeline_root/                 every component's artifacts
@@ -12,13 +14,17 @@
       staged/stage_report.json       counts of the last staging step (its span included)
       serving_model/babyweight/N/    the pushed SavedModels, one numbered version each
       serving_model/babyweight.rollout.json   version labels (stable, canary) and the canary's share
-      run_summary.json               the summary of the newest run
-      report/index.html              the static report of the newest run (and its images)
+      run_summary.json               the newest run: outcome, exit code, splits and split key,
+                                     dropped rows, anomalies, metrics per slice, blessing and
+                                     why, pushed model (or the version already serving it)
+      report/index.html              the newest run's report, one self-contained page
+                                     (statistics, anomalies, metrics, lineage; inline SVG)
       logs/run-<run id>.log          the full TensorFlow/Beam/TFX log of one run
       .run.lock                      held by the run in progress (babyweight/run_lock.py)
       .watch.lock                    held by `local_runner.py --watch/--every` while it lives
       span_runs.jsonl                one line per finished run of a span: span, run id, outcome
-      serving_log.jsonl              every row the REST server predicted (.1, .2, ...: rotated)
+      serving_log.jsonl              every row `babyweight serve` predicted (.1, .2, ...: rotated
+                                     by size)
       skew/<log name>/[<version>/]   results of a skew check (a folder per model version
                                      when the log holds several)
 """
@@ -28,6 +34,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+
+from babyweight.errors import MissingStoreError
 
 PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
 MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
@@ -121,9 +129,10 @@ class OutputLayout:
         return self.root / "skew" / log_name
 
     def require_metadata(self) -> Path:
-        """The store's path; FileNotFoundError naming it (and the flag) when there is none."""
+        """The store's path; MissingStoreError (a FileNotFoundError) naming it and the flag when
+        there is none."""
         if not self.metadata.is_file():
-            raise FileNotFoundError(
+            raise MissingStoreError(
                 f"no ML Metadata store at {self.metadata}; is --output {self.root} the "
                 "directory of a pipeline run?"
             )

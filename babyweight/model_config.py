@@ -25,17 +25,15 @@ WARM_START_FILE = "warm_start.json"  # in the Trainer's Model artifact, beside F
 
 
 def model_config(hidden_units, embedding_dim: int) -> dict:
-    """The configuration of a model built with these hyperparameters from features.py."""
+    """The configuration of a model built with these hyperparameters from the table of
+    features (babyweight/features.py)."""
     return {
         "architecture": ARCHITECTURE,
         "label": F.LABEL_KEY,
         "categorical_features": dict(F.CATEGORICAL_XF),
         "numeric_features": list(F.NUMERIC_XF),
         "crosses": [list(pair) for pair in F.CROSSES],
-        "buckets": {
-            F.MOTHER_AGE: list(F.MOTHER_AGE_BOUNDARIES),
-            F.GESTATION_WEEKS: list(F.GESTATION_WEEKS_BOUNDARIES),
-        },
+        "buckets": {f.name: list(f.buckets) for f in F.FEATURES if f.buckets},
         "hidden_units": [int(u) for u in hidden_units],
         "embedding_dim": int(embedding_dim),
     }

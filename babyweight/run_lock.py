@@ -25,6 +25,8 @@ import struct
 import sys
 from pathlib import Path
 
+from babyweight.errors import BabyweightError, ExitCode
+
 # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid.
 _FLOCK = "hhqqi"
 _FLOCK_SIZE = 32  # sizeof(struct flock) on 64-bit Linux, padding included
@@ -39,8 +41,10 @@ class Holder:
 WATCHER = "watch: "  # how a watcher's holder id starts
 
 
-class OutputLocked(RuntimeError):
+class OutputLocked(BabyweightError, RuntimeError):
     """Another process runs a pipeline on this output directory, or watches for spans."""
+
+    code = ExitCode.LOCKED
 
     def __init__(self, path: Path, holder: Holder | None):
         self.path, self.holder = path, holder

@@ -2,8 +2,8 @@
 
 The REST server, the web page, batch prediction and the skew check read a value through these
 functions, so `"true"`, `1` and `True` mean the same everywhere. Each returns the value in its
-canonical form (is_male "True"/"False"/"Unknown", plurality a label of features.PLURALITY_VALUES,
-ages and weeks as int) or raises InvalidValue naming the field, the value and what was expected.
+canonical form (a category of the feature's domain in babyweight/features.py, a whole number
+as int) or raises InvalidValue naming the field, the value and what was expected.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 import reprlib
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 
 import numpy as np
 
@@ -22,7 +23,7 @@ _VALUE_REPR.maxstring = _VALUE_REPR.maxother = 80
 _VALUE_REPR.maxlong = 40
 
 
-class InvalidValue(ValueError):
+class InvalidValue(UsageError, ValueError):
     """A field is missing or wrong; `field` names it, `value` is what came, `reason` says why."""
 
     def __init__(self, field: str, value, reason: str):
@@ -50,41 +51,59 @@ def _whole_number_text(text: str) -> str:
     return text
 
 
-def read_is_male(value) -> str:
+def read_category(
+    field: str, value, spellings: dict[str, str], expected: str, *, booleans: bool = False
+) -> str:
+    """A category by its spellings (lower-cased spelling -> canonical value): strings in any
+    case ("2.0" as "2"), whole numbers as their digits, JSON true/false when `booleans`."""
+    spelling = value
     if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, int | float) and value in (0, 1):
-        return "True" if value == 1 else "False"
-    if isinstance(value, str) and value.strip():
-        found = F.IS_MALE_SPELLINGS.get(_whole_number_text(value).strip().lower())
+        if not booleans:
+            raise InvalidValue(field, value, f"expected a {field}, not a boolean")
+        spelling = str(value)
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        spelling = str(int(value))  # an int, never float(): a huge JSON integer would overflow
+    if isinstance(spelling, str) and spelling.strip():
+        found = spellings.get(_whole_number_text(spelling).strip().lower())
         if found:
             return found
-    raise InvalidValue(F.IS_MALE, value, "expected True, False or Unknown (also true/false, 1/0)")
+    raise InvalidValue(field, value, expected)
 
 
-def read_sex(value, field: str = "sex") -> str:
+def reader(feature: F.Feature, lo=NO_LIMITS[0], hi=NO_LIMITS[1]):
+    """The function that reads one raw value of a feature of the table: by its spellings
+    (categorical) or as a whole number in lo..hi (numeric)."""
+    if feature.categorical:
+        return lambda value: read_category(
+            feature.name,
+            value,
+            feature.spellings,
+            feature.expected,
+            booleans=feature.takes_booleans,
+        )
+    return lambda value: read_whole_number(feature.name, value, lo, hi)
+
+
+def read_source_category(feature: F.Feature, source: F.Source, value) -> str:
+    """A category from an input format's column: by the column's own spellings (CDC's sex
+    M/F) where it has them, else by the feature's."""
+    if source.spellings is None:
+        return reader(feature)(value)
+    return read_category(source.column, value, source.spellings, source.expected)
+
+
+def read_is_male(value) -> str:
+    return reader(F.feature(F.IS_MALE))(value)
+
+
+def read_sex(value) -> str:
     """The CDC public-use `sex` column (M or F, any case) as an is_male value."""
-    if isinstance(value, str):
-        found = F.SEX_SPELLINGS.get(value.strip().lower())
-        if found:
-            return found
-    raise InvalidValue(field, value, "expected M or F")
+    is_male = F.feature(F.IS_MALE)
+    return read_source_category(is_male, is_male.source(F.CDC_FORMAT), value)
 
 
 def read_plurality(value) -> str:
-    if isinstance(value, bool):
-        raise InvalidValue(F.PLURALITY, value, "expected a plurality, not a boolean")
-    spelling = value
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        spelling = str(int(value))  # an int, never float(): a huge JSON integer would overflow
-    if isinstance(spelling, str):
-        spelling = _whole_number_text(spelling)
-        found = F.PLURALITY_SPELLINGS.get(spelling.strip().lower())
-        if found:
-            return found
-    raise InvalidValue(
-        F.PLURALITY, value, f"expected one of {', '.join(F.PLURALITY_VALUES)} or 1-5"
-    )
+    return reader(F.feature(F.PLURALITY))(value)
 
 
 # A number as text: ASCII digits, an optional sign, decimal point and exponent. Python's float()

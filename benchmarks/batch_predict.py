@@ -41,10 +41,10 @@ from babyweight import console
 from babyweight import features as F
 from babyweight.batch import csv_reader
 from babyweight.batch import io as batch_io
-from babyweight.batch import lineage as batch_lineage
 from babyweight.batch import predict as batch_predict
 from babyweight.instances import InvalidInstance, parse_instance, signature_inputs
 from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.metadata import pushed
 from babyweight.metadata import store as mlmd
 
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -146,7 +146,7 @@ def find_model(args) -> str:
         store = mlmd.open_store(str(OutputLayout(args.output).require_metadata()), readonly=True)
     except FileNotFoundError as e:
         raise SystemExit(f"{e}; or pass --model") from None
-    record = batch_lineage.newest_blessed_model(store)
+    record = pushed.newest_blessed_model(store)
     if record is None:
         raise SystemExit(f"no blessed, pushed model under --output {args.output}; pass --model")
     return record.model_dir

@@ -29,8 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from babyweight import model_store
 from babyweight.instances import InvalidInstance, parse_instance
-from babyweight.serving import model_store
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,7 @@
 """The exported model's signatures; every one runs the Transform graph before the model.
 
-- serving_default: raw features as tensors, one value per row, as a person writes them
+- serving_default: raw features as tensors, one value per row, as a person writes them: one
+  input per feature of the table (babyweight/features.py), named and typed as it says
   (is_male "True"/"False"/"Unknown"; plurality "Single(1)".."Quintuplets(5)", "Multiple(2+)" or
   "1".."5"; mother_age and gestation_weeks as integers). A JSON row needs no tf.Example.
 - serving_tf_example: serialized tf.Example, for TFMA and batch jobs.
@@ -14,13 +15,11 @@ from babyweight import features as F
 
 import tensorflow as tf
 
-# What serving_default takes: one tensor per raw feature.
-RAW_INPUT_DTYPES = {
-    F.IS_MALE: tf.string,
-    F.MOTHER_AGE: tf.int64,
-    F.PLURALITY: tf.string,
-    F.GESTATION_WEEKS: tf.int64,
-}
+
+def raw_input_signature() -> list[tf.TensorSpec]:
+    """What serving_default takes: one tensor per feature of the table, in its order, named
+    and typed as the table says (TensorFlow names the signature's inputs after these specs)."""
+    return [tf.TensorSpec([None], tf.as_dtype(f.dtype), name=f.name) for f in F.FEATURES]
 
 
 def _parse_plurality(labels: tf.Tensor):
@@ -54,19 +53,12 @@ def make_signatures(model: tf.keras.Model, tf_transform_output) -> dict:
     raw_spec = tf_transform_output.raw_feature_spec()
     serving_spec = {k: v for k, v in raw_spec.items() if k in F.FEATURE_KEYS}
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None], dtype, name=name) for name, dtype in RAW_INPUT_DTYPES.items()
-        ]
-    )
-    def serve_raw(is_male, mother_age, plurality, gestation_weeks):
+    @tf.function(input_signature=raw_input_signature())
+    def serve_raw(*tensors):
+        raw = dict(zip(F.FEATURE_KEYS, tensors, strict=True))
+        is_male, plurality = raw[F.IS_MALE], raw[F.PLURALITY]
         raw_plurality, multiple = _parse_plurality(plurality)
-        raw = {
-            F.IS_MALE: is_male,
-            F.MOTHER_AGE: mother_age,
-            F.PLURALITY: raw_plurality,
-            F.GESTATION_WEEKS: gestation_weeks,
-        }
+        raw[F.PLURALITY] = raw_plurality
         transformed = model.tft_layer({k: tf.expand_dims(v, -1) for k, v in raw.items()})
         sex_id = transformed[F.transformed_name(F.IS_MALE)]
         checks = [

@@ -140,14 +140,18 @@ class Setting:
     choices: tuple = ()
     minimum: float | None = None  # the least value allowed
     above: float | None = None  # the value must be more than this
-    flag: str = ""  # default: --NAME, underscores as dashes
+    flag: str = ""  # default: --NAME, underscores as dashes (none for a setting of no runner)
     env: str | None = None  # what kubeflow_runner.py reads (the stock tfx CLI passes no flags)
     runners: tuple[str, ...] = RUNNERS
     flags: Mapping[str, str] = dataclasses.field(default_factory=dict)  # runner -> its spelling
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # runner -> its default
 
+    def __post_init__(self):
+        if not self.flag and self.runners:  # the usual spelling: --NAME, underscores as dashes
+            object.__setattr__(self, "flag", "--" + self.name.replace("_", "-"))
+
     def flag_for(self, runner: str) -> str:
-        return self.flags.get(runner) or self.flag or "--" + self.name.replace("_", "-")
+        return self.flags.get(runner) or self.flag
 
     def default_for(self, runner: str) -> Any:
         return self.defaults.get(runner, self.default)

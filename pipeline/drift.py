@@ -3,7 +3,7 @@
 StatisticsGen -> DistributionValidator(statistics, baseline_statistics = the previous span's,
 found by pipeline/resolvers.py) -> DriftGate -> Transform. The validator compares the train split
 of the new span with the previous span's, with the comparators `babyweight skew` uses
-(babyweight/monitoring/skew.py: L-infinity for categorical features, Jensen-Shannon divergence
+(babyweight/metadata/drift.py: L-infinity for categorical features, Jensen-Shannon divergence
 for numeric ones) under configs.DRIFT_THRESHOLDS. With no previous span it compares nothing.
 The gate stops the run, naming each drifted feature (configs.DRIFT_ACTION "stop"), or logs them
 and lets the run go on ("warn"); the run summary names them either way.
@@ -13,8 +13,8 @@ has category frequencies to compare.
 """
 
 from babyweight import features as F
+from babyweight.errors import BabyweightError, ExitCode
 from babyweight.metadata import drift as drift_lib
-from babyweight.monitoring.skew import CATEGORICAL, set_comparator
 
 from absl import logging
 from tensorflow_metadata.proto.v0 import path_pb2, schema_pb2
@@ -25,19 +25,22 @@ from tfx.proto import distribution_validator_pb2
 from . import configs
 
 
-class DriftError(RuntimeError):
+class DriftError(BabyweightError, RuntimeError):
     """The new span's data drifted from the previous span's beyond the thresholds."""
+
+    code = ExitCode.DRIFT
 
 
 def statistics_options():
-    """StatisticsGen's options: plurality, an integer, counted as a category too (top values),
-    so that L-infinity can compare its frequencies between spans."""
+    """StatisticsGen's options: categories written as integers (plurality) counted as
+    categories too (top values), so that L-infinity can compare their frequencies between
+    spans."""
     import tensorflow_data_validation as tfdv
 
-    assert F.PLURALITY in CATEGORICAL  # the one categorical feature written as an integer
     schema = schema_pb2.Schema()
-    feature = schema.feature.add(name=F.PLURALITY, type=schema_pb2.INT)
-    feature.int_domain.is_categorical = True
+    for name in drift_lib.categorical_counts():
+        feature = schema.feature.add(name=name, type=schema_pb2.INT)
+        feature.int_domain.is_categorical = True
     return tfdv.StatsOptions(schema=schema)
 
 
@@ -46,7 +49,7 @@ def validator_config(thresholds: dict) -> distribution_validator_pb2.Distributio
     config = distribution_validator_pb2.DistributionValidatorConfig()
     for name in F.FEATURE_KEYS:
         feature = config.default_slice_config.feature.add(path=path_pb2.Path(step=[name]))
-        set_comparator(feature.distribution_comparator, name, thresholds)
+        drift_lib.set_comparator(feature.distribution_comparator, name, thresholds)
     return config
 
 

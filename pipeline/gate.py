@@ -4,13 +4,16 @@ The stock ExampleValidator only records anomalies; this component fails on them,
 downstream runs and nothing is pushed. Its error names each anomalous feature and why.
 """
 
+from babyweight.errors import BabyweightError, ExitCode
 from babyweight.metadata.anomalies import describe, read_anomalies
 
 from tfx import v1 as tfx
 
 
-class DataAnomaliesError(RuntimeError):
+class DataAnomaliesError(BabyweightError, RuntimeError):
     """The data does not match the curated schema."""
+
+    code = ExitCode.DATA_ANOMALIES
 
 
 @tfx.dsl.components.component

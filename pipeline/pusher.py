@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+from babyweight import prediction_table, warmup_requests
 from babyweight.metadata.summary import ALREADY_SERVING_DESTINATION, ALREADY_SERVING_VERSION
 
 from absl import logging
@@ -51,8 +52,48 @@ def _files(root: str) -> dict[str, str]:
 
 
 def same_model(model_dir: str, version_dir: str) -> bool:
-    """True when both SavedModel directories hold the same files with the same bytes."""
-    return _files(model_dir) == _files(version_dir)
+    """True when both SavedModel directories hold the same files with the same bytes, besides
+    the serving extras written after a push (write_serving_extras)."""
+    pushed = {k: v for k, v in _files(version_dir).items() if k not in SERVING_EXTRAS}
+    return _files(model_dir) == pushed
+
+
+# Written beside a pushed version, not part of the model (relative paths, as _files gives them).
+SERVING_EXTRAS = frozenset(
+    os.path.join(module.ASSETS_EXTRA, module.FILE_NAME)
+    for module in (warmup_requests, prediction_table)
+)
+
+
+def write_serving_extras(version_dir: str) -> None:
+    """Beside a pushed version, under assets.extra/: TF Serving's warm-up requests (real rows)
+    and the table of its predictions over the input domain (babyweight/prediction_table.py).
+    Local directories only; a table that cannot be made is logged (the server then uses the
+    model for every row)."""
+    if not os.path.isdir(version_dir):
+        logging.info(
+            "%s is not a local directory: no warm-up file or prediction table", version_dir
+        )
+        return
+    from babyweight import features as F
+    from babyweight.instances import signature_inputs
+    from babyweight.layout import MODEL_NAME
+
+    import tensorflow as tf
+
+    warmup_requests.write(version_dir, MODEL_NAME)
+    signature = tf.saved_model.load(version_dir).signatures[F.RAW_SIGNATURE]
+
+    def predict(instances):
+        inputs = {k: tf.constant(v) for k, v in signature_inputs(instances).items()}
+        return signature(**inputs)[F.PREDICTION_KEY].numpy()
+
+    try:
+        path = prediction_table.write(version_dir, prediction_table.build(version_dir, predict))
+    except prediction_table.TableError as e:
+        logging.warning("no prediction table: %s", e)
+        return
+    logging.info("prediction table written to %s", path)
 
 
 class Executor(stock.Executor):
@@ -63,6 +104,8 @@ class Executor(stock.Executor):
         serving = self._already_serving(input_dict, exec_properties)
         if serving is None:
             super().Do(input_dict, output_dict, exec_properties)
+            if pushed_model.get_int_custom_property("pushed"):
+                write_serving_extras(pushed_model.get_string_custom_property("pushed_destination"))
             return
         version, path = serving
         self._MarkNotPushed(pushed_model)

@@ -82,11 +82,6 @@ def in_process_predictions(version_dir: Path, rows: list[dict]) -> list[float]:
 
     import tensorflow as tf
 
-    from models.signatures import RAW_INPUT_DTYPES
-
     predict = tf.saved_model.load(str(version_dir)).signatures[F.RAW_SIGNATURE]
-    inputs = {
-        name: tf.constant([row[name] for row in rows], dtype)
-        for name, dtype in RAW_INPUT_DTYPES.items()
-    }
+    inputs = {f.name: tf.constant([row[f.name] for row in rows], f.dtype) for f in F.FEATURES}
     return [float(x) for x in predict(**inputs)[F.PREDICTION_KEY].numpy()]

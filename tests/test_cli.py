@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 
 from babyweight import cli
+from babyweight.errors import BabyweightError, ExitCode, JobFailed, UsageError
 
 import pytest
 from helpers import REPO, births_rows, log_record
@@ -143,3 +145,93 @@ def test_commands_that_load_tensorflow_print_only_their_own_output(tiny_run, tmp
         result = run(*args, timeout=600)
         assert result.returncode == 0, (args, result.stderr[-3000:])
         assert result.stderr == "", (args, result.stderr[-3000:])
+
+
+# -- one exit path: one line on stderr and one exit code per cause, whatever the command --------
+def missing_output_commands(tmp_path) -> list[list[str]]:
+    """Every command that reads a run's --output, each given one that does not exist (and the
+    other inputs it needs, valid, so that --output is what it stops on)."""
+    log = tmp_path / "served.jsonl"
+    log.write_text("".join(json.dumps(log_record(r, "1")) + "\n" for r in births_rows()[:5]))
+    missing = ["--output", str(tmp_path / "no_such_run")]
+    rows = str(REPO / "data" / "births.csv")
+    return [
+        ["lineage", "runs", *missing],
+        ["lineage", "artifacts", *missing],
+        ["lineage", "trace", "pushed", *missing],
+        ["report", *missing],
+        ["skew", "--serving-log", str(log), *missing, "--results", str(tmp_path / "skew")],
+        ["batch-predict", "--input", rows, "--predictions", str(tmp_path / "p"), *missing],
+        ["rollout", "status", *missing],
+        ["rollout", "promote", *missing],
+        ["rollout", "rollback", *missing],
+    ]
+
+
+def test_a_missing_output_directory_is_one_line_and_one_exit_code_in_every_command(tmp_path):
+    """Issue 29 item 3: `lineage runs` exited 1, `report` and `skew` 2, for the same cause."""
+    codes = {}
+    for args in missing_output_commands(tmp_path):
+        result = run(*args)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, (args, result.stderr[-3000:])
+        assert lines[0].startswith(f"babyweight {args[0]}: "), (args, lines)
+        assert "no_such_run" in lines[0], (args, lines)
+        codes[" ".join(args[:2])] = result.returncode
+    assert set(codes.values()) == {ExitCode.USAGE}, codes
+    assert not (tmp_path / "no_such_run").exists()  # nothing was created there
+
+
+@pytest.fixture
+def command(monkeypatch):
+    """A command `probe` whose main(argv) raises what argv[0] names."""
+    module = types.ModuleType("probe_command")
+    raised = {
+        "usage": UsageError("--flag x: no such file"),
+        "job": JobFailed("input rows (3) != predictions (1) + dead-letter rows (1)"),
+        "locked": BabyweightError("outputs is used by process 7", ExitCode.LOCKED),
+        "ctrl-c": KeyboardInterrupt(),
+        "bug": ZeroDivisionError("division by zero\nmore lines"),
+    }
+
+    def main(argv):
+        if argv[0] == "verdict":
+            return 1
+        raise raised[argv[0]]
+
+    module.main = main
+    monkeypatch.setitem(sys.modules, "probe_command", module)
+    monkeypatch.setitem(cli.COMMANDS, "probe", ("probe_command", "raises"))
+    return "probe"
+
+
+@pytest.mark.parametrize(
+    "what, code, line",
+    [
+        ("usage", 2, "babyweight probe: --flag x: no such file"),
+        ("job", 1, "babyweight probe: input rows (3) != predictions (1) + dead-letter rows (1)"),
+        ("locked", 3, "babyweight probe: outputs is used by process 7"),
+        ("ctrl-c", 130, "babyweight probe: interrupted"),
+        ("bug", 1, "babyweight probe: failed (ZeroDivisionError: division by zero); --verbose "
+                   "shows the traceback"),
+    ],
+)  # fmt: skip
+def test_every_error_leaves_through_one_place(command, capsys, monkeypatch, what, code, line):
+    monkeypatch.delenv("BABYWEIGHT_VERBOSE", raising=False)
+    assert cli.call(command, [what]) == code
+    assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_verdict_is_the_commands_own_exit_status(command, capsys):
+    assert cli.call(command, ["verdict"]) == 1  # e.g. skew found: returned, not raised
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", sorted(set(cli.COMMANDS) - {"serve"}))  # serve: parse_args
+def test_each_command_module_builds_its_parser(name):
+    """build_parser() without side effects: for the docs' command reference, and for tests."""
+    import importlib
+
+    parser = importlib.import_module(cli.COMMANDS[name][0]).build_parser()
+    assert parser.prog == f"babyweight {name}"
+    assert f"babyweight {name}" in parser.format_help()

@@ -32,3 +32,29 @@ def test_required_columns_are_the_bigquery_names():
         "plurality",
         "gestation_weeks",
     ]
+
+
+def test_every_row_of_the_table_is_complete():
+    from babyweight.values import reader
+
+    for row in (F.LABEL, *F.FEATURES):
+        assert row.kind in (F.CATEGORICAL, F.NUMERIC), row.name
+        assert set(row.sources) == {F.BIGQUERY_FORMAT, F.CDC_FORMAT}, row.name
+        assert row.label and row.description and row.bigquery_type, row.name
+        if row.categorical:
+            assert set(row.spellings.values()) <= set(row.domain), row.name
+            assert set(row.choices) == set(row.domain), row.name
+            assert reader(row)(row.example) == row.example, row.name
+        else:
+            lo, hi = row.domain
+            assert lo <= row.example <= hi and row.unit, row.name
+    assert [f.name for f in F.FEATURES] == F.FEATURE_KEYS
+    assert F.feature(F.LABEL_KEY) is F.LABEL
+
+
+def test_multiple_plurality_counts_as_twins_everywhere():
+    """One meaning of "Multiple(2+)" as a count: MULTIPLE_AS_COUNT, in training values too."""
+    assert F.plurality_count(F.MULTIPLE) == F.MULTIPLE_AS_COUNT == 2
+    assert [F.plurality_count(v) for v in F.PLURALITY_VALUES] == [1, 2, 3, 4, 5, 2]
+    plurality = F.feature(F.PLURALITY)
+    assert plurality.training_value(F.MULTIPLE) == F.MULTIPLE_AS_COUNT

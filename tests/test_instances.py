@@ -72,7 +72,7 @@ def test_missing_field_and_index_are_named():
 
 def test_plurality_count_and_signature_inputs():
     rows = parse_instances([GOOD, {**GOOD, "plurality": "Multiple(2+)", "is_male": "Unknown"}])
-    assert [r.plurality_count for r in rows] == [1, None]
+    assert [F.plurality_count(r[F.PLURALITY]) for r in rows] == [1, F.MULTIPLE_AS_COUNT]
     inputs = signature_inputs(rows)
     assert set(inputs) == set(F.FEATURE_KEYS)
     assert inputs[F.MOTHER_AGE].dtype == np.int64

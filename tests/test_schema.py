@@ -51,6 +51,27 @@ def test_limits_are_tightened_by_hand(schema):
         assert f.presence.min_fraction == 1.0, f.name
 
 
+SCHEMA_TYPES = {"string": schema_pb2.BYTES, "int64": schema_pb2.INT, "float32": schema_pb2.FLOAT}
+
+
+def test_the_table_of_features_and_the_schema_agree(schema):
+    """Each row of babyweight/features.py against the curated schema: type and domain."""
+    for row in (F.LABEL, *F.FEATURES):
+        declared = feature(schema, row.name)
+        assert declared.type == SCHEMA_TYPES[row.stored_dtype], row.name
+        if row.categorical and row.stored_dtype == "string":
+            assert list(tfdv.get_domain(schema, row.name).value) == sorted(row.domain)
+        elif row.categorical:  # categories held as numbers (plurality as a count)
+            counts = [row.training_value(value) for value in row.domain]
+            domain = declared.int_domain
+            assert (domain.min, domain.max) == (min(counts), max(counts)), row.name
+        elif row.stored_dtype == "int64":
+            assert (declared.int_domain.min, declared.int_domain.max) == row.domain, row.name
+        else:
+            domain = declared.float_domain
+            assert (domain.min, domain.max) == pytest.approx(row.domain), row.name
+
+
 def test_label_and_split_key_are_absent_at_serving(schema):
     assert list(schema.default_environment) == ["TRAINING", "SERVING"]
     for name in (F.LABEL_KEY, F.SPLIT_KEY):

@@ -86,16 +86,14 @@ class InstanceBatch:
     keys: object = None  # a pyarrow array or a list, with --key-column
 
     def __len__(self) -> int:
-        return len(self.inputs[F.MOTHER_AGE])
+        return len(self.inputs[F.FEATURE_KEYS[0]])
 
     def rows(self) -> list[dict]:
         """One dict per row, the features normalized (as prediction output, without it)."""
-        columns = {
-            F.IS_MALE: [v.decode() for v in self.inputs[F.IS_MALE].tolist()],
-            F.MOTHER_AGE: self.inputs[F.MOTHER_AGE].tolist(),
-            F.PLURALITY: [v.decode() for v in self.inputs[F.PLURALITY].tolist()],
-            F.GESTATION_WEEKS: self.inputs[F.GESTATION_WEEKS].tolist(),
-        }
+        columns = {}
+        for f in F.FEATURES:  # strings travel as bytes (instances.read_instance_columns)
+            values = self.inputs[f.name].tolist()
+            columns[f.name] = [v.decode() for v in values] if f.dtype == "string" else values
         if self.key_column:
             keys = self.keys.to_pylist() if _is_pyarrow(self.keys) else list(self.keys)
             columns[self.key_column] = keys

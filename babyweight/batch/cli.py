@@ -16,7 +16,12 @@ Beam as pipeline options. The job itself is babyweight/batch/predict.py.
 Everything the command can check before the job starts is checked first, and a problem is one
 line naming the flag and the value: the input's format, a glob that matches nothing, a missing
 column, a BigQuery table name, Google Cloud credentials for bq:// (at once, without a prompt),
-shards of an earlier run under --predictions, the model, an unreadable metadata store.
+a --predictions directory that cannot be written or made, shards of an earlier run under
+--predictions, the model, an unreadable metadata store.
+
+Predictions are written in a hidden `.staging` directory beside the prefix and moved into place
+when the job has finished; the counts file is written last, as the commit marker (outputs
+without it are not whole). What a killed run left there is removed by the next run.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from pathlib import Path
 
 from babyweight import features as F
 from babyweight.batch import io as batch_io
-from babyweight.batch.csv_reader import CsvInputError
 from babyweight.batch.predict import MAX_BATCH_SIZE, MIN_BATCH_SIZE, run_job
+from babyweight.errors import JobFailed, UsageError
 from babyweight.layout import OutputLayout, add_output_argument
 
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -44,23 +49,24 @@ AUTHENTICATE = (
 
 def resolve_model(store, model_dir: str | None):
     """--model, traced to its pipeline artifacts; without it, the newest blessed pushed model."""
-    from babyweight.batch import lineage as batch_lineage
+    from babyweight.metadata import pushed
 
     if model_dir is None:
-        record = batch_lineage.newest_blessed_model(store)
+        record = pushed.newest_blessed_model(store)
         if record is None:
-            raise SystemExit("no blessed, pushed model in the metadata store; pass --model")
+            raise UsageError("no blessed, pushed model in the metadata store; pass --model")
         return record
-    record = batch_lineage.find_model(store, model_dir)
+    record = pushed.find_model(store, model_dir)
     if record is None:
-        raise SystemExit(
+        raise UsageError(
             f"--model {model_dir}: no Pusher in the metadata store pushed it; pass the output "
             "directory of the pipeline that made it (--output) or --no-record"
         )
     return record
 
 
-def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
+def build_parser() -> argparse.ArgumentParser:
+    """The command's own flags; the others are Beam's (parse_known_args)."""
     parser = argparse.ArgumentParser(
         prog="babyweight batch-predict",
         description="Predict birth weights for files or a BigQuery table with Beam.",
@@ -114,7 +120,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
         help="most records per Beam batch of those inputs, one model call each (a CSV range of "
         "about 1 MiB is one batch and one call)",
     )
-    return parser.parse_known_args(argv)
+    return parser
 
 
 def default_counts_path(sink, options: PipelineOptions) -> str:
@@ -162,20 +168,17 @@ def check_bigquery_access(args) -> None:
     problem = google_credentials_problem()
     if problem:
         flag, spec = specs[0]
-        raise SystemExit(f"{flag} {spec}: {problem}; {AUTHENTICATE}")
+        raise UsageError(f"{flag} {spec}: {problem}; {AUTHENTICATE}")
 
 
 def check_columns(source, args) -> None:
-    try:
-        columns = source.columns()
-    except CsvInputError as e:
-        raise SystemExit(str(e)) from None
+    columns = source.columns()  # or CsvInputError, a UsageError naming the file
     if columns is None:
         return
     wanted = [*F.FEATURE_KEYS, *([args.key_column] if args.key_column else [])]
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise SystemExit(f"--input {args.input}: no column {', '.join(missing)} in {columns}")
+        raise UsageError(f"--input {args.input}: no column {', '.join(missing)} in {columns}")
 
 
 def clear_earlier_outputs(sink, counts_path: str, overwrite: bool) -> None:
@@ -188,7 +191,7 @@ def clear_earlier_outputs(sink, counts_path: str, overwrite: bool) -> None:
         return
     if not overwrite:
         shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
-        raise SystemExit(
+        raise UsageError(
             f"--predictions {sink.prefix}: an earlier run's outputs are there ({shown}); "
             "pass --overwrite to replace them, or choose another prefix"
         )
@@ -198,14 +201,31 @@ def clear_earlier_outputs(sink, counts_path: str, overwrite: bool) -> None:
     print(f"removed {len(found)} files of an earlier run under {sink.prefix}")
 
 
+def prepare_predictions(sink) -> None:
+    """A file sink's directory made and writable, and what a killed run on the prefix left
+    removed, before the job (batch_io.FileSink.prepare); UsageError naming the directory."""
+    if not isinstance(sink, batch_io.FileSink):
+        return
+    directory = os.path.dirname(sink.prefix) or "."
+    try:
+        removed = sink.prepare()
+    except OSError as e:
+        why = e.strerror or str(e).splitlines()[0][:200]
+        where = (
+            f"cannot write in {directory}"
+            if os.path.isdir(directory) or "://" in directory
+            else f"cannot create the directory {directory}"
+        )
+        raise UsageError(f"--predictions {sink.prefix}: {where} ({why})") from None
+    if removed:
+        print(f"removed what an earlier run that did not finish left: {', '.join(removed)}")
+
+
 class PipelineStore:
     """The run's ML Metadata store: read-only to find the model, read-write only to record."""
 
     def __init__(self, output: Path):
-        try:
-            self.path = str(OutputLayout(output).require_metadata())
-        except FileNotFoundError as e:
-            raise SystemExit(str(e)) from None
+        self.path = str(OutputLayout(output).require_metadata())  # or MissingStoreError
 
     def use(self, action, *, readonly: bool):
         """action(store) on a fresh connection; an unreadable store is a StoreError, one line
@@ -215,39 +235,42 @@ class PipelineStore:
         return action(mlmd.open_store(self.path, readonly=readonly))
 
 
-def main(argv=None) -> int:
-    # ML Metadata loads here, in the launching process only (workers import the job module).
-    from babyweight.batch import lineage as batch_lineage
-
-    args, beam_args = parse_args(argv)
+def open_input_and_output(args):
+    """(source, sink) of --input and --predictions, checked before the job starts: the format,
+    the files, the columns, BigQuery credentials; and --model's SavedModel."""
     try:
         source = batch_io.make_source(args.input, args.input_format)
     except ValueError as e:
-        raise SystemExit(f"--input {e}") from None
+        raise UsageError(f"--input {e}") from None
     try:
         sink = batch_io.make_sink(args.predictions, args.output_format, overwrite=args.overwrite)
     except ValueError as e:
-        raise SystemExit(f"--predictions {e}") from None
+        raise UsageError(f"--predictions {e}") from None
+    prepare_predictions(sink)
     check_bigquery_access(args)
     check_columns(source, args)
     if args.model and not (Path(args.model) / "saved_model.pb").exists():
-        raise SystemExit(f"--model {args.model}: no saved_model.pb there")
+        raise UsageError(f"--model {args.model}: no saved_model.pb there")
+    return source, sink
 
-    store = record = None
+
+def find_model(args) -> tuple[PipelineStore | None, object, str]:
+    """(the store, or None with --model --no-record; the model's record; its directory)."""
     if args.model and args.no_record:
-        model_dir = args.model
-    else:
-        store = PipelineStore(args.output)
-        record = store.use(lambda s: resolve_model(s, args.model), readonly=True)
-        model_dir = record.model_dir
+        return None, None, args.model
+    store = PipelineStore(args.output)
+    record = store.use(lambda s: resolve_model(s, args.model), readonly=True)
+    return store, record, record.model_dir
 
-    options = PipelineOptions(["--runner", args.runner, *beam_args])
-    counts_path = args.counts or default_counts_path(sink, options)
-    clear_earlier_outputs(sink, counts_path, args.overwrite)
-    print(f"model: {model_dir}")
-    recording = store is not None and not args.no_record
-    if recording:
-        execution, contexts = store.use(
+
+class Recording:
+    """The batch run in ML Metadata: started before the job, finished after it (or failed)."""
+
+    def __init__(self, store: PipelineStore, record, source, args):
+        from babyweight.batch import lineage as batch_lineage
+
+        self.store, self.lineage = store, batch_lineage
+        self.execution, self.contexts = store.use(
             lambda s: batch_lineage.start_run(
                 s,
                 record,
@@ -258,9 +281,18 @@ def main(argv=None) -> int:
             ),
             readonly=False,
         )
-    temp_dirs = sink.temp_dirs() if isinstance(sink, batch_io.FileSink) else set()
+
+    def finish(self, **outcome) -> None:
+        self.execution = self.store.use(
+            lambda s: self.lineage.finish_run(s, self.execution, self.contexts, **outcome),
+            readonly=False,
+        )
+
+
+def run_and_record(args, source, sink, model_dir, options, counts_path, recording):
+    """The Beam job; a job that fails leaves no temp dirs, and its run is recorded FAILED."""
     try:
-        counts = run_job(
+        return run_job(
             source,
             sink,
             model_dir,
@@ -270,43 +302,48 @@ def main(argv=None) -> int:
             min_batch_size=args.min_batch_size,
             max_batch_size=args.max_batch_size,
         )
-    except BaseException as e:
-        if isinstance(sink, batch_io.FileSink):  # Beam leaves its temp dirs when a job fails
-            from apache_beam.io.filesystems import FileSystems
-
-            FileSystems.delete(sorted(sink.temp_dirs() - temp_dirs))
+    except BaseException as e:  # run_job removed the files it staged
         if recording:
-            error = f"{type(e).__name__}: {e}"
-            store.use(
-                lambda s: batch_lineage.finish_run(s, execution, contexts, output_uri=None,
-                                                   error=error),
-                readonly=False,
-            )  # fmt: skip
+            recording.finish(output_uri=None, error=f"{type(e).__name__}: {e}")
         raise
+
+
+def main(argv=None) -> int:
+    args, beam_args = build_parser().parse_known_args(argv)
+    source, sink = open_input_and_output(args)
+    store, record, model_dir = find_model(args)
+    options = PipelineOptions(["--runner", args.runner, *beam_args])
+    counts_path = args.counts or default_counts_path(sink, options)
+    clear_earlier_outputs(sink, counts_path, args.overwrite)
+    print(f"model: {model_dir}")
+    # ML Metadata loads here, in the launching process only (workers import the job module).
+    recording = (
+        Recording(store, record, source, args) if store is not None and not args.no_record else None
+    )
+    counts = run_and_record(args, source, sink, model_dir, options, counts_path, recording)
     balanced = counts["input_rows"] == counts["predictions"] + counts["dead_letter_rows"]
     if recording:
-        execution = store.use(
-            lambda s: batch_lineage.finish_run(
-                s,
-                execution,
-                contexts,
-                output_uri=_uri(sink.uri),
-                output_format=args.output_format or batch_io.output_format(args.predictions)[0],
-                counts={**counts, "dead_letter_uri": _uri(sink.dead_letter_uri)},
-                error=None if balanced else "counts do not add up",
-            ),
-            readonly=False,
+        recording.finish(
+            output_uri=_uri(sink.uri),
+            output_format=args.output_format or batch_io.output_format(args.predictions)[0],
+            counts={**counts, "dead_letter_uri": _uri(sink.dead_letter_uri)},
+            error=None if balanced else "counts do not add up",
         )
     print(f"input rows:       {counts['input_rows']}")
     print(f"predictions:      {counts['predictions']}  -> {sink.uri}")
     print(f"dead-letter rows: {counts['dead_letter_rows']}  -> {sink.dead_letter_uri}")
     if recording:
-        print(f"recorded in MLMD: execution {execution.id} ({batch_lineage.EXECUTION_TYPE})")
+        kind = recording.lineage.EXECUTION_TYPE
+        print(f"recorded in MLMD: execution {recording.execution.id} ({kind})")
     if not balanced:
-        print("ERROR: input rows != predictions + dead-letter rows", file=sys.stderr)
-        return 1
+        raise JobFailed(
+            f"input rows ({counts['input_rows']}) != predictions ({counts['predictions']}) + "
+            f"dead-letter rows ({counts['dead_letter_rows']})"
+        )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("batch-predict", sys.argv[1:]))

@@ -12,9 +12,11 @@ files of one glob may order their columns differently).
   RecordBatch per range (or per ELEMENT_ROWS records), so that Beam's cost per element, and the
   checks' cost per distinct value, are shared by thousands of rows.
 - Records that are not rows are (reason, text) pairs in the batch, never exceptions: a record
-  with the wrong number of fields, or one that is not UTF-8 text. A range that is not valid
-  UTF-8, or that pyarrow cannot parse, is read record by record with Python's csv module instead
-  (same records, same reasons), so one bad byte costs its own record and nothing else.
+  with the wrong number of fields, one that is not UTF-8 text, or one of more than
+  MAX_RECORD_LINES lines, which an unterminated quote ran on (babyweight/csv_records.py). A
+  range that is not valid UTF-8, that pyarrow cannot parse, or that holds such a long record, is
+  read record by record with Python's csv module instead (same records, same reasons), so one
+  bad byte costs its own record and nothing else.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import csv
 import dataclasses
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from babyweight.batch.batches import RecordBatch
+from babyweight.csv_records import MAX_RECORD_LINES, swallowed_lines
+from babyweight.errors import UsageError
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -36,7 +40,7 @@ ELEMENT_ROWS = 1 << 16  # at most this many records per RecordBatch (a range is 
 SCAN_BYTES = 8 << 20  # how much of a file the splitter reads at a time
 
 
-class CsvInputError(ValueError):
+class CsvInputError(UsageError, ValueError):
     """A file that cannot be read as CSV at all (no match, no header); the message is one line."""
 
 
@@ -192,11 +196,16 @@ def _pyarrow_table(data: bytes, r: CsvRange, unreadable: list):
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, kept by surrogateescape
 
 
-def _python_records(data: bytes, header, unreadable: list) -> Iterator[list[str]]:
+def _python_records(
+    data: bytes, header, unreadable: list, first_line: Callable[[], int] = lambda: 0
+) -> Iterator[list[str]]:
     """Records one by one with the csv module: each readable one as its fields; the others go
-    to `unreadable` with the record's text (bytes that are not UTF-8 shown as \\xNN)."""
+    to `unreadable` with the record's text (bytes that are not UTF-8 shown as \\xNN), a record
+    that an unterminated quote ran on among them. `first_line()`: the file's line number of the
+    data's first line, asked only for such a record."""
     text = data.decode("utf-8", "surrogateescape")
     raw: list[str] = []
+    lines_before = 0  # lines of the data before the current record
 
     def lines():
         for line in io.StringIO(text, newline=""):
@@ -205,7 +214,13 @@ def _python_records(data: bytes, header, unreadable: list) -> Iterator[list[str]
 
     for fields in csv.reader(lines()):
         record = "".join(raw).rstrip("\r\n")
+        spanned = len(raw)
         raw.clear()
+        lines_before += spanned
+        if spanned > MAX_RECORD_LINES:
+            start = first_line() + lines_before - spanned
+            unreadable.append((f"csv: {swallowed_lines(start, spanned)}", record))
+            continue
         if not fields:  # a blank line is not a record
             continue
         bad = [i for i, value in enumerate(fields) if _NOT_UTF8.search(value)]
@@ -229,6 +244,27 @@ def _array(chunked):
     return pa.concat_arrays(chunked.chunks) if chunked.num_chunks else pa.array([], chunked.type)
 
 
+def _spans_many_lines(table, unreadable: list) -> bool:
+    """Whether a record that pyarrow read (as a row or not) spans more than MAX_RECORD_LINES
+    lines: a quote ran on, which the csv module's reading then names (line, lines)."""
+    import pyarrow.compute as pc
+
+    if any(text.count("\n") >= MAX_RECORD_LINES for _, text in unreadable):
+        return True
+    newlines = None
+    for column in table.columns:
+        found = pc.count_substring(column, "\n")
+        newlines = found if newlines is None else pc.add(newlines, found)
+    most = pc.max(newlines).as_py() if newlines is not None and table.num_rows else None
+    return (most or 0) >= MAX_RECORD_LINES  # a row's fields hold its record's newlines
+
+
+def _first_line(r: CsvRange) -> int:
+    """The file's line number where the range starts (its lines before it, plus one)."""
+    with FileSystems.open(r.path) as f:
+        return f.read(r.start).count(b"\n") + 1
+
+
 def read_range(r: CsvRange, batch_size: int = ELEMENT_ROWS) -> Iterator[RecordBatch]:
     """The records of one range, in RecordBatches of up to batch_size rows of string columns;
     each batch carries the unreadable records found since the one before."""
@@ -237,7 +273,9 @@ def read_range(r: CsvRange, batch_size: int = ELEMENT_ROWS) -> Iterator[RecordBa
     try:
         data.decode("utf-8")
         table = _pyarrow_table(data, r, unreadable)
-    except ValueError:  # UnicodeDecodeError, or pyarrow's ArrowInvalid
+        if r.quoted and _spans_many_lines(table, unreadable):
+            raise ValueError("a quote ran on")
+    except ValueError:  # UnicodeDecodeError, pyarrow's ArrowInvalid, a quote that ran on
         yield from _python_batches(data, r, batch_size)
         return
     for offset in range(0, max(table.num_rows, 1), batch_size):
@@ -256,7 +294,7 @@ def _python_batches(data: bytes, r: CsvRange, batch_size: int) -> Iterator[Recor
         unreadable.clear()
         return RecordBatch(columns, len(rows), found)
 
-    for fields in _python_records(data, r.header, unreadable):
+    for fields in _python_records(data, r.header, unreadable, lambda: _first_line(r)):
         rows.append(fields)
         if len(rows) == batch_size:
             yield batch()

@@ -15,10 +15,12 @@ their place and check the rest of the pipeline without the service.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
+import os
 import re
 from collections.abc import Callable
 
@@ -271,14 +273,10 @@ def csv_line(row: dict, columns: list[str]) -> str:
 
 
 def bigquery_schema(columns: list[str]) -> dict:
-    """Feature columns typed as serving_default takes them; the key and the rest as STRING."""
-    types = {
-        F.IS_MALE: "STRING",
-        F.MOTHER_AGE: "INTEGER",
-        F.PLURALITY: "STRING",
-        F.GESTATION_WEEKS: "INTEGER",
-        F.PREDICTION_KEY: "FLOAT",
-    }
+    """Feature columns typed as the table says (as serving_default takes them), the
+    prediction as FLOAT; the key and the rest as STRING."""
+    types = {f.name: f.bigquery_type for f in F.FEATURES}
+    types[F.PREDICTION_KEY] = F.LABEL.bigquery_type
     return {
         "fields": [{"name": c, "type": types.get(c, "STRING"), "mode": "NULLABLE"} for c in columns]
     }
@@ -302,11 +300,20 @@ def batch_text(batch, columns: list[str], fmt: str) -> str:
 
 
 SHARDS = "-?????-of-?????"  # WriteToText's shard names: <prefix>-00000-of-00002.csv
+STAGING = ".staging"  # the hidden directory beside a prefix where a job writes (FileSink)
+STAGED_SUFFIX = ".partial"  # after .csv or .jsonl, until the job has finished
 
 
 @dataclasses.dataclass
 class FileSink:
-    """Sharded CSV (with a header per shard) or JSONL files under a prefix."""
+    """Sharded CSV (with a header per shard) or JSONL files under a prefix.
+
+    The job writes in a hidden staging directory beside the prefix (`DIR/.staging/NAME/`, shards
+    named `*.csv.partial`, Beam's temp files under it): no reader of the outputs (a glob, a
+    recursive `*.csv`) sees a half-written file. When the job has finished, `commit` moves the
+    shards into place, then writes the counts file LAST: the counts file is the commit marker,
+    and outputs without it are not whole. A killed run leaves only its staging directory, which
+    the next run on the prefix removes (`prepare`)."""
 
     prefix: str
     fmt: str
@@ -337,20 +344,97 @@ class FileSink:
         return sorted(found)
 
     def temp_dirs(self) -> set[str]:
-        """WriteToText's `beam-temp-<name>-<uuid>` directories beside the outputs."""
+        """WriteToText's `beam-temp-<name>-<uuid>` directories beside the outputs (where runs
+        before the staging directory left them when killed)."""
         directory, name = FileSystems.split(self.prefix)
-        pattern = FileSystems.join(directory or ".", f"beam-temp-{name}*")
-        return {m.path for m in FileSystems.match([pattern])[0].metadata_list}
+        pattern = FileSystems.join(directory or ".", f"beam-temp-{name}*", "*")  # dirs: by files
+        return {_dir(FileSystems.split(m.path)[0]) for m in _matches(pattern)}
+
+    @property
+    def staging_dir(self) -> str:
+        directory, name = FileSystems.split(self.prefix)
+        return FileSystems.join(directory or ".", STAGING, name)
+
+    def staged(self, path: str) -> str:
+        """Where the job writes what ends at `path`."""
+        return FileSystems.join(self.staging_dir, FileSystems.split(path)[1])
+
+    def leftovers(self) -> list[str]:
+        """What a run on this prefix that did not finish (killed) left: its staging directory,
+        and Beam's temp directories beside the prefix."""
+        found = [_dir(self.staging_dir)] if _dir_exists(self.staging_dir) else []
+        return found + sorted(self.temp_dirs())
+
+    def prepare(self) -> list[str]:
+        """Before a job: remove what a killed run left, make the staging directory (so an
+        unwritable place fails here, as an OSError, not in the job); the paths removed."""
+        removed = self.leftovers()
+        if removed:
+            FileSystems.delete(removed)
+        if "://" in self.staging_dir:
+            FileSystems.mkdirs(self.staging_dir)
+        else:  # os's own error (errno, strerror), for a one-line message
+            os.makedirs(self.staging_dir)
+        return removed
+
+    def commit(self, staged_counts: str, counts_path: str) -> None:
+        """After the job: the shards from the staging directory into place, then the counts
+        file, last, as the commit marker; then the staging directory goes."""
+        patterns = [
+            f"{self.staged(prefix)}{SHARDS}{self.suffix()}{STAGED_SUFFIX}"
+            for prefix in (self.prefix, self.dead_letter_uri)
+        ]
+        staged = sorted(m.path for r in FileSystems.match(patterns) for m in r.metadata_list)
+        directory = FileSystems.split(self.prefix)[0] or "."
+        names = [FileSystems.split(p)[1].removesuffix(STAGED_SUFFIX) for p in staged]
+        FileSystems.rename(staged, [FileSystems.join(directory, name) for name in names])
+        with FileSystems.open(staged_counts) as f:
+            publish(f.read(), counts_path)
+        self.discard()
+
+    def discard(self) -> None:
+        """The staging directory removed (after a commit, or a job that failed)."""
+        if _dir_exists(self.staging_dir):
+            FileSystems.delete([_dir(self.staging_dir)])
+        if "://" not in self.staging_dir:
+            with contextlib.suppress(OSError):  # .staging itself, when no other prefix uses it
+                os.rmdir(os.path.dirname(self.staging_dir))
 
     def write(self, batches, columns: list[str], *, dead_letter: bool = False, label: str = ""):
-        """Each batch (of dead-letter rows, or a PredictionBatch) becomes a block of lines."""
-        prefix = self.dead_letter_uri if dead_letter else self.prefix
+        """Each batch (of dead-letter rows, or a PredictionBatch) becomes a block of lines, in
+        shards in the staging directory (commit moves them into place)."""
+        prefix = self.staged(self.dead_letter_uri if dead_letter else self.prefix)
         fmt = self.fmt
         text = batches | f"{label}To{fmt.capitalize()}" >> beam.Map(batch_text, columns, fmt)
         header = ",".join(columns) if fmt == "csv" else None
         return text | f"{label}Write" >> beam.io.WriteToText(
-            prefix, file_name_suffix=self.suffix(), header=header
+            prefix, file_name_suffix=self.suffix() + STAGED_SUFFIX, header=header
         )
+
+
+def _matches(pattern: str) -> list:
+    return FileSystems.match([pattern])[0].metadata_list
+
+
+def _dir(path: str) -> str:
+    """A directory as FileSystems.delete takes it: with a trailing / on object stores."""
+    return path.rstrip("/") + "/" if "://" in path else path
+
+
+def _dir_exists(path: str) -> bool:
+    """A local directory, or a prefix that holds objects on a store such as GCS."""
+    if "://" not in path:
+        return os.path.isdir(path)
+    return bool(_matches(f"{path.rstrip('/')}/**"))
+
+
+def publish(data: bytes, path: str) -> None:
+    """`path` written whole or not at all: a hidden file beside it, renamed to it."""
+    directory, name = FileSystems.split(path)
+    tmp = FileSystems.join(directory or ".", f".{name}.tmp")
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    FileSystems.rename([tmp], [path])
 
 
 @dataclasses.dataclass

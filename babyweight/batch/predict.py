@@ -18,7 +18,9 @@ module imports tensorflow_hub, which needs pkg_resources, absent from this envir
 
 The three counts (input records, predictions, dead-letter rows) are computed inside the
 pipeline as data and written to `<output>-counts.json`, not taken from runner metrics; the
-command prints them and fails unless input records = predictions + dead-letter rows. The command
+command prints them and fails unless input records = predictions + dead-letter rows. Files are
+written in a hidden staging directory and moved into place at the end, the counts file last: it
+is the commit marker (batch_io.FileSink). The command
 around it is babyweight/batch/cli.py; the run is recorded in ML Metadata by
 babyweight/batch/lineage.py.
 """
@@ -30,10 +32,9 @@ import logging
 import os
 
 from babyweight import features as F
-from babyweight import process_exit
+from babyweight import model_store, process_exit
 from babyweight.batch import batches as B
 from babyweight.batch import io as batch_io
-from babyweight.serving import model_store
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
@@ -113,8 +114,8 @@ def limit_tf_threads(threads: int) -> None:
 
 class Check(beam.DoFn):
     """RecordBatch -> its InstanceBatch (main output) and its dead-letter rows (DEAD), by
-    batches.check. The schema's domains come from the package (babyweight/schema.pbtxt), so
-    workers need no repository."""
+    batches.check. The domains come from the table of features (babyweight/features.py), in
+    the package, so workers need no repository."""
 
     def __init__(self, key_column: str | None):
         self._key_column = key_column
@@ -199,11 +200,24 @@ def read_counts(counts_path: str) -> dict[str, int]:
 
 
 def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) -> dict[str, int]:
-    """Runs the job to the end and returns the three counts."""
+    """Runs the job to the end and returns the three counts. Files are written in the sink's
+    staging directory and moved into place when the job has finished, the counts file last
+    (batch_io.FileSink.commit); a job that fails leaves none of them."""
+    counts_path = kwargs.pop("counts_path")
+    files = isinstance(sink, batch_io.FileSink)
+    staged_counts = sink.staged(counts_path) if files else counts_path
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, source, sink, model_dir, **kwargs)
-    pipeline.run().wait_until_finish()
-    return read_counts(kwargs["counts_path"])
+    build(pipeline, source, sink, model_dir, counts_path=staged_counts, **kwargs)
+    try:
+        pipeline.run().wait_until_finish()
+        counts = read_counts(staged_counts)
+        if files:
+            sink.commit(staged_counts, counts_path)
+    except BaseException:
+        if files:
+            sink.discard()
+        raise
+    return counts
 
 
 def dead_letter_rows(source, *, key_column: str | None = None) -> tuple[int, list[dict]]:

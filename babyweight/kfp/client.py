@@ -40,6 +40,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from babyweight.errors import BabyweightError, ExitCode
 from babyweight.kfp.spec import (
     SPEC_FILE,
     SpecFileError,
@@ -61,8 +62,10 @@ FAILED_STATES = {"FAILED", "CANCELED"}
 ENGINES = ("kubeflow", "kfp")  # `--engine` as the tfx CLI spells it; Vertex has the tfx CLI itself
 
 
-class CliError(RuntimeError):
+class CliError(BabyweightError, RuntimeError):
     """A failure to report in one line (no stack trace)."""
+
+    code = ExitCode.FAILED
 
 
 def compile_pipeline_file(path: Path) -> Path:
@@ -406,7 +409,7 @@ COMMANDS = {
 }
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babyweight kfp",
         description="The tfx pipeline verbs against a KFP v2 endpoint; tfx's flag spellings work.",
@@ -468,26 +471,29 @@ def parse_args(argv=None) -> argparse.Namespace:
         if name == "status":
             p.add_argument("run_id", nargs="?")
             p.add_argument("--run_id", "--run-id", dest="run_id_flag", help="as tfx spells it")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if args.command == "status":
         args.run_id = args.run_id or args.run_id_flag
     return args
 
 
 def main(argv=None) -> int:
+    """The verb's exit status; a CliError goes to babyweight/cli.py, one line and exit 1."""
     args = parse_args(argv)
-    try:
-        if args.engine not in ENGINES:
-            hint = "; for Vertex, the stock tfx CLI works" if args.engine == "vertex" else ""
-            raise CliError(f"--engine {args.engine!r}: this command drives KFP (kubeflow){hint}")
-        if args.command == "compile":
-            return cmd_compile(None, args)
-        endpoint = Endpoint(args.endpoint, args.namespace, os.environ.get(ENV_TOKEN))
-        return COMMANDS[args.command][0](endpoint, args)
-    except CliError as e:
-        print(f"babyweight kfp {args.command}: {e}", file=sys.stderr)
-        return 1
+    if args.engine not in ENGINES:
+        hint = "; for Vertex, the stock tfx CLI works" if args.engine == "vertex" else ""
+        raise CliError(f"--engine {args.engine!r}: this command drives KFP (kubeflow){hint}")
+    if args.command == "compile":
+        return cmd_compile(None, args)
+    endpoint = Endpoint(args.endpoint, args.namespace, os.environ.get(ENV_TOKEN))
+    return COMMANDS[args.command][0](endpoint, args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("kfp", sys.argv[1:]))

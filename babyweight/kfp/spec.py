@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from babyweight.errors import UsageError
+
 import yaml
 
 SPEC_FILE = "babyweight_{target}.json"  # what kubeflow_runner.py writes, in the working directory
 IR_SUFFIX = ".yaml"
 
 
-class SpecFileError(ValueError):
+class SpecFileError(UsageError, ValueError):
     """The file is missing or holds no KFP pipeline spec; the message names it."""
 
 

@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from babyweight.errors import JobFailed, UsageError
 from babyweight.kfp.spec import (
     SpecFileError,
     add_runtime_parameter_argument,
@@ -48,11 +49,11 @@ TASK_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1"}  # as the Docke
 UI_TYPES = ("system.HTML", "system.Markdown", "system.Metrics")  # what the KFP UI renders
 
 
-class SpecError(RuntimeError):
+class SpecError(UsageError, RuntimeError):
     """The spec cannot be run here (a resolver node, a placeholder we do not fill, a cycle)."""
 
 
-class TaskFailed(RuntimeError):
+class TaskFailed(JobFailed, RuntimeError):
     """A task's driver or executor exited with an error; the message holds its log tail."""
 
 
@@ -340,7 +341,7 @@ def run_spec(
     return result
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babyweight kfp-spec-run",
         description="Run a compiled KFP v2 pipeline spec here, task by task, in DAG order.",
@@ -360,24 +361,23 @@ def main(argv=None) -> int:
         help="the project directory, as the image's working directory (default: here)",
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the tasks")
-    args = parser.parse_args(argv)
-    try:
-        parameters = runtime_parameters(args.runtime_parameter)
-        run = run_spec(
-            args.spec,
-            args.pipeline_root,
-            args.run_id,
-            args.python,
-            args.workdir,
-            parameters=parameters,
-        )
-    except (SpecError, SpecFileError, TaskFailed) as e:
-        print(f"babyweight kfp-spec-run: {e}", file=sys.stderr)
-        return 1
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the spec; SpecError, SpecFileError (exit 2) and TaskFailed (exit 1) go to
+    babyweight/cli.py, one line each."""
+    args = build_parser().parse_args(argv)
+    parameters = runtime_parameters(args.runtime_parameter)
+    run = run_spec(
+        args.spec, args.pipeline_root, args.run_id, args.python, args.workdir, parameters=parameters
+    )
     total = sum(t.seconds for t in run.tasks)
     print(f"{len(run.tasks)} tasks in {total:.0f}s; outputs and logs under {run.run_dir}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("kfp-spec-run", sys.argv[1:]))

@@ -5,10 +5,12 @@
 - `cdc`: the CDC/NCHS natality public-use names (dbwt in grams, sex M/F, mager, dplural,
   combgest; dob_yy and dob_mm when present), as in natality2014_100k.csv.
 
-Each input format turns one raw row into the model's columns as text, read through
-babyweight/values.py (the one set of rules for raw values). A value those rules cannot read
-passes through as written, so that ExampleValidator stops the run on it by name; a missing value
-becomes "" (staging drops the row, as the course's query does).
+Each input format's columns and how they differ (units, "not stated" codes, spellings) come from
+the table of features (babyweight/features.py, each feature's `sources`). An input format turns
+one raw row into the model's columns as text, read through babyweight/values.py (the one set of
+rules for raw values), each in its training representation (plurality as a count). A value those
+rules cannot read passes through as written, so that ExampleValidator stops the run on it by
+name; a missing value becomes "" (staging drops the row, as the course's query does).
 """
 
 from __future__ import annotations
@@ -17,20 +19,13 @@ import dataclasses
 from collections.abc import Callable
 
 from babyweight import features as F
-from babyweight.values import (
-    InvalidValue,
-    is_missing,
-    read_is_male,
-    read_plurality,
-    read_sex,
-    read_whole_number,
-)
+from babyweight.errors import UsageError
+from babyweight.values import InvalidValue, is_missing, read_source_category, read_whole_number
 
-GRAMS_PER_POUND = 453.59237
 YEAR, MONTH = "year", "month"
 
 
-class InputFormatError(ValueError):
+class InputFormatError(UsageError, ValueError):
     """A header that matches no input format; the message lists each format's columns."""
 
 
@@ -50,27 +45,19 @@ def _whole(field: str) -> Callable[[str], str]:
     return read
 
 
-def _as_is_male(reader: Callable[[str], str]) -> Callable[[str], str]:
-    """is_male from `reader`; missing stays missing (ExampleValidator requires the feature)."""
+def _category(feature: F.Feature, source: F.Source) -> Callable[[str], str]:
+    """A category by the source's spellings, as the training data holds it ("Twins(2)" -> 2);
+    missing stays missing (ExampleValidator requires the feature)."""
 
     def read(value: str) -> str:
         if is_missing(value):
             return ""
         try:
-            return reader(value)
+            return str(feature.training_value(read_source_category(feature, source, value)))
         except InvalidValue:
-            return value.strip()  # "maybe": ExampleValidator names it
+            return value.strip()  # "maybe", 9: ExampleValidator names it
 
     return read
-
-
-def _plurality(value: str) -> str:
-    if is_missing(value):
-        return ""
-    try:  # the schema's plurality is a count: "Twins(2)" -> 2, "Multiple(2+)" -> 2
-        return str(F.plurality_count(read_plurality(value)))
-    except InvalidValue:
-        return value.strip()  # 9: ExampleValidator names it
 
 
 def _missing_if(sentinel: str, reader: Callable[[str], str]) -> Callable[[str], str]:
@@ -78,12 +65,35 @@ def _missing_if(sentinel: str, reader: Callable[[str], str]) -> Callable[[str], 
     return lambda value: "" if value.strip() == sentinel else reader(value)
 
 
-def _grams_to_pounds(value: str) -> str:
-    text = _text(value)
-    try:
-        return repr(float(text) / GRAMS_PER_POUND) if text else ""
-    except ValueError:
-        return text
+def _per_unit(per_unit: float) -> Callable[[str], str]:
+    """A number in the source's unit to the feature's (dbwt grams -> pounds)."""
+
+    def read(value: str) -> str:
+        text = _text(value)
+        try:
+            return repr(float(text) / per_unit) if text else ""
+        except ValueError:
+            return text
+
+    return read
+
+
+def reader(feature: F.Feature, source: F.Source) -> Callable[[str], str]:
+    """Raw text of the source's column to the staged text of the feature."""
+    if feature.categorical:
+        read = _category(feature, source)
+    elif feature.stored_dtype == "int64":
+        read = _whole(feature.name)
+    else:
+        read = _per_unit(source.per_unit) if source.per_unit else _text
+    return _missing_if(source.not_stated, read) if source.not_stated else read
+
+
+def _from_table(input_format: str) -> tuple[dict, dict]:
+    """(model column -> this format's column, model column -> its reader), from the table."""
+    rows = [F.LABEL, *F.FEATURES]
+    columns = {f.name: f.source(input_format).column for f in rows}
+    return columns, {f.name: reader(f, f.source(input_format)) for f in rows}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,35 +121,15 @@ class InputFormat:
 
 
 BIGQUERY = InputFormat(
-    name="bigquery",
-    description="BigQuery samples.natality names",
-    columns={c: c for c in F.REQUIRED_COLUMNS},
-    readers={
-        F.LABEL_KEY: _text,
-        F.IS_MALE: _as_is_male(read_is_male),
-        F.MOTHER_AGE: _whole(F.MOTHER_AGE),
-        F.PLURALITY: _plurality,
-        F.GESTATION_WEEKS: _whole(F.GESTATION_WEEKS),
-    },
+    F.BIGQUERY_FORMAT,
+    "BigQuery samples.natality names",
+    *_from_table(F.BIGQUERY_FORMAT),
     year_month=(YEAR, MONTH),
 )
 CDC = InputFormat(
-    name="cdc",
-    description="CDC natality public-use names: dbwt grams -> pounds, sex M/F -> is_male",
-    columns={
-        F.LABEL_KEY: "dbwt",
-        F.IS_MALE: "sex",
-        F.MOTHER_AGE: "mager",
-        F.PLURALITY: "dplural",
-        F.GESTATION_WEEKS: "combgest",
-    },
-    readers={
-        F.LABEL_KEY: _missing_if("9999", _grams_to_pounds),
-        F.IS_MALE: _as_is_male(read_sex),
-        F.MOTHER_AGE: _whole(F.MOTHER_AGE),
-        F.PLURALITY: _plurality,
-        F.GESTATION_WEEKS: _missing_if("99", _whole(F.GESTATION_WEEKS)),
-    },
+    F.CDC_FORMAT,
+    "CDC natality public-use names: dbwt grams -> pounds, sex M/F -> is_male",
+    *_from_table(F.CDC_FORMAT),
     year_month=("dob_yy", "dob_mm"),
 )
 INPUT_FORMATS = (BIGQUERY, CDC)

@@ -205,9 +205,9 @@ def interrupt_handler(layout: OutputLayout, run_id: str, console):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         try:
             cancel_running(layout, run_id)
-            result = RunSummary(run_id=run_id, outcome=summary.OUTCOMES[ExitCode.INTERRUPTED])
-            result.exit_code, result.log_file = int(ExitCode.INTERRUPTED), str(console.log_path)
-            result.write_json(layout.run_summary)
+            summary.interrupted(layout, run_id, str(console.log_path)).write_json(
+                layout.run_summary
+            )
             logging.warning("interrupted by the user")
         except Exception:  # noqa: BLE001  (the one line and the exit status matter more)
             logging.exception("recording the interruption failed")

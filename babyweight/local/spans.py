@@ -19,6 +19,7 @@ import re
 import time
 from pathlib import Path
 
+from babyweight.errors import UsageError
 from babyweight.metadata import drift as drift_lib
 
 from pipeline import configs
@@ -28,7 +29,7 @@ from pipeline import configs
 RETRIED_OUTCOMES = {"interrupted", "locked"}
 
 
-class SpanError(ValueError):
+class SpanError(UsageError, ValueError):
     """A --data directory whose spans cannot be read as asked: one line naming it."""
 
 

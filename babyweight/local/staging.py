@@ -26,7 +26,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from babyweight import csv_records
 from babyweight import features as F
+from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
 from babyweight.local import input_formats
 from babyweight.local.splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
@@ -38,12 +40,14 @@ NOT_UTF8 = "not UTF-8"
 _UTF8_BOM = "\ufeff"
 
 
-class StagingError(ValueError):
+class StagingError(UsageError, ValueError):
     """The input cannot be staged: no such file, an empty file, a header that is not UTF-8."""
 
 
 class NoUsableRows(StagingError):
     """Every row was dropped (the message counts the reasons)."""
+
+    code = ExitCode.UNUSABLE_DATA
 
 
 @dataclasses.dataclass
@@ -157,14 +161,19 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
     form = input_formats.detect(header, str(path))
     report.input_formats[str(path)] = form.name
     names = input_formats.header_names(header)
+    end = reader.line_num
     for cells in reader:
+        start, end = end + 1, reader.line_num  # the record's physical lines
         if not cells:
             continue  # a blank line
         line = reader.line_num + len(undecodable)
         report.rows_read += 1
         raw = dict(zip(names, cells, strict=False))
         values = form.model_row(raw)
-        reason = drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
+        reason = csv_records.swallowed_lines(start + len(undecodable), end - start + 1)
+        if reason:
+            line = start + len(undecodable)
+        reason = reason or drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
         if reason:
             dropped[reason] += 1
             writer.dropped.writerow([str(path), line, reason, *values])

@@ -106,6 +106,45 @@ def _polyline(points: list[tuple[float, float]], color: str, width: float, title
     )
 
 
+def _run_marks(runs: list[dict], x, y, axis_y: float) -> list[str]:
+    """Per run: its dot (green blessed, red not) or grey cross (not evaluated), and its labels."""
+    parts = []
+    for i, run in enumerate(runs):
+        title = E(run.get("title", run["label"]))
+        if run.get("rmse") is None:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{axis_y - 4}" text-anchor="middle" fill="#888" '
+                f'font-size="14">×<title>{title}: not evaluated</title></text>'
+            )
+        else:
+            color = "#176b2c" if run.get("blessed") else "#a31515"
+            verdict = "blessed" if run.get("blessed") else "not blessed"
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(run["rmse"]):.1f}" r="4.5" fill="{color}">'
+                f"<title>{title}: RMSE {run['rmse']:.3f}, {verdict}</title></circle>"
+            )
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{axis_y + 16}" text-anchor="middle">{E(run["label"])}</text>'
+            f'<text x="{x(i):.1f}" y="{axis_y + 30}" text-anchor="middle" fill="#666">'
+            f"run {i + 1}</text>"
+        )
+    return parts
+
+
+def _rmse_lines(runs: list[dict], x, y) -> list[str]:
+    """Each slice's RMSE as a thin grey line, then the Overall RMSE as a thick blue one."""
+    parts = []
+    slices = sorted({name for r in runs for name in (r.get("slices") or {})} - {"Overall"})
+    for name in slices:
+        points = [(x(i), y(r["slices"][name])) for i, r in enumerate(runs) if name in r["slices"]]
+        if len(points) > 1:
+            parts.append(_polyline(points, "#c8c8c8", 1, name))
+    overall = [(x(i), y(r["rmse"])) for i, r in enumerate(runs) if r.get("rmse") is not None]
+    if len(overall) > 1:
+        parts.append(_polyline(overall, "#4c78a8", 2.5, "Overall RMSE"))
+    return parts
+
+
 def rmse_history_svg(runs: list[dict], rmse_bound: float | None = None) -> str:
     """RMSE over runs, oldest left: the Overall RMSE as a line with a dot per evaluated run
     (green: blessed, red: not), each slice's RMSE as a thin grey line, the RMSE bound dashed.
@@ -136,33 +175,8 @@ def rmse_history_svg(runs: list[dict], rmse_bound: float | None = None) -> str:
             f'stroke="#e3e3e3"/><text x="{left - 6}" y="{y(tick) + 4:.1f}" '
             f'text-anchor="end">{tick:g}</text>'
         )
-    slices = sorted({name for r in runs for name in (r.get("slices") or {})} - {"Overall"})
-    for name in slices:
-        points = [(x(i), y(r["slices"][name])) for i, r in enumerate(runs) if name in r["slices"]]
-        if len(points) > 1:
-            parts.append(_polyline(points, "#c8c8c8", 1, name))
-    overall = [(x(i), y(r["rmse"])) for i, r in enumerate(runs) if r.get("rmse") is not None]
-    if len(overall) > 1:
-        parts.append(_polyline(overall, "#4c78a8", 2.5, "Overall RMSE"))
-    for i, run in enumerate(runs):
-        title = E(run.get("title", run["label"]))
-        if run.get("rmse") is None:
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{axis_y - 4}" text-anchor="middle" fill="#888" '
-                f'font-size="14">×<title>{title}: not evaluated</title></text>'
-            )
-        else:
-            color = "#176b2c" if run.get("blessed") else "#a31515"
-            verdict = "blessed" if run.get("blessed") else "not blessed"
-            parts.append(
-                f'<circle cx="{x(i):.1f}" cy="{y(run["rmse"]):.1f}" r="4.5" fill="{color}">'
-                f"<title>{title}: RMSE {run['rmse']:.3f}, {verdict}</title></circle>"
-            )
-        parts.append(
-            f'<text x="{x(i):.1f}" y="{axis_y + 16}" text-anchor="middle">{E(run["label"])}</text>'
-            f'<text x="{x(i):.1f}" y="{axis_y + 30}" text-anchor="middle" fill="#666">'
-            f"run {i + 1}</text>"
-        )
+    parts += _rmse_lines(runs, x, y)
+    parts += _run_marks(runs, x, y, axis_y)
     if rmse_bound is not None:
         parts.append(
             f'<line x1="{left}" y1="{y(rmse_bound):.1f}" x2="{width - 10}" '
@@ -176,11 +190,15 @@ def rmse_history_svg(runs: list[dict], rmse_bound: float | None = None) -> str:
 
 
 # -- lineage graph (SVG, layered) -------------------------------------------------------------
-def lineage_svg(lin, execution_ids: list[int]) -> str:
-    """Executions of one run and the artifacts they read and wrote, top to bottom."""
-    box_w, box_h, gap_x, gap_y = 170, 40, 20, 34
-    layer: dict[tuple[str, int], int] = {}
-    edges: list[tuple[tuple[str, int], tuple[str, int], str]] = []
+BOX_W, BOX_H, GAP_X, GAP_Y = 170, 40, 20, 34
+Node = tuple[str, int]  # ("e", execution id) or ("a", artifact id)
+
+
+def _layers(lin, execution_ids: list[int]) -> tuple[dict[Node, int], list[tuple[Node, Node, str]]]:
+    """Each node's depth (an execution under its inputs, an artifact under its producer), and
+    the edges (source, destination, event key)."""
+    layer: dict[Node, int] = {}
+    edges: list[tuple[Node, Node, str]] = []
     for e in sorted(execution_ids):
         inputs = lin.inputs[e]
         for a, _ in inputs:
@@ -190,14 +208,19 @@ def lineage_svg(lin, execution_ids: list[int]) -> str:
         for a, key in lin.outputs[e]:
             layer[("a", a)] = max(layer.get(("a", a), 0), layer[("e", e)] + 1)
             edges.append((("e", e), ("a", a), key))
+    return layer, edges
+
+
+def _positions(layer: dict[Node, int], edges) -> tuple[dict[Node, tuple[float, float]], float]:
+    """Each node's top-left corner, rows centred, and the picture's width."""
     rows: dict[int, list] = {}
     for node, depth in layer.items():
         rows.setdefault(depth, []).append(node)
-    position: dict[tuple[str, int], tuple[float, float]] = {}
+    position: dict[Node, tuple[float, float]] = {}
     parents: dict = {}
     for src, dst, _ in edges:
         parents.setdefault(dst, []).append(src)
-    width = max((len(r) for r in rows.values()), default=1) * (box_w + gap_x) + gap_x
+    width = max((len(r) for r in rows.values()), default=1) * (BOX_W + GAP_X) + GAP_X
     for depth in sorted(rows):
         nodes = rows[depth]
         # Order by the mean x of the parents (one barycentre pass), then by id.
@@ -208,11 +231,48 @@ def lineage_svg(lin, execution_ids: list[int]) -> str:
                 n,
             )
         )
-        row_w = len(nodes) * (box_w + gap_x) - gap_x
+        row_w = len(nodes) * (BOX_W + GAP_X) - GAP_X
         x0 = (width - row_w) / 2
         for i, node in enumerate(nodes):
-            position[node] = (x0 + i * (box_w + gap_x), gap_y / 2 + depth * (box_h + gap_y))
-    height = (max(rows, default=0) + 1) * (box_h + gap_y)
+            position[node] = (x0 + i * (BOX_W + GAP_X), GAP_Y / 2 + depth * (BOX_H + GAP_Y))
+    return position, width
+
+
+def _edge_svg(start: tuple[float, float], end: tuple[float, float], key: str) -> str:
+    (x1, y1), (x2, y2) = start, end
+    x1, y1, x2, y2 = x1 + BOX_W / 2, y1 + BOX_H, x2 + BOX_W / 2, y2
+    mid = (y1 + y2) / 2
+    return (
+        f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"'
+        f' fill="none" stroke="#888" marker-end="url(#arrow)"><title>{E(key)}</title></path>'
+    )
+
+
+def _node_svg(lin, node: Node, x: float, y: float) -> str:
+    """An execution (square corners, coloured by state) or an artifact (rounded, yellow)."""
+    kind, ident = node
+    if kind == "e":
+        state = lin.state(ident)
+        fill = STATE_COLORS.get(state, "#eee")
+        title, sub, radius = lin.node[ident], f"{state} {lin.duration(ident):.1f}s", 2
+    else:
+        artifact = lin.artifacts[ident]
+        fill, title, sub, radius = "#fff8e0", artifact.type, f"#{ident}", 14
+    return (
+        f'<g><title>{E(title)} {E(sub)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" '
+        f'height="{BOX_H}" rx="{radius}" fill="{fill}" stroke="#555"/>'
+        f'<text x="{x + BOX_W / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle" '
+        f'font-weight="{"bold" if kind == "e" else "normal"}">{E(title[:26])}</text>'
+        f'<text x="{x + BOX_W / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" '
+        f'fill="#555">{E(sub)}</text></g>'
+    )
+
+
+def lineage_svg(lin, execution_ids: list[int]) -> str:
+    """Executions of one run and the artifacts they read and wrote, top to bottom."""
+    layer, edges = _layers(lin, execution_ids)
+    position, width = _positions(layer, edges)
+    height = (max(layer.values(), default=0) + 1) * (BOX_H + GAP_Y)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="11">',
@@ -220,29 +280,7 @@ def lineage_svg(lin, execution_ids: list[int]) -> str:
         'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
         '<rect width="100%" height="100%" fill="white"/>',
     ]
-    for src, dst, key in edges:
-        (x1, y1), (x2, y2) = position[src], position[dst]
-        x1, y1, x2, y2 = x1 + box_w / 2, y1 + box_h, x2 + box_w / 2, y2
-        mid = (y1 + y2) / 2
-        parts.append(
-            f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"'
-            f' fill="none" stroke="#888" marker-end="url(#arrow)"><title>{E(key)}</title></path>'
-        )
-    for (kind, ident), (x, y) in position.items():
-        if kind == "e":
-            state = lin.state(ident)
-            fill = STATE_COLORS.get(state, "#eee")
-            title, sub, radius = lin.node[ident], f"{state} {lin.duration(ident):.1f}s", 2
-        else:
-            artifact = lin.artifacts[ident]
-            fill, title, sub, radius = "#fff8e0", artifact.type, f"#{ident}", 14
-        parts.append(
-            f'<g><title>{E(title)} {E(sub)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{box_w}" '
-            f'height="{box_h}" rx="{radius}" fill="{fill}" stroke="#555"/>'
-            f'<text x="{x + box_w / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle" '
-            f'font-weight="{"bold" if kind == "e" else "normal"}">{E(title[:26])}</text>'
-            f'<text x="{x + box_w / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" '
-            f'fill="#555">{E(sub)}</text></g>'
-        )
+    parts += [_edge_svg(position[src], position[dst], key) for src, dst, key in edges]
+    parts += [_node_svg(lin, node, x, y) for node, (x, y) in position.items()]
     parts.append("</svg>")
     return "\n".join(parts)

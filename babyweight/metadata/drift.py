@@ -1,4 +1,10 @@
-"""What the drift gate between spans found, read from TFX DistributionValidator's anomalies.
+"""Drift, in one place: how a feature's distributions are compared, and what the drift gate found.
+
+`set_comparator` is the comparison for every check of distributions: the pipeline's drift gate
+between spans (pipeline/drift.py, the DAG component) and `babyweight skew` (serving against
+training, and between serving logs): L-infinity distance of the category frequencies for a
+categorical feature of the table (babyweight/features.py), approximate Jensen-Shannon divergence
+of the histograms for a numeric one.
 
 The DistributionValidator compares the new span's statistics with the previous span's, one
 split pair at a time (pipeline/drift.py: train against train), and writes
@@ -11,12 +17,32 @@ from __future__ import annotations
 
 import os
 
+from babyweight import features as F
 from babyweight.metadata.anomalies import ANOMALIES_FILE, measurements
 from babyweight.metadata.store import decode_split_names
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 SPLIT_PAIR_DIR = "SplitPair-{}"
+# The threshold of each comparison, by name, in a thresholds dict (configs.DRIFT_THRESHOLDS,
+# monitoring.skew.SKEW_THRESHOLDS).
+CATEGORICAL_THRESHOLD, NUMERIC_THRESHOLD = "categorical_linf", "numeric_jensen_shannon"
+
+
+def set_comparator(comparator, name: str, thresholds: dict) -> None:
+    """A TFDV FeatureComparator for one feature of the table: L-infinity distance of the
+    category frequencies for a categorical feature, approximate Jensen-Shannon divergence of the
+    histograms for a numeric one."""
+    if F.feature(name).categorical:
+        comparator.infinity_norm.threshold = thresholds[CATEGORICAL_THRESHOLD]
+    else:
+        comparator.jensen_shannon_divergence.threshold = thresholds[NUMERIC_THRESHOLD]
+
+
+def categorical_counts() -> list[str]:
+    """Categorical features the training data holds as integers (plurality, a count): TFDV
+    must be told they are categories, or it compares them as numbers."""
+    return [f.name for f in F.FEATURES if f.categorical and f.stored_dtype != "string"]
 
 
 def read_drift(uri: str, split_names: str) -> dict | None:

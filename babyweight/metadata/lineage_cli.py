@@ -16,6 +16,7 @@ import json
 import sys
 
 from babyweight import run_lock
+from babyweight.errors import UsageError
 from babyweight.layout import OutputLayout, add_output_argument
 from babyweight.metadata import history
 from babyweight.metadata import lineage as lineage_lib
@@ -106,14 +107,11 @@ def format_trace(trace: dict) -> str:
 
 # -- command line -----------------------------------------------------------------------------
 def open_lineage(layout: OutputLayout) -> Lineage:
-    try:
-        path = layout.require_metadata()
-    except FileNotFoundError as e:
-        raise SystemExit(f"babyweight lineage: {e}") from None
-    return Lineage(open_store(path, readonly=True))
+    """The store's lineage; MissingStoreError (no store) or StoreError (unreadable), one line."""
+    return Lineage(open_store(layout.require_metadata(), readonly=True))
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babyweight lineage",
         description="Runs, artifacts and lineage from a run's ML Metadata store.",
@@ -135,20 +133,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="MODEL_OR_ARTIFACT",
         help="artifact id, URI or pushed model directory, pushed version, 'pushed' or 'model'",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def runs_with_history(lineage: Lineage, layout: OutputLayout) -> tuple[list[dict], str]:
+    """`lineage runs`: every run with its history entry, and the text."""
+    holder = run_lock.holder(layout.run_lock)
+    live, known = (holder.run_id, holder.run_id is not None) if holder else (None, True)
+    data = lineage_lib.runs(lineage, live, lock_known=known)
+    found = history.run_history(layout, [r["run_id"] for r in data])
+    for run, summary in zip(data, found, strict=True):
+        run["history"] = history.entry(summary)
+    return data, format_runs(data, {s.run_id: history.describe(s) for s in found})
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    lineage = open_lineage(OutputLayout(args.output))
+    args = build_parser().parse_args(argv)
+    layout = OutputLayout(args.output)
+    lineage = open_lineage(layout)
     if args.command == "runs":
-        holder = run_lock.holder(OutputLayout(args.output).run_lock)
-        live, known = (holder.run_id, holder.run_id is not None) if holder else (None, True)
-        data = lineage_lib.runs(lineage, live, lock_known=known)
-        found = history.run_history(OutputLayout(args.output), [r["run_id"] for r in data])
-        for run, summary in zip(data, found, strict=True):
-            run["history"] = history.entry(summary)
-        text = format_runs(data, {s.run_id: history.describe(s) for s in found})
+        data, text = runs_with_history(lineage, layout)
     elif args.command == "artifacts":
         data = lineage_lib.artifact_list(lineage, args.type)
         text = format_artifacts(data)
@@ -156,12 +160,13 @@ def main(argv=None) -> int:
         try:
             data = trace_lib.trace(lineage, trace_lib.resolve(lineage, args.target))
         except LookupError as e:
-            print(f"babyweight lineage trace: {e}", file=sys.stderr)
-            return 2
+            raise UsageError(f"trace: {e}") from None
         text = format_trace(data)
     print(json.dumps(data, indent=2) if args.json else text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("lineage", sys.argv[1:]))

@@ -1,6 +1,6 @@
 """A static HTML report of one pipeline run: one self-contained file, no server, no notebook.
 
-    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html
+    babyweight report --output DIR [--run-id ID]   # DIR/report/index.html (report_cli.py)
 
 local_runner.py writes it after every run. Sections: the run's components; data statistics per
 split (TFDV's statistics of StatisticsGen, as tables and histograms); the anomalies, or "none";
@@ -18,13 +18,11 @@ Components, the pushed model and lineage need ML Metadata: only the local report
 
 from __future__ import annotations
 
-import argparse
 import html
-import sys
 import time
 from pathlib import Path
 
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout
 from babyweight.metadata import charts, history, statistics
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.summary import RunSummary
@@ -183,20 +181,8 @@ def _history_section(runs: list[RunSummary], rmse_bound: float | None) -> list[s
     ]
 
 
-def render_html(
-    summary: RunSummary,
-    stats: dict,
-    *,
-    evaluation: bool = True,
-    lineage_svg: str = "",
-    runs: list[RunSummary] | None = None,
-) -> str:
-    """One self-contained page (inline CSS and SVG: no file, script or network beside it).
-
-    `stats` by split (statistics.by_split); `runs`, every run's summary, for the history.
-    `evaluation=False` leaves out metrics and blessing: the data report that the KFP pipeline
-    writes before its gate can stop the run.
-    """
+def _page_head(summary: RunSummary, evaluation: bool) -> list[str]:
+    """The title, the run and, for the data report, what the gate does next."""
     title = "babyweight pipeline run" if evaluation else "babyweight data checks"
     run = f"run <code>{E(str(summary.run_id))}</code>, " if summary.run_id else ""
     out = [
@@ -217,20 +203,24 @@ def render_html(
             )
             + "</p>"
         )
-    out += _components_section(summary)
-    out += _statistics_section(summary, stats)
-    if evaluation:
-        out += _evaluation_section(summary)
-    if summary.pushed_model or (evaluation and summary.components):  # known from ML Metadata
+    return out
+
+
+def _outcome_section(summary: RunSummary, evaluation: bool) -> list[str]:
+    """The pushed model (known from ML Metadata) and the run's error."""
+    out = []
+    if summary.pushed_model or (evaluation and summary.components):
         pushed = summary.pushed_model or "none"
         if summary.already_serving_version and not summary.pushed_model:
             pushed = f"none new; already serving version {summary.already_serving_version}"
         out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
-    if runs:
-        bounds = [r.thresholds["rmse_upper_bound"] for r in runs if r.thresholds]
-        out += _history_section(runs, bounds[-1] if bounds else None)
+    return out
+
+
+def _artifacts_and_lineage(summary: RunSummary, lineage_svg: str) -> list[str]:
+    out = []
     if summary.artifacts:
         out.append("<h2 id='artifacts'>Artifacts read</h2>")
         out.append(
@@ -246,6 +236,33 @@ def render_html(
             "(rounded). <code>babyweight lineage trace ARTIFACT</code> follows one artifact.</p>"
             f"<div class='graph'>{lineage_svg}</div>"
         )
+    return out
+
+
+def render_html(
+    summary: RunSummary,
+    stats: dict,
+    *,
+    evaluation: bool = True,
+    lineage_svg: str = "",
+    runs: list[RunSummary] | None = None,
+) -> str:
+    """One self-contained page (inline CSS and SVG: no file, script or network beside it).
+
+    `stats` by split (statistics.by_split); `runs`, every run's summary, for the history.
+    `evaluation=False` leaves out metrics and blessing: the data report that the KFP pipeline
+    writes before its gate can stop the run.
+    """
+    out = _page_head(summary, evaluation)
+    out += _components_section(summary)
+    out += _statistics_section(summary, stats)
+    if evaluation:
+        out += _evaluation_section(summary)
+    out += _outcome_section(summary, evaluation)
+    if runs:
+        bounds = [r.thresholds["rmse_upper_bound"] for r in runs if r.thresholds]
+        out += _history_section(runs, bounds[-1] if bounds else None)
+    out += _artifacts_and_lineage(summary, lineage_svg)
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -337,27 +354,3 @@ def write_report(layout: OutputLayout, summary: RunSummary) -> Path:
     page = report_dir / "index.html"
     page.write_text(render_html(summary, stats, lineage_svg=lineage_svg, runs=runs))
     return page
-
-
-def main(argv=None) -> int:
-    from babyweight.metadata.summary import collect
-
-    parser = argparse.ArgumentParser(
-        prog="babyweight report", description="Write the static HTML report of a run."
-    )
-    add_output_argument(parser)
-    parser.add_argument("--run-id", help="the run to report (default: the newest)")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    layout = OutputLayout(args.output)
-    try:
-        page = write_report(layout, collect(layout, args.run_id))
-    except FileNotFoundError as e:
-        print(f"babyweight report: {e}", file=sys.stderr)
-        return 2
-    print(f"report written to {page} ({time.monotonic() - started:.1f}s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

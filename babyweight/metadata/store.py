@@ -5,11 +5,13 @@ Only ml_metadata is imported (not TFX, which takes seconds), so command-line too
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 
-from babyweight.console import CommandError
+from babyweight.errors import UsageError
 
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
@@ -22,6 +24,9 @@ INPUT_EVENTS = {_Event.INPUT, _Event.DECLARED_INPUT, _Event.INTERNAL_INPUT}
 OUTPUT_EVENTS = {_Event.OUTPUT, _Event.DECLARED_OUTPUT, _Event.INTERNAL_OUTPUT}
 # An execution's custom property naming the model directory it loaded (a batch prediction run).
 MODEL_DIR_PROPERTY = "model_dir"
+# The TFX artifact types that the tools look up by name, each named once.
+EXAMPLES_TYPE, SCHEMA_TYPE, MODEL_TYPE = "Examples", "Schema", "Model"
+PUSHED_MODEL_TYPE, BLESSING_TYPE = "PushedModel", "ModelBlessing"
 
 
 @dataclasses.dataclass
@@ -33,7 +38,7 @@ class NodeRun:
     outputs: dict[str, list[metadata_store_pb2.Artifact]]
 
 
-class StoreError(CommandError):
+class StoreError(UsageError):
     """The ML Metadata store cannot be read (corrupt, truncated, not a store): one line that
     names the file. Every command that opens the store says it the same way."""
 
@@ -58,6 +63,27 @@ def unreadable_store(path, error: BaseException) -> str:
     if reason == "the file is empty" or any(d in text for d in _DAMAGED) or not text:
         line += "; it is corrupt or truncated: rerun the pipeline, or restore the file"
     return line
+
+
+# Tables every MLMD schema has; a file with tables and none of these is another application's.
+MLMD_TABLES = {"Type", "Artifact", "Execution", "Context", "Event", "MLMDEnv"}
+
+
+def foreign_sqlite(path) -> str | None:
+    """The one line for an SQLite file that another application made (it has tables, none of
+    MLMD's, or it has none and cannot be made a store: read-only); None for anything else,
+    which MLMD opens or reports itself (a damaged file stays "corrupt")."""
+    path = str(path)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:  # not SQLite, or damaged: MLMD says which
+        return None
+    if tables & MLMD_TABLES or not tables:
+        return None
+    return f"{path}: not an ML Metadata store (no MLMD tables)"
 
 
 class _Store(metadata_store.MetadataStore):
@@ -85,7 +111,11 @@ def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.Metadat
     """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look.
 
     A file that is not a readable store raises StoreError (at open, or at the query that meets
-    the damage), one line naming the file."""
+    the damage), one line naming the file. An SQLite file of another application is refused
+    before MLMD opens it, which would otherwise add its tables to it."""
+    foreign = foreign_sqlite(sqlite_path)
+    if foreign:
+        raise StoreError(foreign)
     modes = metadata_store_pb2.SqliteMetadataSourceConfig
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(sqlite_path)

@@ -309,6 +309,39 @@ def _is_live(layout, run_id: str) -> bool:
     return bool(holder and holder.run_id == run_id)
 
 
+def add_components(summary: RunSummary, nodes: dict[str, mlmd.NodeRun]) -> None:
+    """Each component of the run with its state and duration."""
+    for node in nodes.values():
+        e = node.execution
+        duration = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
+        summary.components[node.node_id] = node.state
+        summary.seconds[node.node_id] = round(duration, 1)
+
+
+def interrupted(layout, run_id: str, log_file: str | None = None) -> RunSummary:
+    """The summary of a run stopped by Ctrl-C, once the runner has marked what was running
+    CANCELED: the components that ran with their states and times, staging's part, run_state
+    CANCELED and the outcome `interrupted`.
+
+    It reads ML Metadata only, never the artifacts: it runs in the signal handler, where
+    loading TFMA could meet an import the signal cut short. A store it cannot read leaves the
+    components out (logged), never the summary."""
+    import logging
+
+    code = ExitCode.INTERRUPTED
+    summary = RunSummary(run_id=run_id, outcome=OUTCOMES[code], exit_code=int(code))
+    summary.run_state, summary.log_file = "CANCELED", log_file
+    summary.blessing_reason = "interrupted; rerun the same command to resume from the cache"
+    try:
+        if layout.metadata.is_file():
+            store = mlmd.open_store(str(layout.metadata), readonly=True)
+            add_components(summary, mlmd.run_nodes(store, run_id))
+    except Exception:  # noqa: BLE001  (the summary and the exit status matter more)
+        logging.getLogger(__name__).exception("reading the interrupted run's components failed")
+    add_staging(summary, staging_report(layout.stage_report))
+    return summary
+
+
 def collect(layout, run_id: str | None = None, error=None, staging: bool = True) -> RunSummary:
     """The summary of one run in `layout` (an OutputLayout): the newest run when run_id is None.
     Staging's part comes from the layout's stage report (the last staging: `staging=False` for
@@ -320,11 +353,7 @@ def collect(layout, run_id: str | None = None, error=None, staging: bool = True)
     run_id = run_id or mlmd.latest_run_id(store, PIPELINE_NAME)
     nodes = mlmd.run_nodes(store, run_id) if run_id else {}
     summary = RunSummary(run_id=run_id, error=str(error) if error else None)
-    for node in nodes.values():
-        e = node.execution
-        duration = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
-        summary.components[node.node_id] = node.state
-        summary.seconds[node.node_id] = round(duration, 1)
+    add_components(summary, nodes)
     if nodes:
         live = _is_live(layout, run_id) if run_id else None
         summary.run_state = run_state(list(summary.components.values()), live)

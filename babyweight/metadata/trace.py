@@ -23,14 +23,11 @@ Executions that only reused a cached result are listed per artifact, not travers
 from __future__ import annotations
 
 from babyweight.metadata.lineage import Lineage, normalized_path
-from babyweight.metadata.store import custom_property
+from babyweight.metadata.store import MODEL_TYPE, PUSHED_MODEL_TYPE, custom_property
 
 
-def trace(lin: Lineage, artifact_id: int) -> dict:
-    """Upstream, data checks and downstream of one artifact (see the module docstring)."""
-    if artifact_id not in lin.artifacts:
-        raise KeyError(f"no artifact with id {artifact_id} in the store")
-    # Upstream: producer -> its inputs -> their producers ...
+def _upstream(lin: Lineage, artifact_id: int) -> tuple[set[int], set[int]]:
+    """(artifacts, executions) upstream: producer -> its inputs -> their producers ..."""
     up_artifacts, up_executions = {artifact_id}, set()
     todo = [artifact_id]
     while todo:
@@ -49,8 +46,12 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
                 if input_id not in up_artifacts:
                     up_artifacts.add(input_id)
                     todo.append(input_id)
-    # Data checks: same-run readers of the upstream data that finished before an upstream
-    # step of their run started (and what read their outputs, under the same rule).
+    return up_artifacts, up_executions
+
+
+def _data_checks(lin: Lineage, up_artifacts: set[int], up_executions: set[int]) -> set[int]:
+    """Same-run readers of the upstream data that finished before an upstream step of their run
+    started (and what read their outputs, under the same rule)."""
     checks: set[int] = set()
     frontier = set(up_artifacts)
     while frontier:
@@ -67,7 +68,11 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
                     checks.add(e)
                     next_frontier |= {a for a, _ in lin.outputs[e]}
         frontier = next_frontier
-    # Downstream: consumers -> their outputs -> their consumers ...
+    return checks
+
+
+def _downstream(lin: Lineage, artifact_id: int, up_executions: set[int]) -> tuple[set, set]:
+    """(executions, artifacts seen) downstream: consumers -> their outputs -> their consumers."""
     down_executions: set[int] = set()
     seen = {artifact_id}
     todo = [artifact_id]
@@ -84,6 +89,16 @@ def trace(lin: Lineage, artifact_id: int) -> dict:
                     if output_id not in seen:
                         seen.add(output_id)
                         todo.append(output_id)
+    return down_executions, seen
+
+
+def trace(lin: Lineage, artifact_id: int) -> dict:
+    """Upstream, data checks and downstream of one artifact (see the module docstring)."""
+    if artifact_id not in lin.artifacts:
+        raise KeyError(f"no artifact with id {artifact_id} in the store")
+    up_artifacts, up_executions = _upstream(lin, artifact_id)
+    checks = _data_checks(lin, up_artifacts, up_executions)
+    down_executions, seen = _downstream(lin, artifact_id, up_executions)
     involved = set(up_artifacts) | seen
     for e in checks | down_executions | up_executions:
         involved |= {a for a, _ in lin.inputs[e]} | {a for a, _ in lin.outputs[e]}
@@ -102,7 +117,7 @@ def pushed_models(lin: Lineage) -> list:
         (
             a
             for a in lin.artifacts.values()
-            if a.type == "PushedModel" and custom_property(a, "pushed", 0)
+            if a.type == PUSHED_MODEL_TYPE and custom_property(a, "pushed", 0)
         ),
         key=lambda a: a.id,
     )
@@ -125,7 +140,7 @@ def resolve(lin: Lineage, spec: str) -> int:
             raise LookupError("no pushed model in the store (was any model blessed?)")
         return max(pushed, key=lambda a: a.id).id
     if spec == "model":
-        models = [a for a in lin.artifacts.values() if a.type == "Model"]
+        models = [a for a in lin.artifacts.values() if a.type == MODEL_TYPE]
         if not models:
             raise LookupError("no Model artifact in the store")
         return max(models, key=lambda a: a.id).id
@@ -138,7 +153,7 @@ def resolve(lin: Lineage, spec: str) -> int:
     if path in lin.by_uri:
         ids = lin.by_uri[path]
         # A pushed model's directory: the PushedModel that put it there, else the oldest.
-        return min(ids, key=lambda i: (lin.artifacts[i].type != "PushedModel", i))
+        return min(ids, key=lambda i: (lin.artifacts[i].type != PUSHED_MODEL_TYPE, i))
     # A file or folder inside an artifact (e.g. .../Format-Serving): the deepest artifact.
     holders = [
         (len(uri), min(ids))

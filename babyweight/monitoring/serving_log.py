@@ -1,17 +1,18 @@
 """The serving log of `babyweight serve`, read for the skew check: strictly, line by line.
 
-One JSON object per line, as the server writes it: {"time", "model_version", "features",
-"prediction"}. Features are read by babyweight.instances (the server's rules, without the
+One JSON object per line, in babyweight/serving_log.py's format (which owns the field names).
+Features are read by babyweight.instances (the server's rules, without the
 schema's ranges, which TFDV checks) and turned into the training representation. A line that
 cannot be read (not UTF-8, not strict JSON: NaN, Infinity, a number of thousands of digits, deep
 nesting; a missing or wrong field) is a SkewInputError naming its line number: the skew check
 exits 2 on it, never 1 ("skew found").
 
 From the log to the training representation:
+- each feature of the table becomes its training value (Feature.training_value);
 - is_male stays a string: "True", "False" or "Unknown". Training data has no "Unknown", so many
   of them show up as skew, which is the point.
 - plurality labels become their count, as in the training data ("Twins(2)" -> 2).
-  "Multiple(2+)" has no count: it counts as twins (features.plurality_count), so a log of many
+  "Multiple(2+)" counts as twins (features.plurality_count), so a log of many
   "Multiple(2+)" shows as more twins than in training.
 - plurality is compared as a category (it is one in the model), not as a number: its training
   distribution is nearly all 1, where a histogram distance is noise.
@@ -26,10 +27,12 @@ import reprlib
 from pathlib import Path
 
 from babyweight import features as F
+from babyweight import serving_log as log_format
+from babyweight.errors import UsageError
 from babyweight.instances import InvalidInstance, parse_instance
 
 
-class SkewInputError(ValueError):
+class SkewInputError(UsageError, ValueError):
     """The serving log, or the store it is compared with, cannot be used; says where and why."""
 
 
@@ -66,19 +69,16 @@ def parse_features(features, where: str) -> dict:
         instance = parse_instance(features, check_domains=False)
     except InvalidInstance as e:
         raise SkewInputError(f"{where}: field features.{e}") from None
-    for name in (F.MOTHER_AGE, F.GESTATION_WEEKS):
-        value = getattr(instance, name)
-        if not INT64[0] <= value <= INT64[1]:
+    for f in F.FEATURES:
+        if (
+            f.stored_dtype == "int64"
+            and not INT64[0] <= f.training_value(instance[f.name]) <= INT64[1]
+        ):
             raise SkewInputError(
-                f"{where}: field features.{name}: outside the 64-bit integer range "
-                f"(got {reprlib.repr(features[name])})"
+                f"{where}: field features.{f.name}: outside the 64-bit integer range "
+                f"(got {reprlib.repr(features[f.name])})"
             )
-    return {
-        F.IS_MALE: instance.is_male,
-        F.MOTHER_AGE: instance.mother_age,
-        F.PLURALITY: F.plurality_count(instance.plurality),
-        F.GESTATION_WEEKS: instance.gestation_weeks,
-    }
+    return {f.name: f.training_value(instance[f.name]) for f in F.FEATURES}
 
 
 def read_version(value, where: str) -> str:
@@ -136,8 +136,10 @@ def parse_line(raw: bytes, where: str) -> dict:
         raise SkewInputError(f"{where}: not JSON ({e})") from None
     except RecursionError:
         raise SkewInputError(f"{where}: not JSON (nested too deeply)") from None
-    if not isinstance(record, dict) or ("features" not in record and "event" not in record):
-        raise SkewInputError(f"{where}: field features: missing")
+    if not isinstance(record, dict) or not (
+        log_format.is_row(record) or log_format.is_event(record)
+    ):
+        raise SkewInputError(f"{where}: field {log_format.FEATURES}: missing")
     return record
 
 
@@ -153,10 +155,10 @@ def read_serving_log(path) -> ServingLog:
                 continue
             where = f"{path}:{number}"
             record = parse_line(raw, where)
-            if "features" not in record:
-                continue  # a rollout event (babyweight/serving/log.py), not a served row
-            log.rows.append(parse_features(record["features"], where))
-            version = read_version(record.get("model_version"), where)
+            if not log_format.is_row(record):
+                continue  # a rollout event, not a served row
+            log.rows.append(parse_features(record[log_format.FEATURES], where))
+            version = read_version(record.get(log_format.MODEL_VERSION), where)
             log.versions.append(version)
     if not log.rows:
         raise SkewInputError(f"serving log {path}: no rows")

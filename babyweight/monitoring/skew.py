@@ -1,4 +1,5 @@
-"""`babyweight skew`: training-serving skew (and drift) of served requests, with TFDV.
+"""`babyweight skew`: training-serving skew (and drift) of served requests, with TFDV (the
+checks; skew_cli.py is the command line).
 
     babyweight skew --serving-log PATH [--output DIR] [--previous-log PATH] [--results DIR]
                     [--model-version V]
@@ -7,8 +8,9 @@ It reads the serving log (JSON lines written by the REST server, one per predict
 serving_log.py for how strictly, and how values become the training representation),
 computes TFDV statistics of the served features, and compares them with the statistics of the
 training split that trained the served model, under the pipeline's schema:
-- skew comparators: L-infinity distance for categorical features (is_male, plurality),
-  approximate Jensen-Shannon divergence for numeric ones; thresholds in SKEW_THRESHOLDS below;
+- skew comparators (babyweight/metadata/drift.py, as the pipeline's drift gate): L-infinity
+  distance for the table's categorical features (is_male, plurality), approximate
+  Jensen-Shannon divergence for numeric ones; thresholds in SKEW_THRESHOLDS below;
 - the schema itself in its SERVING environment (domains, types, presence);
 - with --previous-log, drift: the same comparators between the earlier and this log.
 It prints one line per feature, writes the anomalies (TFDV text format), both statistics and a
@@ -34,19 +36,15 @@ ones, from the training rows themselves.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import glob
 import json
 import os
-import sys
-import time
-import traceback
 from pathlib import Path
 
-from babyweight import console
 from babyweight import features as F
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout
+from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.anomalies import measurements
@@ -54,18 +52,15 @@ from babyweight.metadata.lineage import Lineage
 from babyweight.monitoring.serving_log import (
     ServingLog,
     SkewInputError,
-    read_serving_log,
 )
 from babyweight.schema import SCHEMA_PATH
 
-CATEGORICAL = [F.IS_MALE, F.PLURALITY]
-NUMERIC = [F.MOTHER_AGE, F.GESTATION_WEEKS]
 TRAIN_SPLIT = "train"
 # A feature fails when the distance between its training distribution (or an earlier serving
 # log's) and the served one is over these.
 SKEW_THRESHOLDS = {
-    "categorical_linf": 0.1,  # L-infinity distance of the category frequencies
-    "numeric_jensen_shannon": 0.15,  # approximate Jensen-Shannon divergence of the histograms
+    drift_lib.CATEGORICAL_THRESHOLD: 0.1,  # L-infinity distance of the category frequencies
+    drift_lib.NUMERIC_THRESHOLD: 0.15,  # approximate Jensen-Shannon divergence of histograms
 }
 
 
@@ -90,12 +85,8 @@ def _root_artifacts(lin: Lineage, ids, type_name: str) -> list[int]:
 
 
 def open_lineage(layout: OutputLayout) -> Lineage:
-    """The run's lineage; a missing or unreadable store is a one-line error."""
-    try:
-        path = layout.require_metadata()
-    except FileNotFoundError as e:
-        raise SkewInputError(str(e)) from None
-    return Lineage(mlmd.open_store(path, readonly=True))
+    """The run's lineage; MissingStoreError (no store) or StoreError (unreadable), one line."""
+    return Lineage(mlmd.open_store(layout.require_metadata(), readonly=True))
 
 
 def _trained_model(lin: Lineage, pushed_id: int) -> int:
@@ -120,10 +111,10 @@ def find_training_source(lin: Lineage, version: str) -> TrainingSource:
         ids = set(lin.artifacts)
         why = f"no pushed model of version {version} in it" if version else "no model_version"
         how = f"newest examples in the store ({why})"
-    examples = _root_artifacts(lin, ids, "Examples")
+    examples = _root_artifacts(lin, ids, mlmd.EXAMPLES_TYPE)
     if not examples:
         raise SkewInputError("no ExampleGen examples in the ML Metadata store")
-    schemas = _root_artifacts(lin, ids, "Schema")
+    schemas = _root_artifacts(lin, ids, mlmd.SCHEMA_TYPE)
     schema_path = str(SCHEMA_PATH)
     if schemas:
         schema_path = os.path.join(lin.artifacts[schemas[-1]].uri, "schema.pbtxt")
@@ -162,16 +153,6 @@ def _examples_to_rows(tf, files: list[str]) -> list[dict]:
 
 
 # -- TFDV -------------------------------------------------------------------------------------
-def set_comparator(comparator, name: str, thresholds: dict) -> None:
-    """A TFDV FeatureComparator for one feature: L-infinity distance of the category frequencies
-    for a categorical feature, approximate Jensen-Shannon divergence of the histograms for a
-    numeric one. The pipeline's drift gate between spans uses the same (pipeline/drift.py)."""
-    if name in CATEGORICAL:
-        comparator.infinity_norm.threshold = thresholds["categorical_linf"]
-    else:
-        comparator.jensen_shannon_divergence.threshold = thresholds["numeric_jensen_shannon"]
-
-
 def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
     """The pipeline's schema with a skew (and drift) comparator on every model feature."""
     import tensorflow_data_validation as tfdv
@@ -181,8 +162,8 @@ def skew_schema(schema_path: str, thresholds: dict, drift: bool = False):
         feature = tfdv.get_feature(schema, name)
         comparators = [feature.skew_comparator] + ([feature.drift_comparator] if drift else [])
         for comparator in comparators:
-            set_comparator(comparator, name, thresholds)
-        if name in CATEGORICAL and feature.HasField("int_domain"):
+            drift_lib.set_comparator(comparator, name, thresholds)
+        if F.feature(name).categorical and feature.HasField("int_domain"):
             feature.int_domain.is_categorical = True
     return schema
 
@@ -192,9 +173,9 @@ def statistics(rows: list[dict], schema):
     import tensorflow_data_validation as tfdv
 
     frame = pd.DataFrame(rows, columns=F.FEATURE_KEYS)
-    for name in F.FEATURE_KEYS:
-        if name != F.IS_MALE:
-            frame[name] = frame[name].astype("int64")
+    for f in F.FEATURES:  # as the training data holds them (plurality as a count)
+        if f.stored_dtype != "string":
+            frame[f.name] = frame[f.name].astype(f.stored_dtype)
     options = tfdv.StatsOptions(schema=schema, infer_type_from_schema=True)
     return tfdv.generate_statistics_from_dataframe(frame, stats_options=options)
 
@@ -307,25 +288,6 @@ def write_all_results(checked: dict, results_dir: Path) -> None:
     (results_dir / "skew.json").write_text(json.dumps(summary, indent=2))
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="babyweight skew",
-        description="Training-serving skew and drift of served requests (TFDV). Each model "
-        "version in the log is compared with its own training data. Exit status: 0 no skew, "
-        "1 skew found, 2 the check could not be done (unreadable log or store).",
-    )
-    parser.add_argument("--serving-log", type=Path, required=True, help="JSON-lines serving log")
-    add_output_argument(parser)
-    parser.add_argument("--previous-log", type=Path, help="an earlier serving log, for drift")
-    parser.add_argument(
-        "--model-version", help="check only the rows of this model version (default: each)"
-    )
-    parser.add_argument(
-        "--results", type=Path, help="where to write the anomalies (default: OUTPUT/skew/LOGNAME)"
-    )
-    return parser.parse_args(argv)
-
-
 def select_versions(log: ServingLog, only: str | None) -> dict[str, list[dict]]:
     grouped = log.by_version()
     if only is None:
@@ -334,73 +296,3 @@ def select_versions(log: ServingLog, only: str | None) -> dict[str, list[dict]]:
         held = ", ".join(version_label(v) for v in grouped)
         raise SkewInputError(f"--model-version {only}: no rows of it in the log (it has {held})")
     return {only: grouped[only]}
-
-
-def check_log(args: argparse.Namespace, layout: OutputLayout) -> dict:
-    """{version: (TrainingSource, result)} for each model version of the log."""
-    log = read_serving_log(args.serving_log)
-    previous = read_serving_log(args.previous_log).rows if args.previous_log else None
-    versions = select_versions(log, args.model_version)
-    lin = open_lineage(layout)
-    training: dict[str, list[dict]] = {}  # examples URI -> rows: versions may share them
-    checked = {}
-    for version, rows in versions.items():
-        source = find_training_source(lin, version)
-        if source.examples_uri not in training:
-            training[source.examples_uri] = read_training_rows(source.examples_uri)
-        result = check(
-            rows, training[source.examples_uri], source.schema_path, previous_rows=previous
-        )
-        checked[version] = (source, result)
-    return checked
-
-
-def format_checked(checked: dict) -> str:
-    if len(checked) == 1:
-        [(source, result)] = checked.values()
-        return format_result(result, source)
-    sections = [
-        f"model version {version_label(v)}: {result['rows']} served rows\n"
-        + format_result(result, source)
-        for v, (source, result) in checked.items()
-    ]
-    failed = [version_label(v) for v, (_, result) in checked.items() if not result["passed"]]
-    verdict = f"skew in {', '.join(failed)}" if failed else "no skew"
-    sections.append(
-        f"{len(checked)} model versions in the log, each compared with its own training "
-        f"data: {verdict}"
-    )
-    return "\n\n".join(sections)
-
-
-def main(argv=None) -> int:
-    """0: no skew; 1: skew found (a deploy gate stops); 2: the check could not be done, for
-    any reason (unreadable log or store, missing training data), never read as skew."""
-    args = parse_args(argv)
-    layout = OutputLayout(args.output)
-    started = time.monotonic()
-    try:
-        checked = check_log(args, layout)
-        results_dir = args.results or layout.skew_dir(args.serving_log.stem)
-        write_all_results(checked, results_dir)
-    except (SkewInputError, mlmd.StoreError) as e:
-        print(f"babyweight skew: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # noqa: BLE001  (a crash must not read as "skew found", exit 1)
-        if console.is_verbose():
-            traceback.print_exc()
-        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-        print(
-            f"babyweight skew: could not check ({type(e).__name__}: {first}); "
-            "--verbose shows the traceback",
-            file=sys.stderr,
-        )
-        return 2
-    print(format_checked(checked))
-    print(f"results written to {results_dir}")
-    print(f"({time.monotonic() - started:.1f}s)")
-    return 0 if all(result["passed"] for _, result in checked.values()) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 
+from babyweight import model_store
 from babyweight.instances import Instance
-from babyweight.serving import model_store, page
+from babyweight.serving import page
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
-from babyweight.serving.requests import RequestError, parse_predict_request, read_json
+from babyweight.serving.requests import RequestError, parse_predict_request, read_json, shown
 from babyweight.serving.routing import (
     ROLLOUT_KEY_HEADER,
     Router,
@@ -32,6 +33,12 @@ log = logging.getLogger("babyweight.serving")
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 10,000 rows
 MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction: the version that answered
+MODEL_LABEL_HEADER = "X-Model-Label"  # ... the label it answered under ("" when none)
+SOURCE_HEADER = "X-Prediction-Source"  # ... "table", "model" or "mixed" (prediction_table.py)
+
+
+def answer_headers(version: str, label: str | None, source: str) -> dict:
+    return {MODEL_VERSION_HEADER: version, MODEL_LABEL_HEADER: label or "", SOURCE_HEADER: source}
 
 
 class BabyweightServer:
@@ -49,19 +56,33 @@ class BabyweightServer:
         self.registry, self.router, self.serving_log = registry, router, serving_log
         self.model_name = model_name
         self.max_body_bytes = max_body_bytes
+        self.metrics = None  # serving/metrics.py's Metrics, when mounted (api_flags.mount)
         self.app = self._make_app()
+
+    def predict_sourced(
+        self, model, instances: list[Instance], label: str | None = None
+    ) -> tuple[list[float], str]:
+        """(predictions, "table" | "model" | "mixed"): a model with a prediction table
+        (serving/prediction_table.py) answers the rows it holds from it; logged either way."""
+        import tensorflow as tf
+
+        try:
+            if hasattr(model, "predict_sourced"):  # one source per row
+                predictions, sources = model.predict_sourced(instances)
+            else:
+                predictions, sources = model.predict(instances), ["model"] * len(instances)
+        except tf.errors.InvalidArgumentError as e:  # the signature's own checks
+            raise RequestError(400, f"the model rejected the input: {e.message[:500]}") from None
+        self.serving_log.write(model.version, instances, predictions, label, source=sources)
+        if self.metrics is not None:
+            self.metrics.count_sources(model.version, sources)
+        distinct = set(sources)
+        return predictions, distinct.pop() if len(distinct) == 1 else "mixed"
 
     def predict_and_log(
         self, model, instances: list[Instance], label: str | None = None
     ) -> list[float]:
-        import tensorflow as tf
-
-        try:
-            predictions = model.predict(instances)
-        except tf.errors.InvalidArgumentError as e:  # the signature's own checks
-            raise RequestError(400, f"the model rejected the input: {e.message[:500]}") from None
-        self.serving_log.write(model.version, instances, predictions, label)
-        return predictions
+        return self.predict_sourced(model, instances, label)[0]
 
     def status(self, version: int | None) -> dict:
         states = {v: ("AVAILABLE", "OK", "") for v in self.registry.loaded}
@@ -105,7 +126,9 @@ class BabyweightServer:
                     headers={"Allow": allowed},
                 )
             if target.name != self.model_name:
-                raise RequestError(404, f"Servable not found: model {target.name!r} is not served")
+                raise RequestError(
+                    404, f"Servable not found: model {shown(target.name)} is not served"
+                )
             version = version_number(target.version)
             if target.action == "":
                 if target.label is not None:
@@ -119,10 +142,12 @@ class BabyweightServer:
             )
             key = request.headers.get(ROLLOUT_KEY_HEADER)
             model, label = self.router.pick(version, target.label, key)
-            predictions = await run_in_threadpool(self.predict_and_log, model, instances, label)
+            predictions, source = await run_in_threadpool(
+                self.predict_sourced, model, instances, label
+            )
             return JSONResponse(
                 {"outputs" if columnar else "predictions": predictions},
-                headers={MODEL_VERSION_HEADER: model.version},
+                headers=answer_headers(model.version, label, source),
             )
         except RequestError as e:
             return JSONResponse(e.body(), status_code=e.status)

@@ -3,14 +3,20 @@
     babyweight serve [--output outputs] [--host 127.0.0.1] [--port 8501] [--serving-log PATH]
                      [--serving-log-max-bytes N] [--serving-log-backups K]
                      [--poll-seconds 1] [--num-versions 1] [--max-body-bytes N]
-                     [--canary-percent P]
+                     [--canary-percent P] [--grpc-port 8500] [--model_name NAME]
+
+TF Serving's flag spellings work too: --model_base_path (--model-dir), --rest_api_port (--port);
+TF Serving's --port is --grpc-port here. The other APIs: serving/api_flags.py.
 
 It serves the Pusher's versions under OUTPUT/serving_model/babyweight (`--model-dir` serves
 another directory of numbered SavedModels instead) and appends every predicted row to
 OUTPUT/serving_log.jsonl, rotated by size. It loads the newest `--num-versions` good versions
 and the labelled ones, polls for newly pushed ones and loads and warms each in the background.
 A new version becomes the canary: it answers `labels/canary` and P% of unlabelled requests
-(`--canary-percent`) until `babyweight rollout promote` makes it stable.
+(`--canary-percent`) until `babyweight rollout promote` makes it stable. When the stable
+version's directory goes away, stable moves to the newest remaining good version that is not the
+canary (none: the canary becomes stable); the rollout file, one log line, the serving log and
+the run's ML Metadata store (when OUTPUT has one) say so.
 """
 
 from __future__ import annotations
@@ -20,7 +26,15 @@ import logging
 import sys
 from pathlib import Path
 
+from babyweight.errors import UsageError
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
+from babyweight.serving.api_flags import (
+    add_api_arguments,
+    check_api_arguments,
+    mount,
+    start_apis,
+    stop_apis,
+)
 from babyweight.serving.app import DEFAULT_MAX_BODY_BYTES, BabyweightServer
 from babyweight.serving.log import (
     DEFAULT_BACKUPS,
@@ -32,23 +46,16 @@ from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.rollout import RolloutFile
 from babyweight.serving.routing import ROLLOUT_KEY_HEADER, Router
 
-DEFAULT_PORT = 8501  # TF Serving's REST port
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="babyweight serve",
-        description="Serve the pushed model over TF Serving's REST API, with a web page.",
+        description="Serve the pushed model over TF Serving's REST and gRPC APIs and the Open "
+        "Inference Protocol (v2), with Prometheus metrics and a web page.",
     )
     add_output_argument(parser)
-    parser.add_argument(
-        "--model-dir",
-        type=Path,
-        help="a directory of numbered SavedModel versions to serve instead of the run's "
-        "OUTPUT/serving_model/babyweight; its name is the model's name in the URLs",
-    )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    add_api_arguments(parser)
     parser.add_argument(
         "--serving-log",
         default=None,
@@ -88,14 +95,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
     args = parser.parse_args(argv)
+    check_api_arguments(parser, args)
     if args.num_versions < 1:
-        parser.error("--num-versions must be 1 or more")
+        raise UsageError(f"--num-versions {args.num_versions}: must be 1 or more")
     if args.canary_percent is not None and not 0 <= args.canary_percent <= 100:
-        parser.error(f"--canary-percent must be within 0-100, got {args.canary_percent}")
+        raise UsageError(f"--canary-percent {args.canary_percent:g}: must be within 0-100")
     if args.serving_log_max_bytes < 0:
-        parser.error("--serving-log-max-bytes must be 0 (no rotation) or more")
+        raise UsageError(
+            f"--serving-log-max-bytes {args.serving_log_max_bytes}: must be 0 (no rotation) or more"
+        )
     if args.serving_log_backups < 1:
-        parser.error("--serving-log-backups must be 1 or more")
+        raise UsageError(f"--serving-log-backups {args.serving_log_backups}: must be 1 or more")
     return args
 
 
@@ -110,13 +120,19 @@ def build(args: argparse.Namespace) -> BabyweightServer:
         max_bytes=args.serving_log_max_bytes,
         backups=args.serving_log_backups,
     )
-    model_name = Path(model_dir).resolve().name
+    model_name = args.model_name or Path(model_dir).resolve().name
+    record = None
+    if layout.metadata.is_file():  # label changes the server makes are recorded with the run's
+        from babyweight.serving.rollout_lineage import server_recorder
+
+        record = server_recorder(layout.metadata, Path(model_dir))
     router = Router(
         registry,
         RolloutFile(rollout_file_of(model_dir)),
         serving_log,
         model_name=model_name,
         canary_percent=args.canary_percent,
+        record=record,
     )
     server = BabyweightServer(
         registry,
@@ -125,6 +141,7 @@ def build(args: argparse.Namespace) -> BabyweightServer:
         model_name=model_name,
         max_body_bytes=args.max_body_bytes,
     )
+    mount(server)
     registry.start()
     return server
 
@@ -144,10 +161,12 @@ def main(argv=None) -> int:
         f"serving {server.model_name} "
         f"{'version ' + ', '.join(loaded) if loaded else '(no version yet; watching)'} "
         f"from {server.registry.base_dir} at http://{args.host}:{args.port}/ ; "
+        f"{'gRPC at ' + args.host + ':' + str(args.grpc_port) + ' ; ' if args.grpc_port else ''}"
         f"rollout file: {server.router.file.path}; "
         f"serving log: {server.serving_log.path or 'off'}",
         flush=True,
     )
+    apis = start_apis(server, args)
     try:
         uvicorn.run(
             server.app,
@@ -157,9 +176,12 @@ def main(argv=None) -> int:
             access_log=args.access_log,
         )
     finally:
+        stop_apis(apis)
         server.registry.stop()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("serve", sys.argv[1:]))

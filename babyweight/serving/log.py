@@ -1,30 +1,22 @@
-"""The serving log: one JSON line per predicted row, read back by `babyweight skew` and
-`babyweight rollout status`; bounded on disk by rotation.
+"""Writing the serving log: one JSON line per predicted row, bounded on disk by rotation.
 
-A row's line: {"time", "request", "model_version", "label", "features", "prediction"}; `request`
-is the same for every row of one request, `label` the version label that answered ("stable",
-"canary") or null when the request named a version. A rollout event's line has "event" and no
-"features": {"time", "event": "rollout.promote", "stable", "canary", ...}.
-
-Rotation is by size, as logging's RotatingFileHandler and logrotate name the files: when the
-next line would take PATH over `max_bytes`, PATH becomes PATH.1, PATH.1 becomes PATH.2, ...,
-and PATH.<backups> is deleted. Files are cut between lines, so each one is a JSON-lines file of
-its own; `log_files(PATH)` lists them oldest first.
+The lines' format is babyweight/serving_log.py's, which `babyweight skew` and `babyweight rollout
+status` read back. Rotation is by size: when the next line would take PATH over `max_bytes`,
+PATH becomes PATH.1, PATH.1 becomes PATH.2, ..., and PATH.<backups> is deleted.
 """
 
 from __future__ import annotations
 
-import datetime
 import itertools
-import json
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
+from babyweight import serving_log as log_format
 from babyweight.instances import Instance
+from babyweight.serving_log import rotated_path
 
 log = logging.getLogger("babyweight.serving")
 
@@ -32,44 +24,11 @@ DEFAULT_MAX_BYTES = 100 << 20  # 100 MiB per file
 DEFAULT_BACKUPS = 5  # PATH.1 .. PATH.5: at most 600 MiB with PATH itself
 
 
-def utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
-
-
 def path_from_flag(flag: str | None, default: Path) -> Path | None:
     """The log's path from a --serving-log flag: the default when not given, None (off) for ''."""
     if flag is None:
         return default
     return Path(flag) if flag else None
-
-
-def rotated_path(path: Path, n: int) -> Path:
-    return path.with_name(f"{path.name}.{n}")
-
-
-def log_files(path: str | os.PathLike) -> list[Path]:
-    """PATH's rotated files and PATH itself, oldest first; only those that exist."""
-    path = Path(path)
-    older = []
-    for n in itertools.count(1):
-        if not rotated_path(path, n).is_file():
-            break
-        older.append(rotated_path(path, n))
-    return [*reversed(older), *([path] if path.is_file() else [])]
-
-
-def read_records(path: str | os.PathLike) -> Iterator[dict]:
-    """Every JSON object of the log and its rotated files, oldest first; lines that are not
-    JSON objects are skipped (the skew check is the place that reports them)."""
-    for file in log_files(path):
-        with open(file, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    yield record
 
 
 class RotatingLines:
@@ -131,27 +90,26 @@ class ServingLog:
         instances: list[Instance],
         predictions: list[float],
         label: str | None = None,
+        *,
+        source: str | list[str] | None = None,
     ) -> None:
         if self.path is None:
             return
-        head = {
-            "time": utc_now(),
-            "request": f"{self._process}-{next(self._requests)}",
-            "model_version": version,
-            "label": label,
-        }
+        head = log_format.row_head(f"{self._process}-{next(self._requests)}", version, label)
+        sources = source if isinstance(source, list) else [source] * len(instances)
         self._append(
             [
-                json.dumps({**head, "features": instance.as_dict(), "prediction": prediction})
-                + "\n"
-                for instance, prediction in zip(instances, predictions, strict=True)
+                log_format.row_line(head, instance, prediction, row_source)
+                for instance, prediction, row_source in zip(
+                    instances, predictions, sources, strict=True
+                )
             ]
         )
 
     def write_event(self, event: str, **fields) -> None:
         """One line for a rollout event (a label change); rows and events share the log."""
         if self.path is not None:
-            self._append([json.dumps({"time": utc_now(), "event": event, **fields}) + "\n"])
+            self._append([log_format.event_line(event, **fields)])
 
     def _append(self, lines: list[str]) -> None:
         try:

@@ -1,7 +1,8 @@
-"""The web page for people: a form of the four features, and the prediction in lb and kg.
+"""The web page for people: a form of the features, and the prediction in lb and kg.
 
-One Jinja template (page.html, no JavaScript, no build step); its fields, choices and ranges come
-from babyweight.features and the curated schema, its checks from babyweight.instances.
+One Jinja template (page.html, no JavaScript, no build step); its fields, words, choices and
+ranges come from the table of features (babyweight/features.py), its checks from
+babyweight.instances.
 """
 
 from __future__ import annotations
@@ -13,25 +14,14 @@ from urllib.parse import parse_qsl
 
 from babyweight import features as F
 from babyweight.instances import instance_errors, parse_instance
-from babyweight.schema import integer_domains
 from babyweight.serving.requests import RequestError, read_body
 
 KG_PER_POUND = 0.45359237
-FIELD_LABELS = {  # the form's words for the features
-    F.IS_MALE: "Baby's sex",
-    F.PLURALITY: "Plurality",
-    F.MOTHER_AGE: "Mother's age",
-    F.GESTATION_WEEKS: "Gestation weeks",
-}
-UNITS = {F.MOTHER_AGE: "years", F.GESTATION_WEEKS: "weeks"}
-CHOICES = {
-    F.IS_MALE: {"True": "Male", "False": "Female", F.UNKNOWN: "Unknown"},
-    F.PLURALITY: {
-        label: "Multiple, number not known" if label == F.MULTIPLE else label.replace("(", " (")
-        for label in F.PLURALITY_VALUES
-    },
-}
-DEFAULTS = {F.IS_MALE: F.UNKNOWN, F.PLURALITY: F.SINGLE}
+
+
+def _options(feature: F.Feature) -> list[tuple[str, str]]:
+    """(value, words) of each category: the table's choices in their order, else the domain."""
+    return list((feature.choices or {value: value for value in feature.domain}).items())
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,18 +41,18 @@ def render(
     values: dict, errors: dict, result: tuple | None, model_name: str, model_version: str
 ) -> str:
     """The page: `values` as typed, `errors` by field (or "form"), `result` (pounds, version)."""
-    domains = integer_domains()
     fields = [
         {
-            "name": name,
-            "label": FIELD_LABELS[name],
-            "value": values.get(name, DEFAULTS.get(name, "")),
-            "options": list(CHOICES[name].items()) if name in CHOICES else None,
-            "range": domains.get(name),
-            "unit": UNITS.get(name),
-            "error": errors.get(name),
+            "name": f.name,
+            "label": f.label,
+            # a category starts at its example (Unknown, Single); a number starts empty
+            "value": values.get(f.name, f.example if f.categorical else ""),
+            "options": _options(f) if f.categorical else None,
+            "range": None if f.categorical else f.domain,
+            "unit": f.unit,
+            "error": errors.get(f.name),
         }
-        for name in F.FEATURE_KEYS
+        for f in F.FEATURES
     ]
     shown = None
     if result is not None:
@@ -97,9 +87,8 @@ async def handle(server, request):
             return HTMLResponse(html.escape(e.message), status_code=e.status)
         values = dict(parse_qsl(body.decode("utf-8", errors="replace")))
         filled = {k: v for k, v in values.items() if v.strip()}  # an empty box is missing
-        errors = {
-            k: f"{FIELD_LABELS.get(k, k)}: {e.reason}" for k, e in instance_errors(filled).items()
-        }
+        labels = {f.name: f.label for f in F.FEATURES}
+        errors = {k: f"{labels.get(k, k)}: {e.reason}" for k, e in instance_errors(filled).items()}
         status = 400 if errors else 200
         if not errors:
             try:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from babyweight.serving import model_store
+from babyweight import model_store
 
 log = logging.getLogger("babyweight.serving")
 
@@ -38,6 +38,7 @@ class ModelRegistry:
         self.num_versions = num_versions
         self.poll_seconds = poll_seconds
         self.pinned, self.on_refresh = pinned, on_refresh
+        self.load = model_store.load  # path -> a loaded model (serving/loader.py's, when mounted)
         self.loaded: dict[int, model_store.LoadedModel] = {}
         self.failed: dict[int, str] = {}  # version -> why it did not load
         self._snapshots: dict[int, tuple] = {}
@@ -91,7 +92,7 @@ class ModelRegistry:
         if (wait_stable and not stable) or self._failed_snapshots.get(version) == snapshot:
             return False
         try:
-            loaded[version] = model_store.load(path)
+            loaded[version] = self.load(path)
         except Exception as e:  # a broken push must not stop the server
             failed[version] = f"{type(e).__name__}: {e}"[:1000]
             self._failed_snapshots[version] = snapshot

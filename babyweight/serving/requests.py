@@ -1,6 +1,7 @@
 """Request bodies: TF Serving's row and columnar predict formats to Instances, with limits.
 
-Every error is a RequestError with the HTTP status and a message that names the field.
+Every error is a RequestError with the HTTP status and a message that names the field. A value
+the client sent is echoed through `shown()`, so no answer grows with what was sent.
 """
 
 from __future__ import annotations
@@ -9,14 +10,25 @@ import json
 from collections.abc import Mapping
 
 from babyweight import features as F
+from babyweight.errors import UsageError
 from babyweight.instances import Instance, InvalidInstance, parse_instance
 from babyweight.values import InvalidValue
 
 # A request with many bad rows names this many wrong fields, then says how many more there are.
 MAX_REPORTED_ERRORS = 20
+MAX_SHOWN = 40  # characters of a value echoed in a message; longer ones are cut (shown())
 
 
-class RequestError(Exception):
+def shown(value) -> str:
+    """A value from the request (a model name, a label, a path part), for a message: its repr,
+    cut with its length when the text is over MAX_SHOWN characters."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= MAX_SHOWN:
+        return repr(value)
+    return f"{text[: MAX_SHOWN * 3 // 5]!r}... ({len(text)} characters)"
+
+
+class RequestError(UsageError):
     """A request the server cannot serve; `status` is the HTTP status, the message says why.
     `errors` lists each wrong field ({"field", "reason"}) when there are any."""
 
@@ -37,7 +49,8 @@ def parse_predict_request(payload) -> tuple[list[Instance], bool]:
     if signature != F.RAW_SIGNATURE:
         raise RequestError(
             400,
-            f"signature_name: {signature!r} is not served; use {F.RAW_SIGNATURE!r} (raw features)",
+            f"signature_name: {shown(signature)} is not served; "
+            f"use {F.RAW_SIGNATURE!r} (raw features)",
         )
     if ("instances" in payload) == ("inputs" in payload):
         raise RequestError(
@@ -137,9 +150,13 @@ async def read_json(request, max_bytes: int):
     body = await read_body(request, max_bytes)
     if not body.strip():
         raise RequestError(400, "request body: empty; expected JSON")
+    try:  # JSON over HTTP is UTF-8 (RFC 8259); json.loads would also guess UTF-16 and -32
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RequestError(400, f"request body: not UTF-8 (byte offset {e.start})") from None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
+        return json.loads(text)
+    except ValueError as e:
         raise RequestError(400, f"request body: malformed JSON: {e}") from None
     except RecursionError:
         raise RequestError(400, "request body: malformed JSON: nested too deeply") from None

@@ -7,7 +7,9 @@ directory (`serving_model/babyweight.rollout.json`, OutputLayout.rollout_file):
 `stable` and `canary` are TF Serving's version labels. `previous` holds the earlier stable
 versions (newest last), where a rollback of stable goes back to; `retired` the versions a
 rollback took out of traffic. A version newer than every version the file knows is new: the
-server labels it canary (stable when there is no stable yet). The server re-reads the file, so
+server labels it canary (stable when there is no stable yet). When the stable version's
+directory goes away, the server moves stable to the newest good version that is not the canary
+(`replace_stable`; none: the canary becomes stable). The server re-reads the file, so
 `babyweight rollout promote|rollback` take effect without a restart. Writers hold an flock on
 the file's directory and replace the file atomically, so readers never see half a file.
 """
@@ -23,13 +25,23 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from babyweight.errors import BabyweightError, ExitCode
+
 STABLE, CANARY = "stable", "canary"
 LABELS = (STABLE, CANARY)
 MAX_PREVIOUS = 10  # earlier stable versions remembered for rollbacks
 
 
-class RolloutError(ValueError):
+class RolloutError(BabyweightError, ValueError):
     """A rollout step that cannot be done, or a rollout file that cannot be read; says why."""
+
+    code = ExitCode.FAILED
+
+
+class RolloutFileError(RolloutError):
+    """A rollout file that cannot be read, or holds what no rollout file holds."""
+
+    code = ExitCode.USAGE
 
 
 @dataclasses.dataclass
@@ -67,6 +79,29 @@ class Rollout:
             return CANARY
         return None
 
+    def replace_stable(self, good: list[int], why: str = "is gone from disk") -> str:
+        """The stable version is gone (its directory removed, or it no longer loads): stable
+        moves to the newest `good` version (on disk and loading) that is neither the canary
+        nor retired; with none, the canary becomes stable. Says what it did."""
+        gone = self.stable
+        self.previous = [v for v in self.previous if v != gone]
+        usable = [v for v in good if v not in (gone, self.canary) and v not in self.retired]
+        if usable:
+            self.stable = max(usable)
+            self.previous = [v for v in self.previous if v != self.stable]
+            return (
+                f"stable version {gone} {why}; stable moved to {self.stable}, the newest good "
+                f"version that is not the canary"
+            )
+        if self.canary is not None:
+            self.stable, self.canary = self.canary, None
+            return (
+                f"stable version {gone} {why}; canary {self.stable} became stable (no other"
+                " good version)"
+            )
+        self.stable = None
+        return f"stable version {gone} {why}; no version is left to label stable"
+
     def promote(self) -> None:
         """canary -> stable; the old stable is kept as the previous version."""
         if self.canary is None:
@@ -98,12 +133,12 @@ class Rollout:
     @classmethod
     def from_json(cls, data, where: str) -> Rollout:
         if not isinstance(data, dict):
-            raise RolloutError(f"{where}: expected a JSON object")
+            raise RolloutFileError(f"{where}: expected a JSON object")
 
         def version(key):
             value = data.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise RolloutError(f"{where}: {key}: expected a version number, got {value!r}")
+                raise RolloutFileError(f"{where}: {key}: expected a version number, got {value!r}")
             return value
 
         def versions(key):
@@ -111,14 +146,14 @@ class Rollout:
             if not isinstance(values, list) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in values
             ):
-                raise RolloutError(f"{where}: {key}: expected a list of version numbers")
+                raise RolloutFileError(f"{where}: {key}: expected a list of version numbers")
             return values
 
         percent = data.get("canary_percent", 0.0)
         if isinstance(percent, bool) or not isinstance(percent, int | float):
-            raise RolloutError(f"{where}: canary_percent: expected a number, got {percent!r}")
+            raise RolloutFileError(f"{where}: canary_percent: expected a number, got {percent!r}")
         if not 0 <= percent <= 100:
-            raise RolloutError(f"{where}: canary_percent: {percent} is not within 0-100")
+            raise RolloutFileError(f"{where}: canary_percent: {percent} is not within 0-100")
         return cls(
             stable=version(STABLE),
             canary=version(CANARY),
@@ -150,11 +185,11 @@ class RolloutFile:
         except FileNotFoundError:
             return Rollout()
         except (OSError, UnicodeDecodeError) as e:
-            raise RolloutError(f"rollout file {self.path}: cannot read it: {e}") from None
+            raise RolloutFileError(f"rollout file {self.path}: cannot read it: {e}") from None
         try:
             data = json.loads(text)
         except ValueError as e:
-            raise RolloutError(f"rollout file {self.path}: not JSON ({e})") from None
+            raise RolloutFileError(f"rollout file {self.path}: not JSON ({e})") from None
         return Rollout.from_json(data, f"rollout file {self.path}")
 
     def update(self, change: Callable[[Rollout], object]) -> tuple[Rollout, object]:

@@ -15,8 +15,9 @@ The labels live in the rollout file next to the model directory (serving/rollout
 `babyweight serve` re-reads within a tenth of a second. promote and rollback are written to the
 serving log (an "event" line) and to ML Metadata, as an execution linked to the PushedModels
 they moved (serving/rollout_lineage.py); `--no-record` skips ML Metadata (a directory served
-without a pipeline run). Exit status: 0 done, 1 nothing to do or a store that cannot be read,
-2 a usage error.
+without a pipeline run). Exit status: 0 done; 1 nothing to promote or roll back, or the labels
+moved but ML Metadata could not record it; 2 a missing model directory, ML Metadata store or
+rollout file that cannot be read (babyweight/errors.py has the table).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import json
 import sys
 from pathlib import Path
 
+from babyweight import model_store
+from babyweight import serving_log as log_format
+from babyweight.errors import BabyweightError, JobFailed, MissingStoreError, UsageError
 from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
-from babyweight.serving import model_store
-from babyweight.serving.log import ServingLog, path_from_flag, read_records
+from babyweight.serving.log import ServingLog, path_from_flag
 from babyweight.serving.rollout import CANARY, Rollout, RolloutError, RolloutFile
 
 
@@ -39,18 +42,18 @@ def version_stats(records, *, since_last_change: bool = True) -> tuple[dict, str
     rows = []
     changed_at = None
     for record in records:
-        if "event" in record:
-            changed_at = record.get("time")
+        if log_format.is_event(record):
+            changed_at = record.get(log_format.TIME)
             if since_last_change:
                 rows = []
-        elif "features" in record and "model_version" in record:
+        elif log_format.is_row(record) and log_format.MODEL_VERSION in record:
             rows.append(record)
     stats = collections.defaultdict(lambda: {"requests": set(), "rows": 0, "sum": 0.0})
     for row in rows:
-        entry = stats[str(row["model_version"])]
-        entry["requests"].add(row.get("request") or row.get("time"))
+        entry = stats[str(row[log_format.MODEL_VERSION])]
+        entry["requests"].add(row.get(log_format.REQUEST) or row.get(log_format.TIME))
         entry["rows"] += 1
-        prediction = row.get("prediction")
+        prediction = row.get(log_format.PREDICTION)
         entry["sum"] += prediction if isinstance(prediction, int | float) else 0.0
     total = sum(len(e["requests"]) for e in stats.values()) or 1
     return {
@@ -65,7 +68,7 @@ def version_stats(records, *, since_last_change: bool = True) -> tuple[dict, str
 
 
 def status(model_dir: Path, rollout: Rollout, log_path: Path | None, everything: bool) -> dict:
-    records = read_records(log_path) if log_path else []
+    records = log_format.read_records(log_path) if log_path else []
     stats, changed_at = version_stats(records, since_last_change=not everything)
     on_disk = {str(v) for v in model_store.versions(model_dir)}
     labelled = {str(v): label for label, v in rollout.labels().items()}
@@ -91,17 +94,22 @@ def status(model_dir: Path, rollout: Rollout, log_path: Path | None, everything:
     }
 
 
+def canary_share(data: dict) -> str:
+    """The canary's traffic, said so that nobody waits for traffic a 0% share never sends."""
+    if CANARY not in data["labels"]:
+        return ""
+    if data["canary_percent"] <= 0:
+        return "; canary 0%: no traffic until `--canary-percent` or promote"
+    return f"; canary share {data['canary_percent']:g}% of unlabelled requests"
+
+
 def format_status(data: dict) -> str:
     labels = data["labels"]
     lines = [
         f"model directory {data['model_dir']}",
         "labels: "
         + (", ".join(f"{k} {v}" for k, v in labels.items()) or "none yet")
-        + (
-            f"; canary share {data['canary_percent']:g}% of unlabelled requests"
-            if CANARY in labels
-            else ""
-        )
+        + canary_share(data)
         + (f"; previous stable {data['previous_stable'][-1]}" if data["previous_stable"] else ""),
         f"serving log {data['serving_log'] or '(off)'}, {data['window']}:",
         f"{'version':<12} {'label':<7} {'on disk':<7} {'requests':>9} {'share':>7} "
@@ -118,7 +126,7 @@ def format_status(data: dict) -> str:
 
 def move_labels(args, layout: OutputLayout, model_dir: Path) -> int:
     """promote or rollback: the rollout file, then the serving log and ML Metadata."""
-    store = None if args.no_record else open_store_or_exit(layout)
+    store = None if args.no_record else open_store(layout)
 
     def change(rollout: Rollout) -> tuple[str, dict[str, int]]:
         """What was done, and the versions moved by their part in it."""
@@ -155,32 +163,28 @@ def move_labels(args, layout: OutputLayout, model_dir: Path) -> int:
         execution, unlinked = record_rollout(
             store, model_dir, args.command, message, moved, after.labels()
         )
-    except Exception as e:  # the labels moved; say that the record is missing
-        print(f"babyweight rollout: done, but not recorded in ML Metadata: {e}", file=sys.stderr)
-        return 1
+    except Exception as e:  # noqa: BLE001  (the labels moved; say that the record is missing)
+        raise JobFailed(f"{args.command} done, but not recorded in ML Metadata: {e}") from None
     note = f" (no PushedModel for {', '.join(unlinked)})" if unlinked else ""
     print(f"recorded in ML Metadata: execution {execution.id}{note}")
     return 0
 
 
-def open_store_or_exit(layout: OutputLayout):
-    from babyweight.metadata.store import open_store
+def open_store(layout: OutputLayout):
+    """The run's store, read-write; MissingStoreError or StoreError (one line) when it cannot
+    be used, before any label moves."""
+    from babyweight.metadata import store as mlmd
 
     try:
-        store = open_store(layout.require_metadata())
-        store.get_artifact_types()  # a corrupt file fails here, not half-way through
-        return store
-    except FileNotFoundError as e:
-        sys.exit(f"babyweight rollout: {e}; --no-record moves labels without recording")
-    except Exception as e:
-        # MLMD's message ends in the whole SQL statement; the reason comes before it
-        first = str(e).rsplit(" query:", 1)[0].splitlines()[0][:200] if str(e) else repr(e)
-        sys.exit(
-            f"babyweight rollout: cannot read the ML Metadata store {layout.metadata}: {first}"
-        )
+        path = layout.require_metadata()
+    except MissingStoreError as e:
+        raise MissingStoreError(f"{e}; --no-record moves labels without recording") from None
+    store = mlmd.open_store(path)
+    store.get_artifact_types()  # a corrupt file fails here, not half-way through
+    return store
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babyweight rollout",
         description="See and move the served model's version labels (stable, canary).",
@@ -212,18 +216,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         command.add_argument(
             "--no-record", action="store_true", help="do not record the step in ML Metadata"
         )
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     layout = OutputLayout(args.output)
     model_dir = args.model_dir or layout.serving_model_dir
+    if not model_dir.is_dir():
+        raise UsageError(f"no model directory {model_dir}; give the run's --output, or --model-dir")
     try:
-        if not model_dir.is_dir():
-            raise RolloutError(
-                f"no model directory {model_dir}; give the run's --output, or --model-dir"
-            )
         if args.command == "status":
             rollout = RolloutFile(rollout_file_of(model_dir)).read()
             data = status(
@@ -232,10 +234,13 @@ def main(argv=None) -> int:
             print(json.dumps(data, indent=2) if args.json else format_status(data))
             return 0
         return move_labels(args, layout, model_dir)
-    except (RolloutError, OSError) as e:
-        print(f"babyweight rollout {args.command}: {e}", file=sys.stderr)
-        return 1
+    except BabyweightError:
+        raise
+    except OSError as e:  # the rollout file or the serving log cannot be written
+        raise UsageError(str(e)) from None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from babyweight import cli
+
+    sys.exit(cli.run("rollout", sys.argv[1:]))

@@ -1,6 +1,8 @@
 """A rollout step in the pipeline's ML Metadata store, linked to the pushed models it moved.
 
-Each `babyweight rollout promote|rollback` is one COMPLETE execution of type `babyweight.Rollout`
+Each `babyweight rollout promote|rollback`, and each label change the server makes itself (the
+stable version's directory gone: action `stable_gone`, parts `gone` and `stable`), is one
+COMPLETE execution of type `babyweight.Rollout`
 (properties: action, a description of what it did, the labels after it, the model directory)
 with an INPUT event to the PushedModel artifact of each version it moved, keyed by its part:
 `promoted` and `replaced` (promote), `rolled_back` and `stable` (rollback). It belongs to a
@@ -8,41 +10,42 @@ context of its own and to the pipeline's context, as a batch prediction run does
 (batch/lineage.py), so `babyweight lineage trace` on a pushed model lists the rollouts that
 moved it.
 
-A served version is matched to its PushedModel by the Pusher's `pushed_destination`, or, where
-the served directory is a copy of the pushed one (synced from a bucket, say), by the Pusher's
-`pushed_version` under a destination of the same model name.
+A served version is matched to its PushedModel by babyweight/metadata/pushed.py.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-from babyweight.batch.lineage import find_model
 from babyweight.metadata import store as mlmd
+from babyweight.metadata.pushed import find_pushed
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 EXECUTION_TYPE = "babyweight.Rollout"
 CONTEXT_TYPE = "babyweight.rollout"
-PUSHED_MODEL_TYPE = "PushedModel"
 
 
-def find_pushed(store, model_dir: Path, version: int):
-    """(PushedModel artifact, pipeline context or None) of a served version, or (None, None)."""
-    record = find_model(store, str(model_dir / str(version)))
-    if record is not None:
-        return record.pushed, record.pipeline_context
-    for pushed in store.get_artifacts_by_type(PUSHED_MODEL_TYPE):
-        destination = str(mlmd.custom_property(pushed, "pushed_destination", ""))
-        if (
-            str(mlmd.custom_property(pushed, "pushed_version", "")) == str(version)
-            and os.path.basename(os.path.dirname(os.path.normpath(destination))) == model_dir.name
-        ):
-            record = find_model(store, destination)
-            return pushed, record.pipeline_context if record else None
-    return None, None
+def server_recorder(metadata_path: Path, model_dir: Path):
+    """For `babyweight serve`: a function that records a label change the server made itself
+    (the stable version gone: action `stable_gone`) as record_rollout does. A store that cannot
+    be written is logged, never raised: the server keeps serving."""
+    import logging
+
+    log = logging.getLogger("babyweight.serving")
+
+    def record(action: str, message: str, moved: dict, labels: dict) -> None:
+        moved = {part: version for part, version in moved.items() if version is not None}
+        try:
+            store = mlmd.open_store(str(metadata_path))
+            execution, _ = record_rollout(store, model_dir, action, message, moved, labels)
+        except Exception as e:  # noqa: BLE001  (serving matters more than the record)
+            log.error("not recorded in ML Metadata %s: %s", metadata_path, str(e)[:300])
+            return
+        log.info("recorded in ML Metadata: execution %s (%s)", execution.id, action)
+
+    return record
 
 
 def record_rollout(

@@ -9,6 +9,10 @@ The split of unlabelled requests: a request with the header `X-Rollout-Key` (any
 stays the same for one client: a user id, a session) goes to the canary when the SHA-256 of its
 key falls in the canary's share, so one key keeps hitting one version while the labels stay as
 they are. Requests without a key are dealt out by a counter, exactly P of every 100.
+
+Stable always answers while any version is loaded: when the labelled version is not loaded (its
+directory gone, and the next poll not yet done), the newest loaded version that is neither the
+canary nor retired answers as stable, and is logged with the label `stable`.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 
-from babyweight.serving import model_store
+from babyweight import model_store
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
-from babyweight.serving.requests import RequestError
+from babyweight.serving.requests import RequestError, shown
 from babyweight.serving.rollout import CANARY, LABELS, STABLE, Rollout, RolloutError, RolloutFile
 
 log = logging.getLogger("babyweight.serving")
@@ -55,7 +60,7 @@ def parse_model_path(path: str) -> ModelPath:
             break
     match = _MODEL_PATH.fullmatch(rest)
     if not match:
-        raise RequestError(404, f"no such endpoint: {_short(path)}")
+        raise RequestError(404, f"no such endpoint: {shown(path)}")
     return ModelPath(match["name"], match["version"], match["label"], action)
 
 
@@ -65,18 +70,13 @@ def version_number(text: str | None) -> int | None:
     if text is None:
         return None
     if not text.isascii() or not text.isdigit():
-        raise RequestError(400, f"version: expected a whole number, got {_short(text)}")
+        raise RequestError(400, f"version: expected a whole number, got {shown(text)}")
     digits = text.lstrip("0") or "0"
     if len(digits) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
         raise RequestError(
-            400, f"version: {_short(text)} is not a version (a 64-bit integer, at most 2**63-1)"
+            400, f"version: {shown(text)} is not a version (a 64-bit integer, at most 2**63-1)"
         )
     return int(digits)
-
-
-def _short(text: str) -> str:
-    """A path part for a message: quoted, and cut with its length when long."""
-    return repr(text) if len(text) <= 40 else f"{text[:24]!r}... ({len(text)} characters)"
 
 
 class Router:
@@ -91,15 +91,17 @@ class Router:
         *,
         model_name: str,
         canary_percent: float | None = None,
+        record: Callable[[str, str, dict, dict], None] | None = None,
     ):
         self.registry, self.file, self.serving_log = registry, rollout_file, serving_log
         self.model_name = model_name
+        self.record = record  # (action, message, moved versions, labels) -> ML Metadata
         self._rollout, self._signature, self._checked = Rollout(), None, -1.0
         self._lock = threading.Lock()
         self._credit = 0.0  # the counter that deals unkeyed requests to the canary
         self._last_error = ""
         registry.pinned = lambda: self.rollout().pinned()
-        registry.on_refresh = self.label_new_versions
+        registry.on_refresh = self.after_refresh
         if canary_percent is not None:
             self._change("canary_percent", lambda r: setattr(r, "canary_percent", canary_percent))
 
@@ -134,27 +136,40 @@ class Router:
         rollout = self.rollout()
         if label is not None:
             return loaded[self.labelled_version(label, loaded)], label
-        wanted = CANARY if self._to_canary(rollout, key) else STABLE
-        for name in dict.fromkeys((wanted, STABLE)):
-            if rollout.labels().get(name) in loaded:
-                return loaded[rollout.labels()[name]], name
-        # No labelled version is loaded (a first start, or stable gone from disk).
-        candidates = [v for v in loaded if v not in rollout.retired] or list(loaded)
-        if not candidates:
+        if self._to_canary(rollout, key) and rollout.canary in loaded:
+            return loaded[rollout.canary], CANARY
+        version = self._acting_stable(rollout, loaded)
+        if version is None:
             raise RequestError(
                 503,
                 f"no version of {self.model_name} is loaded yet; watching {self.registry.base_dir}",
             )
-        return loaded[max(candidates)], None
+        # Unlabelled only before the first version is labelled (a first start).
+        return loaded[version], STABLE if rollout.stable is not None else None
+
+    @staticmethod
+    def _acting_stable(rollout: Rollout, loaded) -> int | None:
+        """The version that answers as stable: the labelled one when loaded; otherwise (it is
+        gone, or not loaded yet) the newest loaded version that is neither the canary nor
+        retired, then the canary, then any."""
+        if rollout.stable in loaded:
+            return rollout.stable
+        others = [v for v in loaded if v != rollout.canary and v not in rollout.retired]
+        return max(
+            others or [v for v in loaded if v not in rollout.retired] or loaded, default=None
+        )
 
     def labelled_version(self, label: str, loaded=None) -> int:
         """The loaded version that holds `label`, or a 404 saying why there is none."""
         loaded = self.registry.loaded if loaded is None else loaded
         if label not in LABELS:
             raise RequestError(
-                404, f"unknown version label {_short(label)}; labels are {', '.join(LABELS)}"
+                404, f"unknown version label {shown(label)}; labels are {', '.join(LABELS)}"
             )
-        version = self.rollout().labels().get(label)
+        rollout = self.rollout()
+        version = rollout.labels().get(label)
+        if label == STABLE and version not in loaded:  # stable answers while anything is loaded
+            version = self._acting_stable(rollout, loaded)
         if version is None:
             raise RequestError(404, f"no version of {self.model_name} is labelled {label}")
         if version not in loaded:
@@ -176,6 +191,36 @@ class Router:
                 self._credit -= 100
                 return True
             return False
+
+    def after_refresh(self) -> None:
+        """After every poll of the registry: stable off a version that is gone, then labels for
+        new versions."""
+        self.replace_gone_stable()
+        self.label_new_versions()
+
+    def replace_gone_stable(self) -> None:
+        """When the stable version's directory is gone (or it no longer loads), stable moves on
+        (Rollout.replace_stable); said in the rollout file, one log line, the serving log and,
+        through `record`, ML Metadata."""
+        gone = self.rollout().stable
+        if gone is None:
+            return
+        on_disk = model_store.versions(self.registry.base_dir)
+        failed = self.registry.failed
+        if gone in on_disk and gone not in failed:
+            return
+        why = "does not load" if gone in on_disk else "is gone from disk"
+        good = [v for v in on_disk if v not in failed]
+        message = self._change(
+            "stable_gone", lambda r: r.replace_stable(good, why) if r.stable == gone else None
+        )
+        if not message:
+            return
+        log.warning("%s", message)
+        after = self.rollout()
+        if self.record is not None:
+            self.record("stable_gone", message, {"gone": gone, "stable": after.stable},
+                        after.labels())  # fmt: skip
 
     def label_new_versions(self) -> None:
         """A loaded version newer than every one the rollout knows becomes canary (stable when
@@ -210,6 +255,7 @@ class Router:
             self.serving_log.write_event(
                 f"rollout.{event}",
                 by="server",
+                **({"message": result} if event == "stable_gone" else {}),
                 stable=rollout.stable,
                 canary=rollout.canary,
                 canary_percent=rollout.canary_percent,

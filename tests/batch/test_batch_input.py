@@ -7,9 +7,11 @@ DirectRunner (batch_predict.dead_letter_rows); the model is not needed for any o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from babyweight.batch import cli as batch_cli
 from babyweight.batch import csv_reader
 from babyweight.batch import io as batch_io
 from babyweight.batch import predict as batch_predict
+from babyweight.errors import ExitCode, UsageError
 from babyweight.instances import InvalidInstance, parse_instance, read_instance_columns
 
 import numpy as np
@@ -99,6 +102,40 @@ def test_a_quoted_newline_is_one_record_that_keeps_its_key(tmp_path):
     [batch] = list(csv_reader.read_range(ranges[0]))
     assert batch.record(3)["source"] == rows[3][source]
     assert batch.record(3)["id"] == "row-3"
+
+
+def raw_csv(path, header: list[str], rows: list[list[str]]) -> str:
+    """Lines joined as written, quotes and all (csv.writer would escape a stray quote)."""
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_an_unterminated_quote_that_swallows_lines_says_so(tmp_path, closed):
+    """A quote opened in row 5's `source` runs on to a stray quote in row 30 (the one record
+    then has the header's number of fields, and read as a row), or to the end of the file."""
+    header, rows = keyed_rows(50)
+    source = header.index("source")
+    rows[5][source] = '"an unclosed note'
+    if closed:
+        rows[30][source] = 'a stray quote"'
+    path = raw_csv(tmp_path / "quote.csv", header, rows)
+
+    total, dead = batch_predict.dead_letter_rows(batch_io.make_source(path), key_column="id")
+
+    swallowed = 25 if closed else 44  # physical lines after line 7 (row 5) in the record
+    assert total == len(rows) - swallowed
+    [row] = dead
+    assert row["reason"] == f"csv: unterminated quote from line 7 swallowed {swallowed} lines"
+    assert row["input"].startswith("row-5,")
+
+
+def test_a_quoted_field_of_a_few_lines_is_still_one_record(tmp_path):
+    header, rows = keyed_rows(20)
+    rows[3][header.index("source")] = "\n".join(["a note"] * 10)  # 10 lines: within the bound
+    path = write_lines(tmp_path / "quoted.csv", header, rows)
+    total, dead = batch_predict.dead_letter_rows(batch_io.make_source(path), key_column="id")
+    assert (total, dead) == (len(rows), [])
 
 
 def test_cut_ranges_read_the_same_records_as_the_whole_file(tmp_path):
@@ -271,11 +308,12 @@ def store_refusal(*args: str) -> str:
 
 
 def refusal(*args: str) -> str:
-    with pytest.raises(SystemExit) as stop:
+    """The one-line UsageError (exit 2) that stops the command before the job starts."""
+    with pytest.raises(UsageError) as stop:
         batch_cli.main(list(args))
-    assert isinstance(stop.value.code, str), stop.value.code
-    assert "\n" not in stop.value.code
-    return stop.value.code
+    assert stop.value.code == ExitCode.USAGE
+    assert "\n" not in str(stop.value)
+    return str(stop.value)
 
 
 def test_a_glob_that_matches_nothing_is_one_line(tmp_path):
@@ -300,11 +338,75 @@ def test_without_credentials_bigquery_fails_at_once_with_how_to_sign_in(tmp_path
         cwd=REPO, env=env, stdin=subprocess.PIPE, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     elapsed = time.monotonic() - start
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.USAGE
     [line] = [x for x in result.stderr.splitlines() if "Warning" not in x and "warn" not in x]
-    assert line.startswith("--input bq://bigquery-public-data.samples.natality: no Google Cloud")
+    assert line.startswith(
+        "babyweight batch-predict: --input bq://bigquery-public-data.samples.natality: no Google"
+    )
     assert "gcloud auth application-default login" in line
     assert elapsed < 60, elapsed  # process start and imports only
+
+
+@contextlib.contextmanager
+def unwritable_dir(path):
+    """A directory nobody can create entries in: mode 0o555, and for root (whom modes do not
+    stop) the immutable attribute as well (chattr +i)."""
+    path.mkdir()
+    path.chmod(0o555)
+    immutable = False
+    try:
+        try:
+            (path / "probe").mkdir()
+            (path / "probe").rmdir()
+            immutable = subprocess.run(["chattr", "+i", str(path)]).returncode == 0
+            if not immutable:
+                pytest.skip("no way to make a directory unwritable for this user")
+        except OSError:
+            pass
+        yield path
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o755)
+
+
+def fake_model(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "saved_model.pb").write_bytes(b"")  # checked for, never loaded here
+    return model
+
+
+def predict_refusal(tmp_path, prefix) -> subprocess.CompletedProcess:
+    args = ["--model", str(fake_model(tmp_path)), "--no-record", "--input", rows_csv(tmp_path)]
+    return subprocess.run(
+        [sys.executable, "-m", "babyweight", "batch-predict", *args, "--predictions", prefix],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_predictions_in_a_directory_that_cannot_be_written_is_one_line_exit_2(tmp_path):
+    with unwritable_dir(tmp_path / "ro") as ro:
+        result = predict_refusal(tmp_path, str(ro / "preds"))
+        assert list(ro.iterdir()) == []
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"babyweight batch-predict: --predictions {ro}/preds: cannot write in {ro} ("
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_predictions_under_a_directory_that_cannot_be_made_is_one_line_exit_2(tmp_path):
+    (tmp_path / "a_file").write_text("not a directory\n")
+    prefix = tmp_path / "a_file" / "sub" / "preds"
+    result = predict_refusal(tmp_path, str(prefix))
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f"babyweight batch-predict: --predictions {prefix}: cannot create the directory "
+        f"{prefix.parent} (Not a directory)"
+    )
 
 
 def test_shards_of_an_earlier_run_stop_the_run_unless_overwrite(tmp_path):
@@ -331,6 +433,50 @@ def test_overwrite_removes_this_prefixs_outputs_and_nothing_else(tmp_path):
         (tmp_path / name).write_text("x\n")
     batch_cli.clear_earlier_outputs(sink, str(tmp_path / "p-counts.json"), overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(others)
+
+
+def killed_run_leftovers(out) -> list:
+    """What a batch-predict killed with SIGKILL leaves beside `out/p`: Beam's temp directory
+    with a half-written shard, in the staging directory (this version) or beside the prefix
+    (versions before it)."""
+    staged = out / ".staging" / "p" / "beam-temp-p-5f0e" / "0b1c.csv.partial"
+    old = out / "beam-temp-p-9a8b" / "77aa.csv"
+    for path in (staged, old):
+        path.parent.mkdir(parents=True)
+        path.write_text("id,is_male\nhalf,Tr")
+    return [staged, old]
+
+
+def test_a_rerun_removes_what_a_killed_run_left_and_nothing_else(tmp_path, capsys):
+    out = tmp_path / "out"
+    killed_run_leftovers(out)
+    (out / "notes.csv").write_text("mine\n")
+    (out / ".staging" / "other").mkdir()  # another prefix's run, in progress
+    sink = batch_io.make_sink(str(out / "p"))
+    batch_cli.prepare_predictions(sink)
+    assert "removed what an earlier run that did not finish left" in capsys.readouterr().out
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert left == [".staging", ".staging/other", ".staging/p", "notes.csv"]
+
+
+def test_a_job_writes_where_no_reader_looks_and_commits_the_counts_last(tmp_path):
+    """The sink's files before and after commit, as the job leaves them (shards named by
+    WriteToText in the staging directory)."""
+    import glob
+
+    out = tmp_path / "out"
+    sink = batch_io.make_sink(str(out / "p"))
+    sink.prepare()
+    shards = ["p-00000-of-00002.csv", "p-00001-of-00002.csv", "p-dead_letter-00000-of-00001.csv"]
+    for name in shards:
+        pathlib.Path(sink.staged(str(out / name)) + batch_io.STAGED_SUFFIX).write_text("x\n")
+    counts = str(out / "p-counts.json")
+    pathlib.Path(sink.staged(counts)).write_text('{"input_rows": 0}')
+    # Before the commit, a reader of the outputs finds nothing, however it looks.
+    assert glob.glob(f"{out}/**/*.csv", recursive=True) == []
+    assert [p for p in out.rglob("*.csv")] == []
+    sink.commit(sink.staged(counts), counts)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*shards, "p-counts.json"])
 
 
 # ------------------------------------------------------------------------ the metadata store

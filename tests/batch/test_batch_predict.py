@@ -9,13 +9,20 @@ in-memory collections (named doubles below), so no test reaches the live service
 from __future__ import annotations
 
 import csv
+import glob
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 from babyweight import features as F
 from babyweight.batch import cli as batch_cli
 from babyweight.batch import io as batch_io
 from babyweight.batch import lineage as batch_lineage
 from babyweight.batch import predict as batch_predict
+from babyweight.errors import UsageError
 from babyweight.instances import InvalidInstance, parse_instance, signature_inputs
 from babyweight.metadata import store as mlmd
 
@@ -24,7 +31,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
-from helpers import REPO, write_rows
+from helpers import REPO, SHARED_DATA, write_rows
 
 GOOD_ROWS = 40  # rows of data/births.csv used as good input
 BAD_ROWS = {  # id -> (row overrides or a raw line, the field the dead-letter row must name)
@@ -494,8 +501,39 @@ def test_a_second_run_on_a_prefix_needs_overwrite_and_then_leaves_only_its_shard
     small = write_csv(tmp_path / "small.csv", good_rows(5))
     assert run_cli(tiny_run, *args, "--input", str(big), "--direct_running_mode=multi_processing",
                    "--direct_num_workers=2") == 0  # fmt: skip
-    with pytest.raises(SystemExit, match="an earlier run's outputs are there"):
+    with pytest.raises(UsageError, match="an earlier run's outputs are there"):
         run_cli(tiny_run, *args, "--input", str(small))
     assert run_cli(tiny_run, *args, "--input", str(small), "--overwrite") == 0
     assert len(read_output(prefix)) == 5
     assert json.loads((tmp_path / "out" / "p-counts.json").read_text())["predictions"] == 5
+
+
+@pytest.mark.e2e
+def test_a_run_killed_with_sigkill_leaves_nothing_a_reader_picks_up(pushed_model_dir, tmp_path):
+    # Issue 29 item 6: a kill -9 left beam-temp-* beside the prefix with a half-written CSV
+    # that a recursive *.csv reader picked up, and neither a rerun nor --overwrite removed it.
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "babyweight", "batch-predict", "--model", str(pushed_model_dir),
+            "--no-record", "--input", str(SHARED_DATA / "babyweight_2014_100k.csv"),
+            "--predictions", str(out / "preds")]  # fmt: skip
+    job = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not any(p.is_file() for p in out.rglob("*")) and job.poll() is None:
+        assert time.monotonic() < deadline, "the job wrote no file"
+        time.sleep(0.02)
+    os.kill(job.pid, signal.SIGKILL)  # as soon as the job has begun to write
+    job.wait()
+    assert job.returncode == -signal.SIGKILL, "the job ended before it could be killed"
+    assert glob.glob(f"{out}/**/*.csv", recursive=True) == []
+    assert list(out.rglob("*.csv")) == [] and list(out.rglob("*.jsonl")) == []
+    assert not (out / "preds-counts.json").exists()
+
+    rerun = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "removed what an earlier run that did not finish left" in rerun.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert "preds-counts.json" in names and ".staging" not in names, names
+    shards = [n for n in names if n != "preds-counts.json"]
+    assert all(n.startswith(("preds-0", "preds-dead_letter-0")) for n in shards), names
+    counts = json.loads((out / "preds-counts.json").read_text())
+    assert counts["input_rows"] == counts["predictions"] + counts["dead_letter_rows"] > 90_000

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 
+from babyweight import cli as babyweight_cli
 from babyweight.kfp import client as kfp_cli
 from babyweight.kfp.spec import ir_path
 
@@ -50,7 +51,7 @@ def kfp(monkeypatch, tmp_path):
 
 def cli(kfp, *args):
     command, *rest = args
-    return kfp_cli.main([command, "--endpoint", kfp.url, *map(str, rest)])
+    return babyweight_cli.call("kfp", [command, "--endpoint", kfp.url, *map(str, rest)])
 
 
 def uploaded_spec(request):
@@ -160,7 +161,7 @@ def test_namespace_and_token_come_from_the_environment(kfp, spec, monkeypatch):
     monkeypatch.setenv(kfp_cli.ENV_ENDPOINT, kfp.url)
     monkeypatch.setenv(kfp_cli.ENV_NAMESPACE, "team-a")
     monkeypatch.setenv(kfp_cli.ENV_TOKEN, "s3cret")
-    assert kfp_cli.main(["create", "--spec", str(spec)]) == 0
+    assert babyweight_cli.call("kfp", ["create", "--spec", str(spec)]) == 0
     (upload,) = kfp.calls("POST", "/apis/v2beta1/pipelines/upload")
     assert upload.query["namespace"] == "team-a"
     assert upload.headers["authorization"] == "Bearer s3cret"
@@ -195,7 +196,7 @@ def test_an_endpoint_that_is_not_kfp_is_named(spec, capsys, tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        assert kfp_cli.main(["list", "--endpoint", url]) == 1
+        assert babyweight_cli.call("kfp", ["list", "--endpoint", url]) == 1
     finally:
         server.shutdown()
         server.server_close()
@@ -328,7 +329,7 @@ def test_a_tfx_command_line_works_with_the_command_name_changed(kfp, tmp_path):
 
 
 def test_engines_other_than_kubeflow_are_named(kfp, capsys):
-    assert kfp_cli.main(["list", "--engine", "vertex", "--endpoint", kfp.url]) == 1
+    assert babyweight_cli.call("kfp", ["list", "--engine", "vertex", "--endpoint", kfp.url]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "--engine 'vertex'" in line and "stock tfx CLI" in line
     assert not kfp.requests

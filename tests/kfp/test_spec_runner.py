@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from babyweight import cli as babyweight_cli
 from babyweight import features as F
 from babyweight.kfp import spec_runner
 from babyweight.kfp.spec import ir_path
@@ -107,7 +108,7 @@ def test_what_only_a_kfp_backend_runs_is_refused_up_front(tmp_path, kfp_spec, ca
         spec_runner.run_spec(vertex, pipeline_root=str(tmp_path / "root"))
     with pytest.raises(spec_runner.SpecError, match=r"'gs://b/root'.*local directory"):
         spec_runner.run_spec(kfp_spec, pipeline_root="gs://b/root")
-    assert spec_runner.main([str(tmp_path / "nope.json")]) == 1
+    assert babyweight_cli.call("kfp-spec-run", [str(tmp_path / "nope.json")]) == 2
     assert "nope.json: no such file" in capsys.readouterr().err
     assert not (tmp_path / "root").exists()
 
@@ -130,10 +131,10 @@ def test_a_ui_output_must_be_one_file_at_its_uri(tmp_path):
 
 def test_unknown_runtime_parameters_are_refused(tmp_path, kfp_spec, capsys):
     argv = [str(kfp_spec), "--pipeline-root", str(tmp_path), "--runtime_parameter", "steps=3"]
-    assert spec_runner.main(argv) == 1
+    assert babyweight_cli.call("kfp-spec-run", argv) == 2
     err = capsys.readouterr().err
     assert "no pipeline parameter ['steps']" in err and "train_args" in err
-    assert spec_runner.main([*argv[:-1], "train_args"]) == 1
+    assert babyweight_cli.call("kfp-spec-run", [*argv[:-1], "train_args"]) == 2
     assert "expected NAME=VALUE" in capsys.readouterr().err
 
 

@@ -164,7 +164,7 @@ def wait_for_line(proc, pattern: str, seen: list[str], timeout_s: float = 900) -
 
 
 def predictions(model_dir: str, path: Path, form: input_formats.InputFormat) -> np.ndarray:
-    from babyweight.serving import model_store
+    from babyweight import model_store
 
     header, rows = read_rows(path)
     names = input_formats.header_names(header)
@@ -240,7 +240,10 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     assert first.returncode == ExitCode.INTERRUPTED
     assert stderr == run.INTERRUPTED + "\n"
     assert "Traceback" not in "".join(seen) + rest
-    assert json.loads((output / "run_summary.json").read_text())["outcome"] == "interrupted"
+    stopped = json.loads((output / "run_summary.json").read_text())
+    assert (stopped["outcome"], stopped["run_state"]) == ("interrupted", "CANCELED")
+    assert stopped["components"]["Trainer"] == "CANCELED"  # what ran, with its state
+    assert stopped["components"]["CsvExampleGen"] == "COMPLETE", stopped["components"]
 
     resumed = run_local_pipeline(data, output)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]

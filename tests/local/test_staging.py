@@ -180,6 +180,21 @@ def test_a_row_that_is_not_utf8_is_dropped_with_its_file_and_line(tmp_path):
     assert [r[F.LABEL_KEY] for r in later] == [rows[0][0], rows[2][0], rows[3][0]]
 
 
+def test_an_unterminated_quote_that_swallows_lines_is_dropped_saying_so(tmp_path):
+    header, rows = births(limit=40)
+    source = header.index("source")
+    rows[5][source] = '"an unclosed note'
+    rows[30][source] = 'a stray quote"'
+    data = tmp_path / "in.csv"
+    data.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")  # quotes as typed
+    report = staging.stage_csv(data, OutputLayout(tmp_path))
+    reason = "unterminated quote from line 7 swallowed 25 lines"
+    assert report.dropped == {reason: 1}
+    assert report.rows_read == len(rows) - 25 and report.rows_kept == len(rows) - 26
+    (lost,) = read(report.dropped_file)
+    assert (lost["file"], lost["line"], lost["reason"]) == (str(data), "7", reason)
+
+
 def test_a_header_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
     data = tmp_path / "in.csv"
     data.write_bytes(b"weight_pounds,is_m\xe4le\n7.5,True\n")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from babyweight.batch import lineage as batch_lineage
-from babyweight.metadata import lineage, lineage_cli
+from babyweight.metadata import lineage, lineage_cli, pushed
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
 
@@ -145,7 +145,7 @@ def test_trace_pushed_lists_the_batch_predictions_made_with_it(tmp_path):
     path = tmp_path / "metadata.sqlite"
     ids = lineage_store.build(path)
     store = mlmd.open_store(path)
-    record = batch_lineage.find_model(store, "/serving/demo/1700000000")
+    record = pushed.find_model(store, "/serving/demo/1700000000")
     rows = REPO / "data" / "births.csv"
     execution, contexts = batch_lineage.start_run(store, record, str(rows), "csv")
     batch_lineage.finish_run(

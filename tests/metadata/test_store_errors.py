@@ -129,3 +129,37 @@ def test_progress_does_not_crash_on_an_unreadable_store(tmp_path, good_store, ki
     with progress.Progress(path, stream=out, interval_s=0.05) as watching:
         time.sleep(0.3)  # it polls a few times meanwhile
     assert watching.lines == [] and out.getvalue() == ""
+
+
+def foreign_sqlite(path):
+    """An SQLite file of another application: tables and rows, none of them MLMD's."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO contacts (name) VALUES ('Ada')")
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize("readonly", [True, False])
+def test_an_sqlite_file_of_another_application_is_not_an_mlmd_store(tmp_path, readonly):
+    path = foreign_sqlite(tmp_path / "metadata.sqlite")
+    before = path.read_bytes()
+    with pytest.raises(mlmd.StoreError) as error:
+        lineage.Lineage(mlmd.open_store(path, readonly=readonly))
+    assert str(error.value) == f"{path}: not an ML Metadata store (no MLMD tables)"
+    assert path.read_bytes() == before  # no MLMD tables written into someone else's file
+
+
+def test_a_command_says_a_foreign_sqlite_file_is_not_an_mlmd_store(tmp_path):
+    foreign_sqlite(tmp_path / "metadata.sqlite")
+    result = babyweight("lineage", "runs", "--output", str(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    store = tmp_path / "metadata.sqlite"
+    assert line == f"babyweight lineage: {store}: not an ML Metadata store (no MLMD tables)"
+
+
+def test_a_real_mlmd_store_that_fails_to_open_is_still_corrupt(tmp_path, good_store):
+    path = spoil(good_store, "truncated", tmp_path / "metadata.sqlite")
+    with pytest.raises(mlmd.StoreError, match="corrupt or truncated"):
+        lineage.Lineage(mlmd.open_store(path, readonly=True))

@@ -80,7 +80,7 @@ def test_one_exit_code_per_outcome_and_never_0_without_an_evaluation(fields, err
 
 
 def test_exit_codes_are_distinct_and_documented():
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "running.md").read_text()
     assert len({int(c) for c in ExitCode}) == len(ExitCode)
     for code in ExitCode:
         assert f"| {int(code)} | `{code.name.lower()}`" in text
@@ -110,3 +110,37 @@ def test_pushed_already_serving_and_a_cached_push(tmp_path):
     summary.add_push(result, _Node("COMPLETE"), not_pushed)
     assert (result.pushed_model, result.already_serving_version) == (None, "7")
     assert "pushed model: none new; already serving version 7" in summary.format_text(result)
+
+
+def test_the_summary_of_an_interrupted_run_lists_what_ran_and_says_interrupted(tmp_path):
+    """run_summary.json after Ctrl-C held `components: {}` and `run_state: ""` (issue 29)."""
+    from babyweight.layout import OutputLayout
+
+    from ml_metadata.proto import metadata_store_pb2 as pb
+
+    layout = OutputLayout(tmp_path)
+    recorder = lineage_store.Recorder(layout.metadata)
+    recorder.execute("CsvExampleGen", run="earlier")
+    recorder.execute("CsvExampleGen", run="r2", state=pb.Execution.CACHED)
+    recorder.execute("StatisticsGen", run="r2")
+    recorder.execute("Trainer", run="r2", state=pb.Execution.CANCELED)  # as the runner marks it
+
+    result = summary.interrupted(layout, "r2", log_file="r2.log")
+
+    assert result.components == {
+        "CsvExampleGen": "CACHED",
+        "StatisticsGen": "COMPLETE",
+        "Trainer": "CANCELED",
+    }
+    assert (result.outcome, result.exit_code) == ("interrupted", ExitCode.INTERRUPTED)
+    assert result.run_state == "CANCELED" and result.log_file == "r2.log"
+    assert set(result.seconds) == set(result.components)
+    text = summary.format_text(result)
+    assert "Trainer=CANCELED" in text
+
+
+def test_a_run_interrupted_before_the_pipeline_started_says_interrupted(tmp_path):
+    from babyweight.layout import OutputLayout
+
+    result = summary.interrupted(OutputLayout(tmp_path), "r1")
+    assert (result.outcome, result.components, result.run_state) == ("interrupted", {}, "CANCELED")

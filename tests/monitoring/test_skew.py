@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babyweight import cli
 from babyweight import features as F
 from babyweight.monitoring import skew
+from babyweight.monitoring.serving_log import SkewInputError, read_serving_log
 from babyweight.monitoring.serving_log import parse_features as parse
 from babyweight.schema import SCHEMA_PATH
 
@@ -73,17 +75,17 @@ def test_a_bad_log_line_is_named_by_number_and_field(tmp_path, drawn, line, mess
     good = json.dumps(log_record(drawn[0], "1"))
     path = tmp_path / "log.jsonl"
     path.write_text(good + "\n" + line + "\n")
-    with pytest.raises(skew.SkewInputError) as error:
-        skew.read_serving_log(path)
+    with pytest.raises(SkewInputError) as error:
+        read_serving_log(path)
     assert message in str(error.value)
 
 
 def test_empty_or_missing_log_is_an_error(tmp_path):
-    with pytest.raises(skew.SkewInputError, match="no such file"):
-        skew.read_serving_log(tmp_path / "none.jsonl")
+    with pytest.raises(SkewInputError, match="no such file"):
+        read_serving_log(tmp_path / "none.jsonl")
     (tmp_path / "empty.jsonl").write_text("\n")
-    with pytest.raises(skew.SkewInputError, match="no rows"):
-        skew.read_serving_log(tmp_path / "empty.jsonl")
+    with pytest.raises(SkewInputError, match="no rows"):
+        read_serving_log(tmp_path / "empty.jsonl")
 
 
 def _rows(records):
@@ -220,7 +222,7 @@ def test_an_unreadable_line_exits_2_with_its_number(tmp_path, drawn, capsys, nam
     lines[2] = spoil(lines[2])
     log = tmp_path / "served.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
-    code = skew.main(["--serving-log", str(log), "--output", str(tmp_path)])
+    code = cli.call("skew", ["--serving-log", str(log), "--output", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"babyweight skew: {log}:3: "), err
@@ -311,12 +313,12 @@ def test_each_model_version_is_traced_to_the_examples_that_trained_it(tmp_path):
 def test_a_log_is_split_by_model_version(tmp_path, drawn):
     records = [log_record(r, "200") for r in drawn[:3]] + [log_record(r, "100") for r in drawn[3:5]]
     records.append({k: v for k, v in log_record(drawn[5], "1").items() if k != "model_version"})
-    log = skew.read_serving_log(write_log(tmp_path / "log.jsonl", records))
+    log = read_serving_log(write_log(tmp_path / "log.jsonl", records))
     grouped = log.by_version()
     assert list(grouped) == ["100", "200", ""]
     assert [len(rows) for rows in grouped.values()] == [2, 3, 1]
     assert list(skew.select_versions(log, "200")) == ["200"]
-    with pytest.raises(skew.SkewInputError, match="--model-version 7: no rows of it .*100, 200"):
+    with pytest.raises(SkewInputError, match="--model-version 7: no rows of it .*100, 200"):
         skew.select_versions(log, "7")
 
 

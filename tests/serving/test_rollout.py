@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 from babyweight.layout import OutputLayout, rollout_file_of
+from babyweight.model_store import LoadedModel
 from babyweight.serving.log import ServingLog
-from babyweight.serving.model_store import LoadedModel
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError
 from babyweight.serving.rollout import Rollout, RolloutError, RolloutFile
@@ -191,3 +191,101 @@ def test_paths_by_version_and_label():
     with pytest.raises(RequestError, match="no such endpoint") as e:
         parse_model_path("/v1/models/babyweight/labels/a/versions/1")
     assert e.value.status == 404
+
+
+# -- the stable version's directory removed while a canary exists (issue 29) --------------------
+def fake_version(base: Path, version: int) -> None:
+    """A directory that counts as a complete version on disk (never loaded here)."""
+    (base / str(version) / "variables").mkdir(parents=True)
+    (base / str(version) / "saved_model.pb").write_bytes(b"x")
+    (base / str(version) / "variables" / "variables.index").write_bytes(b"x")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """Versions 100 (the previous stable), 200 (stable) and 300 (canary) on disk and loaded."""
+    base = tmp_path / "babyweight"
+    for v in (100, 200, 300):
+        fake_version(base, v)
+    registry = ModelRegistry(base)
+    registry.loaded = {v: placeholder(v) for v in (100, 200, 300)}
+    file = RolloutFile(tmp_path / "babyweight.rollout.json")
+    file.update(lambda r: (r.take_new(100), r.take_new(200), r.promote(), r.take_new(300)))
+    assert file.read().labels() == {"stable": 200, "canary": 300}
+    records = []
+    router = Router(registry, file, ServingLog(tmp_path / "log.jsonl"), model_name="babyweight",
+                    canary_percent=20, record=lambda *args: records.append(args))  # fmt: skip
+    return router, base, records
+
+
+def remove_version(router, base: Path, version: int) -> None:
+    """The directory deleted, and the registry's next poll (which drops it from `loaded`)."""
+    import shutil
+
+    shutil.rmtree(base / str(version))
+    router.registry.loaded = {v: m for v, m in router.registry.loaded.items() if v != version}
+
+
+def test_stable_answers_and_is_labelled_before_the_poll_notices(served):
+    router, base, _ = served
+    remove_version(router, base, 200)  # the rollout file still says stable 200
+    assert router.pick(label="stable") == (router.registry.loaded[100], "stable")
+    assert router.labelled_version("stable") == 100
+    picks = [router.pick() for _ in range(100)]
+    assert {label for _, label in picks} == {"stable", "canary"}  # never None
+    assert sum(label == "canary" for _, label in picks) == 20  # the canary keeps its share
+
+
+def test_a_gone_stable_moves_to_the_newest_good_version_that_is_not_the_canary(
+    served, tmp_path, caplog
+):
+    router, base, records = served
+    remove_version(router, base, 200)
+    router.after_refresh()
+
+    rollout = RolloutFile(tmp_path / "babyweight.rollout.json").read()
+    assert (rollout.labels(), rollout.previous) == ({"stable": 100, "canary": 300}, [])
+    message = (
+        "stable version 200 is gone from disk; stable moved to 100, the newest good version "
+        "that is not the canary"
+    )
+    assert [r.getMessage() for r in caplog.records if "stable version" in r.getMessage()] == [
+        message
+    ]
+    events = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "rollout.stable_gone"
+    assert (events[-1]["stable"], events[-1]["canary"], events[-1]["message"]) == (
+        100,
+        300,
+        message,
+    )
+    assert records == [("stable_gone", message, {"gone": 200, "stable": 100},
+                        {"stable": 100, "canary": 300})]  # fmt: skip
+    assert router.pick(label="stable")[0].version == "100"
+    router.after_refresh()  # the next poll changes nothing more
+    assert len(records) == 1
+
+
+def test_with_no_other_good_version_the_canary_becomes_stable(served, tmp_path):
+    router, base, records = served
+    remove_version(router, base, 100)
+    router.after_refresh()  # the previous stable going changes no label
+    assert records == []
+    remove_version(router, base, 200)
+    router.after_refresh()
+    assert RolloutFile(tmp_path / "babyweight.rollout.json").read().labels() == {"stable": 300}
+    [(action, message, moved, labels)] = records
+    assert message == (
+        "stable version 200 is gone from disk; canary 300 became stable (no other good version)"
+    )
+    assert (moved, labels) == ({"gone": 200, "stable": 300}, {"stable": 300})
+    assert router.pick() == (router.registry.loaded[300], "stable")
+
+
+def test_a_stable_that_no_longer_loads_moves_on_too(served, tmp_path):
+    router, base, records = served
+    router.registry.failed = {200: "OSError: broken"}
+    router.registry.loaded = {v: m for v, m in router.registry.loaded.items() if v != 200}
+    router.after_refresh()
+    assert RolloutFile(tmp_path / "babyweight.rollout.json").read().stable == 100
+    assert "200 does not load" in records[0][1]

@@ -78,6 +78,17 @@ def test_status_counts_requests_share_and_mean_per_version(model_dir, tmp_path):
     assert "labels: stable 100, canary 200" in text and "mean prediction" in text
 
 
+@pytest.mark.parametrize("percent", [0, 20])
+def test_status_says_a_canary_at_0_percent_gets_no_traffic(model_dir, percent):
+    RolloutFile(rollout_file_of(model_dir)).update(lambda r: setattr(r, "canary_percent", percent))
+    result = run("status", "--model-dir", str(model_dir), "--serving-log", "")
+    assert result.returncode == 0, result.stderr
+    waiting = "canary 0%: no traffic until `--canary-percent` or promote"
+    assert (waiting in result.stdout) == (percent == 0), result.stdout
+    if percent:
+        assert "canary share 20% of unlabelled requests" in result.stdout
+
+
 def test_promote_and_rollback_move_the_labels_and_log_an_event(model_dir, tmp_path):
     log_path = tmp_path / "log.jsonl"
     common = ("--model-dir", str(model_dir), "--serving-log", str(log_path), "--no-record")
@@ -115,11 +126,11 @@ def test_missing_or_corrupt_store_is_one_line_and_nothing_moves(tmp_path):
         fake_version(base, version)
     RolloutFile(rollout_file_of(base)).update(lambda r: (r.take_new(100), r.take_new(200)))
     result = run("promote", "--output", str(output))
-    assert result.returncode == 1 and "no ML Metadata store" in result.stderr
+    assert result.returncode == 2 and "no ML Metadata store" in result.stderr
     assert "--no-record" in result.stderr and "Traceback" not in result.stderr
     (output / "metadata.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
     result = run("promote", "--output", str(output))
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 2, result.stdout
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "metadata.sqlite" in result.stderr
     assert RolloutFile(rollout_file_of(base)).read().canary == 200
@@ -127,9 +138,9 @@ def test_missing_or_corrupt_store_is_one_line_and_nothing_moves(tmp_path):
 
 def test_no_model_directory_is_one_line(tmp_path):
     result = run("status", "--output", str(tmp_path))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"babyweight rollout status: no model directory {tmp_path}/serving_model/babyweight; "
+        f"babyweight rollout: no model directory {tmp_path}/serving_model/babyweight; "
         "give the run's --output, or --model-dir"
     ]
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from babyweight.metadata import lineage
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import trace as trace_lib
+from babyweight.metadata.pushed import find_pushed
 from babyweight.serving.rollout_lineage import (
     CONTEXT_TYPE,
     EXECUTION_TYPE,
-    find_pushed,
     record_rollout,
+    server_recorder,
 )
 
 import lineage_store
@@ -53,3 +54,26 @@ def test_a_rollout_is_an_execution_linked_to_the_pushed_models(tmp_path):
     }
     downstream = trace_lib.trace(lineage.Lineage(store), ids["pushed"])["downstream"]
     assert execution.id in {step["execution"] for step in downstream}
+
+
+def test_the_server_records_a_stable_gone_from_disk(tmp_path):
+    path = tmp_path / "metadata.sqlite"
+    ids = lineage_store.build(path)
+    record = server_recorder(path, Path("/serving/demo"))
+    message = "stable version 1700000000 is gone from disk; stable moved to 1690000000"
+    record("stable_gone", message, {"gone": 1700000000, "stable": 1690000000},
+           {"stable": 1690000000})  # fmt: skip
+    store = mlmd.open_store(path, readonly=True)
+    (recorded,) = store.get_executions_by_type(EXECUTION_TYPE)
+    assert mlmd.custom_property(recorded, "action") == "stable_gone"
+    assert mlmd.custom_property(recorded, "description") == message
+    assert mlmd.custom_property(recorded, "gone_version") == 1700000000
+    events = store.get_events_by_execution_ids([recorded.id])
+    assert [(e.artifact_id, e.path.steps[0].key) for e in events] == [(ids["pushed"], "gone")]
+
+
+def test_a_store_the_server_cannot_write_is_logged_not_raised(tmp_path, caplog):
+    bad = tmp_path / "metadata.sqlite"
+    bad.write_bytes(b"not a store")
+    server_recorder(bad, tmp_path)("stable_gone", "m", {"gone": 1}, {})
+    assert "not recorded in ML Metadata" in caplog.text

@@ -208,3 +208,51 @@ def test_canary_share_promote_and_rollback(output, pushed_model_dir, tiny_run):
         contexts = {c.type for c in store.get_contexts_by_execution(execution.id)}
         assert contexts == {CONTEXT_TYPE, "pipeline"}
     assert "promoted=" in executions[0].custom_properties["unlinked"].string_value
+
+
+def test_deleting_the_stable_version_while_a_canary_exists(output, pushed_model_dir, tiny_run):
+    """Issue 29: all traffic went to the canary, the rollout file kept the deleted stable,
+    /labels/stable answered 404 and the serving log recorded `label: null`."""
+    base = output / "serving_model" / MODEL_NAME
+    v1 = int(pushed_model_dir.name)
+    v2, v3 = v1 + 1, v1 + 2
+    extra = ("--canary-percent", str(CANARY_PERCENT), "--poll-seconds", "0.3")
+    with running_server(output, output / "server.out", *extra) as url:
+        wait_for_label(url, "stable", v1)
+        push_copy(pushed_model_dir, base, v2)
+        wait_for_label(url, "canary", v2)
+        assert rollout(output, "promote").returncode == 0  # stable v2, previous v1
+        push_copy(pushed_model_dir, base, v3)
+        wait_for_label(url, "canary", v3)
+
+        shutil.rmtree(base / str(v2))
+        deadline = time.monotonic() + 60
+        with httpx.Client() as c:
+            while True:  # stable answers all along, then as v1
+                r = c.get(f"{api(url)}/labels/stable")
+                assert r.status_code == 200, r.text
+                if r.json()["model_version_status"][0]["version"] == str(v1):
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            versions = [
+                c.post(f"{api(url)}:predict", json={"instances": [ROW]}).headers["X-Model-Version"]
+                for _ in range(100)
+            ]
+        assert versions.count(str(v3)) == CANARY_PERCENT and versions.count(str(v1)) == 80
+    labels = json.loads((base.parent / f"{MODEL_NAME}.rollout.json").read_text())
+    assert (labels["stable"], labels["canary"]) == (v1, v3)
+    message = f"stable version {v2} is gone from disk; stable moved to {v1}"
+    said = [line for line in (output / "server.out").read_text().splitlines() if message in line]
+    assert len(said) == 1, said
+    log = [json.loads(line) for line in (output / "serving_log.jsonl").read_text().splitlines()]
+    [gone] = [e for e in log if e.get("event") == "rollout.stable_gone"]
+    assert (gone["stable"], gone["canary"]) == (v1, v3) and message in gone["message"]
+    assert all(r["label"] in ("stable", "canary") for r in log if "features" in r)
+    store = open_store(output / "metadata.sqlite", readonly=True)
+    [recorded] = [
+        e
+        for e in store.get_executions_by_type(EXECUTION_TYPE)
+        if e.custom_properties["action"].string_value == "stable_gone"
+    ]
+    assert recorded.custom_properties["stable_after"].int_value == v1

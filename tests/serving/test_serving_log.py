@@ -9,8 +9,9 @@ import json
 import threading
 
 from babyweight.instances import InvalidInstance, parse_instance
-from babyweight.monitoring.skew import read_serving_log
-from babyweight.serving.log import ServingLog, log_files, read_records, rotated_path
+from babyweight.monitoring.serving_log import read_serving_log
+from babyweight.serving.log import ServingLog
+from babyweight.serving_log import log_files, read_records, rotated_path
 
 import pytest
 from helpers import SHARED_DATA

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from babyweight import model_store
 from babyweight.instances import parse_instances
-from babyweight.serving import model_store
 
 import pytest
 from serve_helpers import ROW, in_process_predictions

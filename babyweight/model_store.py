@@ -2,9 +2,9 @@
 
 The Pusher writes `serving_model/babyweight/<version>/`, one SavedModel per blessed model, the
 version an integer (seconds since the epoch). This module knows nothing of HTTP: the REST server
-and batch prediction both use it.
+and batch prediction both use it, so it is a domain module, not part of either tool.
 
-    from babyweight.serving import model_store
+    from babyweight import model_store
     model = model_store.load(model_store.newest_version_dir("outputs/serving_model/babyweight"))
     model.predict(parse_instances(rows))  # -> [pounds, ...]
 """
@@ -16,16 +16,13 @@ import os
 from pathlib import Path
 
 from babyweight import features as F
-from babyweight.instances import Instance, signature_inputs
+from babyweight.errors import UsageError
+from babyweight.instances import Instance, example_instance, signature_inputs
 
 SAVED_MODEL_FILE = "saved_model.pb"
-# One row predicted right after loading, so the first request does not pay for tracing.
-WARM_UP_INSTANCE = Instance(
-    is_male=F.UNKNOWN, mother_age=30, plurality=F.SINGLE, gestation_weeks=39
-)
 
 
-class ModelNotFound(LookupError):
+class ModelNotFound(UsageError, LookupError):
     """No loadable version where one was expected; the message says where."""
 
 
@@ -123,6 +120,6 @@ def load(version_dir: str | os.PathLike, *, warm_up: bool = True) -> LoadedModel
     model = LoadedModel(
         path=path, version=path.name, signature=saved.signatures[F.RAW_SIGNATURE], saved=saved
     )
-    if warm_up:
-        model.predict([WARM_UP_INSTANCE])
+    if warm_up:  # one row of the table's examples, so the first request does not trace
+        model.predict([example_instance()])
     return model
