@@ -209,8 +209,9 @@ SETTINGS = (
     # Google Cloud.
     Setting("target", DEFAULT_KFP_TARGET, "where the compiled pipeline runs",
             choices=tuple(KFP_TARGETS), env="BABYWEIGHT_TARGET", runners=(KUBEFLOW,)),
-    Setting("project", None, "GCP project: BigQuery's billing project; on KFP/Vertex also "
-            "Dataflow's and the default image's", flags={LOCAL: "--gcp-project"},
+    Setting("project", None, "GCP project (local_runner.py: --gcp-project): BigQuery's billing "
+            "project; on KFP/Vertex also Dataflow's and the default image's",
+            flag="--project", flags={LOCAL: "--gcp-project"},
             env="BABYWEIGHT_GCP_PROJECT"),
     Setting("region", GCP_REGION, "GCP region", env="BABYWEIGHT_GCP_REGION", runners=(KUBEFLOW,)),
     Setting("bucket", None, "GCS bucket: the default for every gs:// path",
@@ -225,9 +226,9 @@ SETTINGS = (
             env="BABYWEIGHT_IMAGE", runners=(KUBEFLOW,)),
     Setting("beam_runner", DEFAULT_BEAM_RUNNER, "where Beam runs the heavy steps",
             choices=BEAM_RUNNERS, env="BABYWEIGHT_BEAM_RUNNER", runners=(KUBEFLOW,)),
-    Setting("schema_path", str(SCHEMA_PATH), "the curated schema file ImportSchemaGen reads",
+    Setting("schema_path", IMAGE_SCHEMA_PATH, "the curated schema file ImportSchemaGen reads",
             env="BABYWEIGHT_SCHEMA_PATH", runners=(KUBEFLOW,),
-            defaults={KUBEFLOW: IMAGE_SCHEMA_PATH}),
+            defaults={LOCAL: str(SCHEMA_PATH)}),
     # Training.
     Setting("train_steps", TRAIN_STEPS, "the Trainer's step budget", type=int, minimum=1,
             env="BABYWEIGHT_TRAIN_STEPS"),
