@@ -21,10 +21,10 @@ chosen by the `range_config` pipeline parameter: the latest by default, so a rec
     python kubeflow_runner.py --target kfp --project P --bucket B --image gcr.io/P/bw:1
     tfx pipeline compile --engine vertex --pipeline_path kubeflow_runner.py   # settings from env
 
-Every flag has an environment variable (pipeline/configs.py, CLOUD_ENV), so the stock `tfx` CLI,
-which runs this file without arguments, gets the same settings. Upload and run a compiled KFP
-spec with `babyweight kfp` (babyweight/kfp/client.py); run it here, task by task, with
-`babyweight kfp-spec-run`.
+The flags are made from pipeline/configs.py (SETTINGS); each setting has an environment variable
+(CLOUD_ENV), so the stock `tfx` CLI, which runs this file without arguments, gets the same
+settings. Upload and run a compiled KFP spec with `babyweight kfp` (babyweight/kfp/client.py);
+run it here, task by task, with `babyweight kfp-spec-run`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import os
 import sys
 from pathlib import Path
 
+from babyweight.errors import ExitCode
 from babyweight.kfp.spec import ir_path
 
 import yaml
@@ -48,40 +49,24 @@ from pipeline import configs
 NEVER_CACHED = ("BigQueryExampleGen",)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+PROG = "kubeflow_runner"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """kubeflow_runner.py's parser: one flag per kubeflow setting of pipeline/configs.py, each
+    unset by default so that its environment variable, then its default, can apply."""
     parser = argparse.ArgumentParser(
+        prog=PROG,
         description="Compile the babyweight pipeline to a KFP v2 / Vertex pipeline spec.",
         epilog="Each flag can be set by the environment variable named in its help.",
     )
-
-    def add(flag: str, field: str, help: str, **kwargs) -> None:
-        parser.add_argument(flag, dest=field, help=f"{help} [{configs.CLOUD_ENV[field]}]", **kwargs)
-
-    add("--target", "target", f"one of {sorted(configs.KFP_TARGETS)}", choices=configs.KFP_TARGETS)
-    add("--project", "project", "GCP project (Dataflow, BigQuery, default image)")
-    add("--region", "region", f"GCP region (default {configs.GCP_REGION})")
-    add("--bucket", "bucket", "GCS bucket: the default for every gs:// path below")
-    add("--pipeline-root", "pipeline_root", "where components write artifacts")
-    add("--serving-model-dir", "serving_model_dir", "where the Pusher copies blessed models")
-    add("--image", "image", f"pipeline image (default {configs.DEFAULT_IMAGE})")
-    add("--temp-location", "temp_location", "gs:// temp location for Dataflow and BigQuery")
-    add("--source", "data_source", "bigquery (default) or csv", choices=configs.DATA_SOURCES)
-    add("--data-root", "data_root", "directory of staged CSV files, for --source csv")
-    add("--bq-table", "bigquery_table", f"BigQuery table (default {configs.BIGQUERY_TABLE})")
-    add("--bq-limit", "bigquery_limit", "read at most this many rows", type=int)
-    runners = configs.BEAM_RUNNERS
-    add("--beam-runner", "beam_runner", "dataflow (default) or direct", choices=runners)
-    add("--schema-path", "schema_path", f"schema file (default {configs.IMAGE_SCHEMA_PATH})")
-    add("--train-steps", "train_steps", f"default {configs.TRAIN_STEPS}", type=int)
-    add("--eval-steps", "eval_steps", f"default {configs.EVAL_STEPS}", type=int)
-    parser.add_argument("--tune", action="store_true", help="run the Tuner before the Trainer")
-    parser.add_argument("--no-cache", action="store_true", help="compile with caching off")
+    configs.add_settings(parser, configs.KUBEFLOW, unset=True)
     parser.add_argument(
         "--output",
         type=Path,
         help=f"spec file to write (default {configs.KFP_SPEC_FILE.format(target='TARGET')})",
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 def compile_pipeline(
@@ -169,24 +154,24 @@ def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    flags = {name: getattr(args, name) for name in configs.CLOUD_ENV}
+    args = build_parser().parse_args(argv)
+    flags = {s.name: getattr(args, s.name) for s in configs.settings_of(configs.KUBEFLOW)}
     try:
         cloud = configs.CloudSettings.resolve(flags, os.environ)
-        settings = cloud.pipeline_settings(enable_tuning=args.tune, enable_cache=not args.no_cache)
     except ValueError as e:
-        print(f"kubeflow_runner: {e}", file=sys.stderr)
-        return 2
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    settings = cloud.pipeline
     output = (args.output or Path(configs.KFP_SPEC_FILE.format(target=cloud.target))).resolve()
     compile_pipeline(cloud, settings, output)
     print(f"target {cloud.target}: {configs.KFP_TARGETS[cloud.target]}")
     for line in left_out(cloud, settings):
         print(f"  {line}")
-    print(f"  image {cloud.image}; Beam on {cloud.beam_runner}; root {cloud.pipeline_root}")
+    print(f"  image {cloud.image}; Beam on {cloud.beam_runner}; root {settings.pipeline_root}")
     uncached = " (BigQueryExampleGen: never, it reads the table anew)" * (
-        cloud.data_source == "bigquery" and not args.no_cache
+        settings.data_source == "bigquery" and settings.enable_cache
     )
-    print(f"  cache {'off' if args.no_cache else 'on'}{uncached}")
+    print(f"  cache {'on' if settings.enable_cache else 'off'}{uncached}")
     print(f"compiled to {output} (PipelineJob, for Vertex)")
     print(f"        and {ir_path(output)} (pipeline spec, to upload to KFP)")
     return 0

@@ -89,11 +89,11 @@ def keep_autograph_out_of_tf_keras() -> None:
 
 
 def build_model(
-    learning_rate: float = 0.003,
-    hidden_units: list[int] = (64, 32),
-    embedding_dim: int = 4,
+    learning_rate: float, hidden_units: list[int], embedding_dim: int
 ) -> tf.keras.Model:
-    """Wide-and-deep regressor over Transform's outputs; call it inside a strategy scope."""
+    """Wide-and-deep regressor over Transform's outputs; call it inside a strategy scope. The
+    hyperparameters come from the Trainer's configuration (pipeline/configs.py HYPERPARAMETERS,
+    or the Tuner's best values); a test passes its own."""
     keep_autograph_out_of_tf_keras()
     inputs = {
         name: tf.keras.Input(shape=(1,), name=name, dtype=tf.int64) for name in F.CATEGORICAL_XF
@@ -135,8 +135,9 @@ def build_model(
 
 
 def _hyperparameters(fn_args) -> dict:
-    """Tuner's best values when the Tuner ran, else the configured ones."""
-    configured = dict((fn_args.custom_config or {}).get("hyperparameters", {}))
+    """Tuner's best values when the Tuner ran, over the configured ones (the Trainer's
+    custom_config, from PipelineSettings.hyperparameters)."""
+    configured = dict(fn_args.custom_config["hyperparameters"])
     if fn_args.hyperparameters:
         import keras_tuner
 
@@ -148,7 +149,7 @@ def _hyperparameters(fn_args) -> dict:
 
 
 def _model_args(hp: dict) -> dict:
-    return {k: hp[k] for k in ("learning_rate", "hidden_units", "embedding_dim") if k in hp}
+    return {k: hp[k] for k in ("learning_rate", "hidden_units", "embedding_dim")}
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -162,7 +163,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     hp = _hyperparameters(fn_args)
     strategy = tf.distribute.MirroredStrategy()
-    batch_size = int(hp.get("batch_size", 64)) * strategy.num_replicas_in_sync
+    batch_size = int(hp["batch_size"]) * strategy.num_replicas_in_sync
     train = input_fn(fn_args.train_files, tf_transform_output, batch_size, augment=True)
     evaluation = input_fn(fn_args.eval_files, tf_transform_output, batch_size, augment=False)
     with strategy.scope():
@@ -207,16 +208,16 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs):
-    """Tuner entry point: random search over learning rate, hidden units and embedding size."""
+    """Tuner entry point: random search over the configured search space (pipeline/configs.py
+    TUNER_SEARCH_SPACE: learning rate, hidden units as "64,32", embedding size)."""
     import keras_tuner
 
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-    custom = fn_args.custom_config or {}
-    batch_size = int(custom.get("hyperparameters", {}).get("batch_size", 64))
+    custom = fn_args.custom_config
+    batch_size = int(custom["hyperparameters"]["batch_size"])
     hp = keras_tuner.HyperParameters()
-    hp.Choice("learning_rate", [0.001, 0.003, 0.01])
-    hp.Choice("hidden_units", ["32,16", "64,32", "128,64"])
-    hp.Choice("embedding_dim", [2, 4, 8])
+    for name, values in custom["search_space"].items():
+        hp.Choice(name, values)
 
     def build(hp):
         return build_model(
@@ -228,11 +229,11 @@ def tuner_fn(fn_args: tfx.components.FnArgs):
     tuner = keras_tuner.RandomSearch(
         build,
         objective=keras_tuner.Objective("val_rmse", "min"),
-        max_trials=int(custom.get("max_trials", 6)),
+        max_trials=int(custom["max_trials"]),
         hyperparameters=hp,
         directory=fn_args.working_dir,
         project_name="babyweight_tuning",
-        seed=42,
+        seed=SEED,
     )
     train = input_fn(fn_args.train_files, tf_transform_output, batch_size, augment=True)
     evaluation = input_fn(fn_args.eval_files, tf_transform_output, batch_size, augment=False)

@@ -181,58 +181,33 @@ def base_model_of(settings: configs.PipelineSettings, transform, baseline):
     return None, no_base, []
 
 
-def create_pipeline(
-    settings: configs.PipelineSettings, metadata_connection_config=None
-) -> tfx.dsl.Pipeline:
-    # Read the data (one span of it) and split it by hash of the split key (train/eval/test).
-    example_gen = example_gen_of(settings)
-
-    # Statistics of every split: input to validation, drift and the reports.
-    statistics_gen = tfx.components.StatisticsGen(
-        examples=example_gen.outputs["examples"], stats_options=drift.statistics_options()
+def data_checks(statistics, schema) -> list:
+    """[ExampleValidator, DataReport, DataValidationGate]: compare the statistics with the
+    schema, report them (first, so a run the gate stops still shows why), and stop the run on
+    any anomaly (the stock validator only records them)."""
+    validator = tfx.components.ExampleValidator(statistics=statistics, schema=schema)
+    report = DataReport(statistics=statistics, anomalies=validator.outputs["anomalies"]).with_id(
+        "DataReport"
     )
-
-    # The curated schema kept in the repo, not a fresh inference that would accept any data.
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=settings.schema_path)
-
-    # Compare the statistics with the schema ...
-    example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
-    )
-    data_checks = dict(
-        statistics=statistics_gen.outputs["statistics"],
-        anomalies=example_validator.outputs["anomalies"],
-    )
-    # ... report them (first, so a run the gate stops still shows why) ...
-    data_report = DataReport(**data_checks).with_id("DataReport")
-    # ... and stop the run on any anomaly (the stock validator only records them).
-    gate = DataValidationGate(anomalies=example_validator.outputs["anomalies"]).with_id(
+    gate = DataValidationGate(anomalies=validator.outputs["anomalies"]).with_id(
         "DataValidationGate"
     )
-    gate.add_upstream_node(data_report)
+    gate.add_upstream_node(report)
+    return [validator, report, gate]
 
-    components = [example_gen, statistics_gen, schema_gen, example_validator]
-    components += [data_report, gate]
-    gates = [gate]
 
-    # Drift from the previous span: stop the run (or warn) before any training.
-    drift_nodes = drift_gate_of(settings, example_gen, statistics_gen.outputs["statistics"])
-    components += drift_nodes
-    gates += drift_nodes[-1:]
+def span_window_of(settings: configs.PipelineSettings, example_gen, statistics) -> list:
+    """[the resolver of the last span_window spans' Examples], or [] for this run's span only."""
+    if settings.span_window <= 1:
+        return []
+    return [resolvers.span_window(example_gen, statistics, settings.span_window)]
 
-    # The examples to learn from: this run's span, or the last span_window spans.
-    examples = example_gen.outputs["examples"]
-    if settings.span_window > 1:
-        window = resolvers.span_window(
-            example_gen, statistics_gen.outputs["statistics"], settings.span_window
-        )
-        examples = window.outputs["examples"]
-        components.append(window)
 
-    # Feature work, the same graph at training and serving time.
+def transform_of(examples, schema, gates: list):
+    """Transform, after every gate: the feature work, the same graph at training and serving."""
     transform = tfx.components.Transform(
         examples=examples,
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         preprocessing_fn=configs.PREPROCESSING_FN,
         # Its pre- and post-transform statistics: nothing reads them (StatisticsGen's do the
         # validation, drift and reports), and they took a third of its time.
@@ -240,90 +215,119 @@ def create_pipeline(
     )
     for upstream in gates:
         transform.add_upstream_node(upstream)
+    return transform
 
-    training_inputs = dict(
+
+def training_inputs(settings: configs.PipelineSettings, transform, schema) -> dict:
+    """What the Tuner and the Trainer both read; the step budgets are pipeline parameters."""
+    return dict(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         train_args=run_parameter("train_args", {"num_steps": settings.train_steps}),
         eval_args=run_parameter("eval_args", {"num_steps": settings.eval_steps}),
     )
-    components.append(transform)
 
-    # Optional hyperparameter search; the Trainer then uses its best values.
-    hyperparameters = None
-    if settings.enable_tuning:
-        tuner = tfx.components.Tuner(
-            tuner_fn=configs.TUNER_FN,
-            custom_config={
-                "hyperparameters": settings.hyperparameters,
-                "max_trials": settings.tuner_trials,
-            },
-            **{
-                **training_inputs,
-                "train_args": tfx.proto.TrainArgs(num_steps=settings.tuner_train_steps),
-            },
+
+def tuner_of(settings: configs.PipelineSettings, inputs: dict) -> list:
+    """[the Tuner, a random search], or [] when tuning is off."""
+    if not settings.enable_tuning:
+        return []
+    custom = {
+        "hyperparameters": settings.hyperparameters,
+        "search_space": configs.TUNER_SEARCH_SPACE,
+        "max_trials": settings.tuner_trials,
+    }
+    steps = tfx.proto.TrainArgs(num_steps=settings.tuner_train_steps)
+    return [
+        tfx.components.Tuner(
+            tuner_fn=configs.TUNER_FN, custom_config=custom, **{**inputs, "train_args": steps}
         )
-        hyperparameters = tuner.outputs["best_hyperparameters"]
-        components.append(tuner)
+    ]
 
-    # The last blessed model is the baseline (OSS KFP v2 cannot run a resolver).
-    baseline = None
-    if settings.use_baseline:
-        resolver = tfx.dsl.Resolver(
+
+def baseline_of(settings: configs.PipelineSettings) -> list:
+    """[the resolver of the latest blessed model, the Evaluator's baseline], or [] where the
+    orchestrator cannot run a resolver (OSS KFP v2)."""
+    if not settings.use_baseline:
+        return []
+    return [
+        tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
             model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
             model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
         ).with_id("latest_blessed_model_resolver")
-        baseline = resolver.outputs["model"]
-        components.append(resolver)
+    ]
 
-    # Warm start from a blessed model's weights (models/model.py decides if the config allows).
-    base_model, no_base, found = base_model_of(settings, transform, baseline)
-    components += found
 
-    # Wide-and-deep Keras model under MirroredStrategy.
+def pusher_of(settings: configs.PipelineSettings, model, blessing):
+    """Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones),
+    unless it is already the newest version there (a cached rerun)."""
+    destination = tfx.proto.PushDestination(
+        filesystem=tfx.proto.PushDestination.Filesystem(base_directory=settings.serving_model_dir)
+    )
+    return ServingPusher(
+        model=model, model_blessing=blessing, push_destination=destination
+    ).with_id("Pusher")
+
+
+def create_pipeline(
+    settings: configs.PipelineSettings, metadata_connection_config=None
+) -> tfx.dsl.Pipeline:
+    """The DAG (the module docstring draws it); the local runner passes its MLMD connection."""
+    # Read the data (one span of it) and split it by hash of the split key (train/eval/test).
+    example_gen = example_gen_of(settings)
+    # Statistics of every split: input to validation, drift and the reports.
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"], stats_options=drift.statistics_options()
+    )
+    statistics = statistics_gen.outputs["statistics"]
+    # The curated schema kept in the repo, not a fresh inference that would accept any data.
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=settings.schema_path)
+    schema = schema_gen.outputs["schema"]
+    # Anomalies against the schema stop the run; so does drift from the previous span.
+    validator, data_report, gate = data_checks(statistics, schema)
+    drift_nodes = drift_gate_of(settings, example_gen, statistics)
+    # The examples to learn from: this run's span, or the last span_window spans.
+    window = span_window_of(settings, example_gen, statistics)
+    examples = (window[0] if window else example_gen).outputs["examples"]
+    transform = transform_of(examples, schema, [gate, *drift_nodes[-1:]])
+    # Optional hyperparameter search; the Trainer then uses its best values.
+    inputs = training_inputs(settings, transform, schema)
+    tuner = tuner_of(settings, inputs)
+    # The last blessed model is the baseline, and (settings allowing) the warm start.
+    baseline = baseline_of(settings)
+    baseline_model = baseline[0].outputs["model"] if baseline else None
+    base_model, no_base, found = base_model_of(settings, transform, baseline_model)
+    # Wide-and-deep Keras model under MirroredStrategy (models/model.py).
     trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
-        hyperparameters=hyperparameters,
+        hyperparameters=tuner[0].outputs["best_hyperparameters"] if tuner else None,
         base_model=base_model,
         custom_config={"hyperparameters": settings.hyperparameters, "no_base_model": no_base},
-        **training_inputs,
+        **inputs,
     )
-    components.append(trainer)
-
     # Metrics per slice on the held-out test split, and the blessing.
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=baseline,
+        baseline_model=baseline_model,
         eval_config=eval_config(settings),
         example_splits=[configs.EVAL_SPLIT],
     )
-
-    # Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones),
-    # unless it is already the newest version there (a cached rerun).
-    pusher = ServingPusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=settings.serving_model_dir
-            )
-        ),
-    ).with_id("Pusher")
+    evaluation, blessing = evaluator.outputs["evaluation"], evaluator.outputs["blessing"]
+    pusher = pusher_of(settings, trainer.outputs["model"], blessing)
     # What the KFP UI shows of the run: report, summary and the Overall metrics.
+    anomalies = validator.outputs["anomalies"]
     run_report = RunReport(
-        **data_checks,
-        evaluation=evaluator.outputs["evaluation"],
-        blessing=evaluator.outputs["blessing"],
+        statistics=statistics, anomalies=anomalies, evaluation=evaluation, blessing=blessing
     ).with_id("RunReport")
-    components += [evaluator, pusher, run_report]
-
+    components = [example_gen, statistics_gen, schema_gen, validator, data_report, gate]
+    components += [*drift_nodes, *window, transform, *tuner, *baseline, *found, trainer]
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,
         pipeline_root=settings.pipeline_root,
-        components=components,
+        components=[*components, evaluator, pusher, run_report],
         enable_cache=settings.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(settings.beam_pipeline_args),

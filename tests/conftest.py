@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import babyweight  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
-from babyweight.metadata.summary import ExitCode
+from babyweight.errors import ExitCode
 
 import pytest
 from helpers import run_local_pipeline, tiny_slice

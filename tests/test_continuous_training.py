@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from babyweight import run_lock
+from babyweight.errors import ExitCode
 from babyweight.layout import OutputLayout
+from babyweight.local import spans, watcher
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import summary as summary_lib
-from babyweight.metadata.summary import ExitCode
 
 import pytest
 from helpers import (
@@ -31,8 +32,6 @@ from helpers import (
     open_in_chromium,
     run_local_pipeline,
 )
-
-from pipeline import spans, watcher
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from babyweight import features as F
+from babyweight.errors import ExitCode
 from babyweight.metadata import store as mlmd
-from babyweight.metadata.summary import ExitCode
 
 import numpy as np
 import pytest

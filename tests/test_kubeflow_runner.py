@@ -351,6 +351,26 @@ def test_bad_cloud_settings_are_named(flags, env, message):
         configs.CloudSettings.resolve({**BASE_FLAGS, **flags}, env)
 
 
+# The flags of kubeflow_runner.py before the settings were declared once (issue 21).
+FLAGS = [
+    "--beam-runner", "--bq-limit", "--bq-table", "--bucket", "--data-root", "--eval-steps",
+    "--help", "--image", "--no-cache", "--output", "--pipeline-root", "--project", "--region",
+    "--schema-path", "--serving-model-dir", "--source", "--target", "--temp-location",
+    "--train-steps", "--tune", "-h",
+]  # fmt: skip
+
+
+def test_every_flag_keeps_its_spelling_and_names_its_variable():
+    parser = kubeflow_runner.build_parser()
+    assert sorted(o for a in parser._actions for o in a.option_strings) == FLAGS
+    args = parser.parse_args([])
+    help_text = " ".join(parser.format_help().split())
+    for setting in configs.settings_of(configs.KUBEFLOW):
+        assert getattr(args, setting.name) is None  # not given: the variable or default applies
+        if setting.env:
+            assert f"[{setting.env}]" in help_text
+
+
 def test_main_reports_a_bad_setting_in_one_line(tmp_path, monkeypatch, capsys):
     for name in configs.CLOUD_ENV.values():
         monkeypatch.delenv(name, raising=False)

@@ -63,7 +63,7 @@ def test_trains_under_two_device_mirrored_strategy():
 
 
 def test_build_has_wide_and_deep_parts_over_every_transformed_feature():
-    model = M.build_model(hidden_units=[4], embedding_dim=2)
+    model = M.build_model(learning_rate=0.003, hidden_units=[4], embedding_dim=2)
     assert sorted(model.input_names) == sorted([*F.CATEGORICAL_XF, *F.NUMERIC_XF])
     names = {layer.name for layer in model.layers}
     assert {"wide", "deep", F.PREDICTION_KEY} <= names

@@ -58,7 +58,7 @@ def test_warm_start_only_from_the_very_same_configuration(base_dir, base_config,
 
 def saved_model(tmp_path, hidden_units, name="base"):
     """A built model saved as run_fn saves it (no layer traces), with its configuration."""
-    model = M.build_model(hidden_units=hidden_units, embedding_dim=2)
+    model = M.build_model(learning_rate=0.003, hidden_units=hidden_units, embedding_dim=2)
     path = str(tmp_path / name / "Format-Serving")
     model.save(path, save_format="tf", save_traces=False)
     model_config.write_config(path, model_config.model_config(hidden_units, 2))
@@ -77,7 +77,7 @@ def fn_args(tmp_path, base_model):
 def test_the_new_model_starts_from_the_base_weights_and_records_why(tmp_path):
     base, path = saved_model(tmp_path, [8])
     assert model_config.read_config(path)["hidden_units"] == [8]
-    model = M.build_model(hidden_units=[8], embedding_dim=2)
+    model = M.build_model(learning_rate=0.003, hidden_units=[8], embedding_dim=2)
     pairs = zip(model.get_weights(), base.get_weights(), strict=True)
     assert not all(np.array_equal(a, b) for a, b in pairs)  # built afresh: other weights
     record = W.warm_start(model, fn_args(tmp_path, path), model_config.model_config([8], 2))
@@ -90,7 +90,7 @@ def test_the_new_model_starts_from_the_base_weights_and_records_why(tmp_path):
 
 def test_a_changed_configuration_trains_from_scratch_and_says_why(tmp_path):
     base, path = saved_model(tmp_path, [8])
-    model = M.build_model(hidden_units=[16], embedding_dim=2)
+    model = M.build_model(learning_rate=0.003, hidden_units=[16], embedding_dim=2)
     before = model.get_weights()
     record = W.warm_start(model, fn_args(tmp_path, path), model_config.model_config([16], 2))
     assert record["warm_start"] is False

@@ -2,13 +2,14 @@
 
 from babyweight import features as F
 from babyweight.layout import OutputLayout
+from babyweight.local import staging
 
 import pytest
 import tensorflow_data_validation as tfdv
 from helpers import REPO, write_rows
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from pipeline import configs, staging
+from pipeline import configs
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,19 @@ model learned from, the drift gate's verdict against the previous span, and the 
 
 Read from ML Metadata (the nodes of one run, store.run_nodes) and from the Trainer's Model
 artifact (babyweight/model_config.py's record); summary.collect calls `add_spans`, and
-summary.format_text prints `span_lines`.
+summary.format_text prints `span_lines`. Each takes that RunSummary (its span, spans, drift and
+warm_start fields); this module does not import summary.py, which imports it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
-
-if TYPE_CHECKING:
-    from babyweight.metadata.summary import RunSummary
 
 FINISHED_WELL = {"COMPLETE", "CACHED"}
 
 
-def add_spans(summary: RunSummary, nodes: dict, store) -> None:
+def add_spans(summary, nodes: dict, store) -> None:
     """The span ExampleGen read, the spans Transform learned from, the span drift compared with,
     and the Trainer's warm start."""
     for node in nodes.values():
@@ -44,7 +40,7 @@ def add_spans(summary: RunSummary, nodes: dict, store) -> None:
         summary.warm_start.pop("config", None)
 
 
-def drift_text(summary: RunSummary) -> str | None:
+def drift_text(summary) -> str | None:
     """`drift from span 1: mother_age (Jensen-Shannon 0.41 > 0.15); the run stopped`, or None
     when the run had no drift gate."""
     drift = summary.drift
@@ -59,7 +55,7 @@ def drift_text(summary: RunSummary) -> str | None:
     return f"drift from span {previous}: {drift_lib.describe(drift)}; {action}"
 
 
-def span_lines(summary: RunSummary) -> list[str]:
+def span_lines(summary) -> list[str]:
     lines = []
     if summary.span is not None:
         window = summary.spans if len(summary.spans) > 1 else []

@@ -11,8 +11,8 @@ metrics per slice, the thresholds the Evaluator used, the blessing and its reaso
 output directory know: components, their state and time, whether the run was abandoned, the
 span(s) read and trained on, the drift gate's verdict against the previous span, the warm start,
 the baseline model, the pushed model (or the version already serving it), and staging's part
-(rows dropped and why, the layouts read, the split key and why). The runner prints it and writes it
-as run_summary.json; the report renders the same object.
+(rows dropped and why, the input formats read, the split key and why). The runner prints it and
+writes it as run_summary.json; the report renders the same object.
 
 `outcome` names how the run ended and `exit_code` is the runner's exit status for it
 (`ExitCode`, documented in the README); no run ends 0 without an evaluated, blessed model.
@@ -26,7 +26,7 @@ import os
 
 from babyweight import features as F
 from babyweight import run_lock
-from babyweight.errors import ExitCode  # noqa: F401  (re-exported for the runner and tests)
+from babyweight.errors import ExitCode
 from babyweight.metadata import continuous
 from babyweight.metadata import drift as drift_lib
 from babyweight.metadata import store as mlmd
@@ -55,8 +55,8 @@ class RunSummary:
     run_state: str = ""  # COMPLETE, FAILED, CANCELED, RUNNING, or ABANDONED (its process died)
     components: dict[str, str] = dataclasses.field(default_factory=dict)  # node -> state
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # node -> duration
-    layouts: dict[str, str] = dataclasses.field(default_factory=dict)  # input file -> layout
-    split_key: str = ""  # "year-month" or "row" (pipeline/splits.py)
+    input_formats: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> format
+    split_key: str = ""  # "year-month" or "row" (babyweight/local/splits.py)
     split_key_reason: str = ""
     splits: dict[str, int] = dataclasses.field(default_factory=dict)
     split_fractions: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -293,9 +293,9 @@ def dropped_rows(report: dict) -> dict:
 
 
 def add_staging(summary: RunSummary, report: dict) -> None:
-    """The staging step's part: dropped rows, layouts read, the split key and its reason."""
+    """The staging step's part: dropped rows, input formats read, the split key and its reason."""
     summary.dropped = dropped_rows(report)
-    summary.layouts = report.get("layouts", {})
+    summary.input_formats = report.get("input_formats", {})
     summary.split_key = report.get("split_key", "")
     summary.split_key_reason = report.get("split_key_reason", "")
     counts = report.get("split_counts") or {}

@@ -184,8 +184,9 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         value = ", ".join(value)  # a setting with several flags or variables
-    elif isinstance(value, Path):
-        value = str(value)
+    elif isinstance(value, Path):  # under the repository: as written from its root
+        root = Path(__file__).resolve().parents[2]
+        value = str(value.relative_to(root) if value.is_relative_to(root) else value)
     elif not isinstance(value, str) or not value.strip():
         value = repr(value)
     return value.replace("|", "\\|").replace("\n", " ")

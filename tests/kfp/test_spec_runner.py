@@ -20,6 +20,7 @@ from babyweight import features as F
 from babyweight.kfp import spec_runner
 from babyweight.kfp.spec import ir_path
 from babyweight.layout import OutputLayout
+from babyweight.local import staging
 from babyweight.metadata import store as mlmd
 from babyweight.metadata import summary
 
@@ -29,7 +30,7 @@ import tensorflow as tf
 from helpers import LOCAL_ONLY, PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS, open_in_chromium
 
 import kubeflow_runner
-from pipeline import configs, staging
+from pipeline import configs
 
 
 def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **extra) -> Path:

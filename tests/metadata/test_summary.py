@@ -3,8 +3,9 @@ outcome; what was pushed or is already serving."""
 
 from __future__ import annotations
 
+from babyweight.errors import ExitCode
 from babyweight.metadata import summary
-from babyweight.metadata.summary import ExitCode, RunSummary
+from babyweight.metadata.summary import RunSummary
 
 import lineage_store
 import pytest

@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 
 from babyweight import run_lock
+from babyweight.errors import ExitCode
 from babyweight.layout import OutputLayout
-from babyweight.metadata.summary import ExitCode
+from babyweight.local import cli, spans, watcher
 
 import pytest
 from helpers import REPO, RUNNER_ENV, natality_rows, write_rows
 
-import local_runner
-from pipeline import spans, watcher
+from pipeline import configs
 
 
 @pytest.mark.parametrize(
@@ -34,16 +34,35 @@ def test_a_wrong_duration_is_named(text):
         watcher.parse_duration(text)
 
 
+def passed_on(argv: list[str]) -> list[str]:
+    """What a watcher started with `argv` passes on to each run."""
+    return cli.without(cli.build_parser(), argv, watcher.OWN_FLAGS)
+
+
 def test_each_run_is_local_runner_with_the_watchers_flags():
-    args = local_runner.parse_args(
-        ["--watch", "d", "--output", "o", "--train-steps", "7", "--tune", "--on-drift", "warn"]
-    )
-    cmd = watcher.run_command(args, Path("d"), 3, "rid")
+    argv = ["--watch", "d", "--output", "o", "--train-steps", "7", "--tune", "--on-drift", "warn"]
+    cmd = watcher.run_command(passed_on(argv), Path("d"), 3, "rid")
     assert cmd[:2] == [sys.executable, str(REPO / "local_runner.py")]
     flags = " ".join(cmd[2:])
     for part in ("--data d", "--run-id rid", "--span 3", "--output o", "--train-steps 7"):
         assert part in flags
     assert "--on-drift warn" in flags and "--tune" in flags and "--watch" not in flags
+
+
+def test_every_flag_of_a_run_reaches_the_runs_and_the_watchers_own_do_not():
+    """No list of flags is kept by hand: each setting's flag (configs.SETTINGS) goes through as
+    the person wrote it, =value and argparse's prefixes included."""
+    own = ["--every=1d", "--poll", "5", "--verbose", "--data", "in"]
+    for_runs = ["--quiet"]
+    for setting in configs.settings_of(configs.LOCAL):
+        if setting.name not in watcher.OWN_FLAGS:
+            value = [] if setting.type is bool else [str((*setting.choices, 1)[0])]
+            for_runs += [setting.flag_for(configs.LOCAL), *value]
+    assert len(for_runs) > 20
+    assert passed_on(own[:3] + for_runs[:1] + own[3:] + for_runs[1:]) == for_runs
+    prefixes = ["--wat", "d", "--train-st=9", "--eval", "2"]  # as argparse reads them
+    assert passed_on(prefixes) == ["--train-st=9", "--eval", "2"]
+    cli.build_parser().parse_args(for_runs)  # what a run gets is a command line it takes
 
 
 def test_the_line_of_a_run_says_what_it_did():

@@ -8,7 +8,7 @@ subdirectories is span 0.
 
 Every run of a span that reaches an outcome appends one line to OUTPUT/span_runs.jsonl
 (OutputLayout.span_runs): the span, the run id, the outcome and what the run found. The watcher
-(pipeline/watcher.py) reads it to know which spans are done.
+(babyweight/local/watcher.py) reads it to know which spans are done.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from babyweight.errors import UsageError
 from babyweight.metadata import drift as drift_lib
 
-from . import configs
+from pipeline import configs
 
 # Outcomes after which a span is not run again by the watcher (summary.OUTCOMES, by name):
 # everything but an interruption (resumed from the cache) and a locked output (retried).

@@ -1,4 +1,4 @@
-"""Staging CSV input: layouts, spellings, dropped rows with reasons, encodings, the split key.
+"""Staging CSV input: input formats, spellings, dropped rows with reasons, encodings, the split key.
 
 Every fixture is made of real rows of data/births.csv or ../shared/data/natality/."""
 
@@ -7,11 +7,10 @@ import os
 
 from babyweight import features as F
 from babyweight.layout import OutputLayout
+from babyweight.local import input_formats, splits, staging
 
 import pytest
 from helpers import REPO, bigquery_export, natality_rows, read_rows, write_rows
-
-from pipeline import layouts, splits, staging
 
 
 def stage(tmp_path, header, rows) -> staging.StageReport:
@@ -54,16 +53,17 @@ def test_keeps_model_columns_drops_bad_labels_and_says_why(tmp_path):
     ]
 
 
-def test_a_header_of_no_layout_names_what_is_missing_and_each_layout(tmp_path):
+def test_a_header_of_no_input_format_names_what_is_missing_and_each_format(tmp_path):
     header, rows = births(limit=1)
     data = write_rows(tmp_path / "in.csv", header[:3], [r[:3] for r in rows])
-    with pytest.raises(layouts.LayoutError) as e:
+    with pytest.raises(input_formats.InputFormatError) as e:
         staging.stage_csv(data, OutputLayout(tmp_path))
     message = str(e.value)
-    assert "missing column(s) ['plurality', 'gestation_weeks'] of the bigquery layout" in message
+    missing = "missing column(s) ['plurality', 'gestation_weeks'] of the bigquery input format"
+    assert missing in message
     assert "cdc (dbwt, sex, mager, dplural, combgest)" in message
     assert "\n" not in message
-    with pytest.raises(layouts.LayoutError):
+    with pytest.raises(input_formats.InputFormatError):
         staging.check_headers(data)  # the runner's cheap check, before anything is written
 
 
@@ -74,7 +74,7 @@ def test_directory_input_reads_every_csv(tmp_path):
         write_rows(tmp_path / "in" / f"part{i}.csv", header, [rows[i]])
     report = staging.stage_csv(tmp_path / "in", OutputLayout(tmp_path))
     assert report.rows_kept == 2 and len(report.files) == 2
-    assert set(report.layouts.values()) == {"bigquery"}
+    assert set(report.input_formats.values()) == {"bigquery"}
 
 
 def test_rerun_with_same_data_keeps_the_staged_file(tmp_path):
@@ -95,12 +95,13 @@ def test_all_rows_dropped_is_an_error(tmp_path):
         staging.stage_csv(write_rows(tmp_path / "in.csv", header, rows), OutputLayout(tmp_path))
 
 
-def test_cdc_layout_stages_exactly_what_the_bigquery_names_stage(tmp_path):
+def test_cdc_input_format_stages_exactly_what_the_bigquery_names_stage(tmp_path):
     cdc = write_rows(tmp_path / "cdc.csv", *natality_rows("natality2014_100k.csv", every=50))
     bq = write_rows(tmp_path / "bq.csv", *natality_rows("babyweight_2014_100k.csv", every=50))
     from_cdc = staging.stage_csv(cdc, OutputLayout(tmp_path / "a"))
     from_bq = staging.stage_csv(bq, OutputLayout(tmp_path / "b"))
-    assert from_cdc.layouts == {str(cdc): "cdc"} and from_bq.layouts == {str(bq): "bigquery"}
+    assert from_cdc.input_formats == {str(cdc): "cdc"}
+    assert from_bq.input_formats == {str(bq): "bigquery"}
     assert from_cdc.rows_kept == from_bq.rows_kept == 1998  # 2 of 2000 have no weight or weeks
     assert from_cdc.dropped == from_bq.dropped
     a = (tmp_path / "a" / "staged" / "examples" / "span-0" / "data.csv").read_bytes()
@@ -160,7 +161,7 @@ def test_a_utf8_bom_before_the_header_is_read(tmp_path):
     data = write_rows(tmp_path / "in.csv", header, rows)
     data.write_bytes(b"\xef\xbb\xbf" + data.read_bytes())
     report = staging.stage_csv(data, OutputLayout(tmp_path))
-    assert report.rows_kept == 3 and report.layouts == {str(data): "bigquery"}
+    assert report.rows_kept == 3 and report.input_formats == {str(data): "bigquery"}
 
 
 def test_a_row_that_is_not_utf8_is_dropped_with_its_file_and_line(tmp_path):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 
+from babyweight.local import spans
+
 import pytest
 from helpers import natality_span
-
-from pipeline import spans
 
 
 def test_span_directories_are_found_by_number_with_their_marker(tmp_path):

@@ -1,6 +1,6 @@
 """Stage CSV input for CsvExampleGen: the local twin of the course's BigQuery query.
 
-Each file's layout is told from its header (pipeline/layouts.py: BigQuery's samples.natality
+Each file's input format is told from its header (input_formats.py: BigQuery's samples.natality
 names or the CDC public-use names) and its rows are turned into the five model columns, read
 through babyweight/values.py. Rows whose label or numeric features are missing or not positive
 are dropped (as the query's WHERE does), and so are lines that are not UTF-8; each dropped row is
@@ -8,8 +8,8 @@ written with its file, line and reason to `dropped.csv`, so nothing is lost sile
 rules cannot read (a word in gestation_weeks, plurality 9) goes through as written, so that
 ExampleValidator stops the run on it by name.
 
-The split key (pipeline/splits.py) is chosen once all rows are read, and the rows per split are
-known here, before ExampleGen runs. A run stages one span (pipeline/spans.py; span 0 for a --data
+The split key (splits.py) is chosen once all rows are read, and the rows per split are
+known here, before ExampleGen runs. A run stages one span (spans.py; span 0 for a --data
 without spans) into its own directory, OUTPUT/staged/examples/span-N/, which CsvExampleGen reads
 through TFX's span pattern; each span gets its own split key, checks and counts, so the hash
 splits of a span never change when other spans arrive.
@@ -30,9 +30,10 @@ from babyweight import csv_records
 from babyweight import features as F
 from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
+from babyweight.local import input_formats
+from babyweight.local.splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
 
-from . import configs, layouts
-from .splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
+from pipeline import configs
 
 STAGED_COLUMNS = [*F.REQUIRED_COLUMNS, F.SPLIT_KEY]
 NOT_UTF8 = "not UTF-8"
@@ -55,7 +56,7 @@ class StageReport:
     rows_kept: int = 0
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)
     files: list[str] = dataclasses.field(default_factory=list)
-    layouts: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> layout name
+    input_formats: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> format
     split_key: str = ""  # splits.YEAR_MONTH or splits.ROW
     split_key_reason: str = ""
     split_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # as ExampleGen will
@@ -86,14 +87,14 @@ def input_files(data: Path) -> list[Path]:
 
 
 def check_headers(data: Path) -> dict[str, str]:
-    """Each input file's layout, from its header alone (a cheap check before a run starts);
-    StagingError or layouts.LayoutError naming the file otherwise."""
+    """Each input file's input format, from its header alone (a cheap check before a run
+    starts); StagingError or input_formats.InputFormatError naming the file otherwise."""
     found = {}
     for path in input_files(data):
         header = next(csv.reader(decoded_lines(path, [])), None)
         if header is None:
             raise StagingError(f"{path}: the file is empty")
-        found[str(path)] = layouts.detect(header, str(path)).name
+        found[str(path)] = input_formats.detect(header, str(path)).name
     return found
 
 
@@ -157,9 +158,9 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
     header = next(reader, None)
     if header is None:
         raise StagingError(f"{path}: the file is empty")
-    layout = layouts.detect(header, str(path))
-    report.layouts[str(path)] = layout.name
-    names = layouts.header_names(header)
+    form = input_formats.detect(header, str(path))
+    report.input_formats[str(path)] = form.name
+    names = input_formats.header_names(header)
     end = reader.line_num
     for cells in reader:
         start, end = end + 1, reader.line_num  # the record's physical lines
@@ -168,7 +169,7 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
         line = reader.line_num + len(undecodable)
         report.rows_read += 1
         raw = dict(zip(names, cells, strict=False))
-        values = layout.model_row(raw)
+        values = form.model_row(raw)
         reason = csv_records.swallowed_lines(start + len(undecodable), end - start + 1)
         if reason:
             line = start + len(undecodable)
@@ -178,7 +179,7 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
             writer.dropped.writerow([str(path), line, reason, *values])
             continue
         key = row_key(values)
-        year_month = layout.year_month_of(raw)
+        year_month = form.year_month_of(raw)
         keys.add(key, year_month)
         writer.rows.writerow([*values, key, fingerprint(year_month) if year_month else ""])
         report.rows_kept += 1
@@ -186,7 +187,7 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
         report.rows_read += 1
         dropped[NOT_UTF8] += 1
         cells = next(csv.reader([raw_line.decode("utf-8", errors="replace")]), [])
-        values = layout.model_row(dict(zip(names, cells, strict=False)))
+        values = form.model_row(dict(zip(names, cells, strict=False)))
         writer.dropped.writerow([str(path), number, NOT_UTF8, *values])
 
 
@@ -262,15 +263,15 @@ def stage_csv(
 
 
 def describe(report: StageReport, data: Path) -> list[str]:
-    """The lines the runner prints about staging: layouts, rows, drops, the split key."""
-    by_layout = collections.defaultdict(list)
-    for path, name in report.layouts.items():
-        by_layout[name].append(Path(path).name)
-    descriptions = {layout.name: layout.description for layout in layouts.LAYOUTS}
+    """The lines the runner prints about staging: input formats, rows, drops, the split key."""
+    by_format = collections.defaultdict(list)
+    for path, name in report.input_formats.items():
+        by_format[name].append(Path(path).name)
+    descriptions = {f.name: f.description for f in input_formats.INPUT_FORMATS}
     lines = [
         f"read {', '.join(files[:3])}{' ...' if len(files) > 3 else ''} "
         f"({len(files)} file{'s' * (len(files) > 1)}) as {descriptions[name]}"
-        for name, files in by_layout.items()
+        for name, files in by_format.items()
     ]
     why = ", ".join(f"{k}: {v}" for k, v in report.dropped.items()) or "none"
     lines.append(

@@ -1,5 +1,5 @@
 """local_runner.py as a person meets it: one-line errors with their exit codes, a terminal free
-of TensorFlow's log, real natality files in both layouts, one run per output, no duplicate
+of TensorFlow's log, real natality files in both input formats, one run per output, no duplicate
 pushes, and Ctrl-C. Fixtures are real rows of ../shared/data/natality and data/births.csv.
 
 The fast tests stop before TFX is imported; the e2e ones run the pipeline on small slices.
@@ -11,14 +11,16 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from babyweight import features as F
 from babyweight import run_lock
+from babyweight.errors import ExitCode
 from babyweight.instances import parse_instances
 from babyweight.layout import OutputLayout
-from babyweight.metadata.summary import ExitCode
+from babyweight.local import cli, input_formats, run
 
 import numpy as np
 import pytest
@@ -33,9 +35,6 @@ from helpers import (
     run_local_pipeline,
     write_rows,
 )
-
-import local_runner
-from pipeline import layouts
 
 # What TensorFlow, absl, Beam and TFX print: none of it may reach the terminal by default.
 NOISE = re.compile(
@@ -62,7 +61,7 @@ def test_a_missing_data_path_is_one_line_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["runner.log"]
 
 
-def test_a_header_of_no_layout_lists_the_columns_of_each_layout(tmp_path):
+def test_a_header_of_no_input_format_lists_the_columns_of_each_format(tmp_path):
     header, rows = read_rows(REPO / "data" / "births.csv", limit=3)
     data = write_rows(tmp_path / "in.csv", ["weight", *header[1:]], rows)
     result = run_local_pipeline(data, tmp_path / "out")
@@ -73,7 +72,7 @@ def test_a_header_of_no_layout_lists_the_columns_of_each_layout(tmp_path):
 def test_an_output_that_is_a_file_is_one_line(tmp_path, tiny_data):
     output = tmp_path / "a-file"
     output.write_text("")
-    result = local_runner.main(["--data", str(tiny_data), "--output", str(output)])
+    result = cli.main(["--data", str(tiny_data), "--output", str(output)])
     assert result == ExitCode.USAGE
     result = run_local_pipeline(tiny_data, output / "below")
     assert_one_line(result, ExitCode.USAGE, "--output", "a-file/below", "Not a directory")
@@ -96,7 +95,7 @@ def test_a_file_too_small_for_a_test_split_stops_before_training(tmp_path):
     result = run_local_pipeline(data, output)
     line = assert_one_line(result, ExitCode.UNUSABLE_DATA, "stopped before training")
     assert "the test split would have only" in line and "needs at least 20" in line
-    assert "as CDC natality public-use names" in result.stdout  # which layout was read
+    assert "as CDC natality public-use names" in result.stdout  # which input format was read
     summary = json.loads((output / "run_summary.json").read_text())
     assert summary["outcome"] == "unusable_data" and summary["exit_code"] == 4
     assert not (output / "metadata.sqlite").exists()  # TFX never started
@@ -132,7 +131,7 @@ def test_a_bigquery_export_of_one_year_splits_near_8_1_1_blesses_and_pushes(tmp_
     result = run_local_pipeline(data, output)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((output / "run_summary.json").read_text())
-    assert summary["layouts"] == {str(data): "bigquery"}
+    assert summary["input_formats"] == {str(data): "bigquery"}
     assert summary["split_key"] == "row"
     assert summary["split_key_reason"] == "only 12 distinct year-months (needs 20)"
     for split in ("eval", "test"):
@@ -164,21 +163,21 @@ def wait_for_line(proc, pattern: str, seen: list[str], timeout_s: float = 900) -
     raise AssertionError("the runner ended before " + pattern + ":\n" + "".join(seen))
 
 
-def predictions(model_dir: str, path: Path, layout: layouts.InputLayout) -> np.ndarray:
+def predictions(model_dir: str, path: Path, form: input_formats.InputFormat) -> np.ndarray:
     from babyweight import model_store
 
     header, rows = read_rows(path)
-    names = layouts.header_names(header)
+    names = input_formats.header_names(header)
     instances = []
     for row in rows:
-        values = layout.model_row(dict(zip(names, row, strict=True)))
+        values = form.model_row(dict(zip(names, row, strict=True)))
         if all(values):
             instances.append(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
     return model_store.load(model_dir).predict(parse_instances(instances))
 
 
 @pytest.mark.e2e
-def test_cdc_layout_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path):
+def test_cdc_input_format_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path):
     """natality2014_100k.csv (every 50th row) in the CDC layout, while the same rows in
     BigQuery names try the same --output: refused, naming the PID. Rerun afterwards, they are
     the same data: everything is cached and nothing new is pushed."""
@@ -197,7 +196,7 @@ def test_cdc_layout_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path
     assert first.returncode == 0, "".join(seen) + rest + stderr
     assert "as CDC natality public-use names" in "".join(seen)
     summary = json.loads((output / "run_summary.json").read_text())
-    assert summary["layouts"] == {str(cdc): "cdc"} and summary["blessed"] is True
+    assert summary["input_formats"] == {str(cdc): "cdc"} and summary["blessed"] is True
     versions = sorted((output / "serving_model" / "babyweight").iterdir())
     assert len(versions) == 1 and summary["pushed_model"] == str(versions[0])
 
@@ -213,8 +212,8 @@ def test_cdc_layout_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path
     assert f"already serving version {versions[0].name}" in again.stdout
     assert sorted((output / "serving_model" / "babyweight").iterdir()) == versions
 
-    from_cdc = predictions(str(versions[0]), cdc, layouts.CDC)
-    from_bq = predictions(str(versions[0]), bq, layouts.BIGQUERY)
+    from_cdc = predictions(str(versions[0]), cdc, input_formats.CDC)
+    from_bq = predictions(str(versions[0]), bq, input_formats.BIGQUERY)
     assert len(from_cdc) == 1998
     np.testing.assert_allclose(from_cdc, from_bq, rtol=0, atol=1e-6)
 
@@ -239,7 +238,7 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     finally:
         first.kill()
     assert first.returncode == ExitCode.INTERRUPTED
-    assert stderr == local_runner.INTERRUPTED + "\n"
+    assert stderr == run.INTERRUPTED + "\n"
     assert "Traceback" not in "".join(seen) + rest
     stopped = json.loads((output / "run_summary.json").read_text())
     assert (stopped["outcome"], stopped["run_state"]) == ("interrupted", "CANCELED")
@@ -257,7 +256,7 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     assert dropped[1].startswith(f"{data},6,not UTF-8,")
 
     runs = subprocess.run(
-        [local_runner.sys.executable, "-m", "babyweight", "lineage", "runs", "--output", output],
+        [sys.executable, "-m", "babyweight", "lineage", "runs", "--output", output],
         capture_output=True,
         text=True,
         timeout=120,

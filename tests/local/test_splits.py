@@ -3,9 +3,11 @@ checks the prediction against the real CsvExampleGen)."""
 
 import random
 
+from babyweight.local import splits
+
 import pytest
 
-from pipeline import configs, splits
+from pipeline import configs
 
 
 def test_the_split_key_is_serialized_as_tensorflow_serializes_an_int64_feature():

@@ -1,16 +1,16 @@
-"""The input file layouts staging accepts, told apart by their header.
+"""The input formats staging accepts: the columns of a CSV file, told apart by its header.
 
 - `bigquery`: BigQuery's `samples.natality` names (weight_pounds, is_male, mother_age,
   plurality, gestation_weeks; year and month when present), as the course's query reads them.
 - `cdc`: the CDC/NCHS natality public-use names (dbwt in grams, sex M/F, mager, dplural,
   combgest; dob_yy and dob_mm when present), as in natality2014_100k.csv.
 
-Each layout's columns and how they differ (units, "not stated" codes, spellings) come from the
-table of features (babyweight/features.py, each feature's `sources`). A layout turns one raw row
-into the model's columns as text, read through babyweight/values.py (the one set of rules for
-raw values), each in its training representation (plurality as a count). A value those rules
-cannot read passes through as written, so that ExampleValidator stops the run on it by name; a
-missing value becomes "" (staging drops the row, as the course's query does).
+Each input format's columns and how they differ (units, "not stated" codes, spellings) come from
+the table of features (babyweight/features.py, each feature's `sources`). An input format turns
+one raw row into the model's columns as text, read through babyweight/values.py (the one set of
+rules for raw values), each in its training representation (plurality as a count). A value those
+rules cannot read passes through as written, so that ExampleValidator stops the run on it by
+name; a missing value becomes "" (staging drops the row, as the course's query does).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from babyweight.values import InvalidValue, is_missing, read_source_category, re
 YEAR, MONTH = "year", "month"
 
 
-class LayoutError(UsageError, ValueError):
-    """A header that matches no layout; the message lists each layout's columns."""
+class InputFormatError(UsageError, ValueError):
+    """A header that matches no input format; the message lists each format's columns."""
 
 
 def _text(value: str) -> str:
@@ -97,19 +97,21 @@ def _from_table(input_format: str) -> tuple[dict, dict]:
 
 
 @dataclasses.dataclass(frozen=True)
-class InputLayout:
+class InputFormat:
+    """One CSV header format: its columns and how each raw value becomes the model's."""
+
     name: str
     description: str
-    columns: dict[str, str]  # model column -> this layout's column
+    columns: dict[str, str]  # model column -> this format's column
     readers: dict[str, Callable[[str], str]]  # model column -> raw text to staged text
-    year_month: tuple[str, str]  # this layout's year and month columns (optional in a file)
+    year_month: tuple[str, str]  # this format's year and month columns (optional in a file)
 
     @property
     def required(self) -> list[str]:
         return [self.columns[c] for c in F.REQUIRED_COLUMNS]
 
     def model_row(self, raw: dict[str, str]) -> list[str]:
-        """The model's columns (F.REQUIRED_COLUMNS order) of one row read with this layout."""
+        """The model's columns (F.REQUIRED_COLUMNS order) of one row read in this format."""
         return [self.readers[c](raw.get(self.columns[c]) or "") for c in F.REQUIRED_COLUMNS]
 
     def year_month_of(self, raw: dict[str, str]) -> str | None:
@@ -118,19 +120,19 @@ class InputLayout:
         return f"{year}-{month}" if year and month else None
 
 
-BIGQUERY = InputLayout(
+BIGQUERY = InputFormat(
     F.BIGQUERY_FORMAT,
     "BigQuery samples.natality names",
     *_from_table(F.BIGQUERY_FORMAT),
     year_month=(YEAR, MONTH),
 )
-CDC = InputLayout(
+CDC = InputFormat(
     F.CDC_FORMAT,
     "CDC natality public-use names: dbwt grams -> pounds, sex M/F -> is_male",
     *_from_table(F.CDC_FORMAT),
     year_month=("dob_yy", "dob_mm"),
 )
-LAYOUTS = (BIGQUERY, CDC)
+INPUT_FORMATS = (BIGQUERY, CDC)
 
 
 def header_names(header: list[str]) -> list[str]:
@@ -138,16 +140,16 @@ def header_names(header: list[str]) -> list[str]:
     return [name.strip().lower() for name in header]
 
 
-def detect(header: list[str], where: str) -> InputLayout:
-    """The layout whose columns the header has; LayoutError listing every layout otherwise."""
+def detect(header: list[str], where: str) -> InputFormat:
+    """The input format whose columns the header has; InputFormatError listing each otherwise."""
     names = set(header_names(header))
-    for layout in LAYOUTS:
-        if set(layout.required) <= names:
-            return layout
-    closest = max(LAYOUTS, key=lambda layout: len(set(layout.required) & names))
+    for found in INPUT_FORMATS:
+        if set(found.required) <= names:
+            return found
+    closest = max(INPUT_FORMATS, key=lambda f: len(set(f.required) & names))
     missing = [c for c in closest.required if c not in names]
-    expected = "; ".join(f"{layout.name} ({', '.join(layout.required)})" for layout in LAYOUTS)
-    raise LayoutError(
-        f"{where}: missing column(s) {missing} of the {closest.name} layout; a CSV needs the "
-        f"columns of one layout: {expected}"
+    expected = "; ".join(f"{f.name} ({', '.join(f.required)})" for f in INPUT_FORMATS)
+    raise InputFormatError(
+        f"{where}: missing column(s) {missing} of the {closest.name} input format; a CSV needs "
+        f"the columns of one input format: {expected}"
     )

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from babyweight import features as F
 from babyweight.layout import OutputLayout
+from babyweight.local import splits, staging
 
 import tensorflow as tf
 from helpers import REPO
 from tfx import v1 as tfx
 
-from pipeline import configs, splits, staging
+from pipeline import configs
 from pipeline.pipeline import split_config
 
 
@@ -57,7 +58,7 @@ def test_same_row_same_split_on_every_run_and_order(tmp_path):
     again = splits_of_rows(staged.examples_dir, tmp_path / "run2")
     reordered = splits_of_rows(tmp_path / "b", tmp_path / "run3")
     assert first == again == reordered
-    # staging knows each row's split before ExampleGen runs (pipeline/splits.py)
+    # staging knows each row's split before ExampleGen runs (babyweight/local/splits.py)
     predicted = {key: splits.split_of(key, configs.SPLIT_BUCKETS) for key in first}
     assert predicted == first
     counts = {s: list(first.values()).count(s) for s in configs.SPLIT_BUCKETS}

@@ -1,15 +1,17 @@
 """Continuous training on this machine: `local_runner.py --watch DIR` and `--every DURATION`.
 
---watch DIR waits for spans (DIR/span-N/, complete once their _SUCCESS file exists:
-pipeline/spans.py) and runs the pipeline on each complete span no run has finished yet, oldest
-first; --every DURATION runs the pipeline on --data (its latest complete span) on a schedule.
-Both go on until stopped and print one line per run.
+--watch DIR waits for spans (DIR/span-N/, complete once their _SUCCESS file exists: spans.py)
+and runs the pipeline on each complete span no run has finished yet, oldest first; --every
+DURATION runs the pipeline on --data (its latest complete span) on a schedule. Both go on until
+stopped and print one line per run.
 
 Each run is `local_runner.py --data ... --span N` in a child process, as a person would start
-it: it takes OUTPUT/.run.lock, stages the span, runs the DAG, writes its summary, report and a
-line in OUTPUT/span_runs.jsonl, where the watcher reads its outcome. The child's terminal output
-goes to the run's log file. A fresh process per run keeps TensorFlow's memory from growing over
-months of runs, and a run that crashes from stopping the watcher.
+it, with the watcher's own command line minus the watcher's flags (OWN_FLAGS), so that every
+flag of a run reaches the runs. It takes OUTPUT/.run.lock, stages the span, runs the DAG, writes
+its summary, report and a line in OUTPUT/span_runs.jsonl, where the watcher reads its outcome.
+The child's terminal output goes to the run's log file. A fresh process per run keeps
+TensorFlow's memory from growing over months of runs, and a run that crashes from stopping the
+watcher.
 
 Locks: the watcher holds OUTPUT/.watch.lock while it lives, so a second watcher is refused; its
 runs take .run.lock one at a time like any run, so a run started by hand and the watcher's never
@@ -35,35 +37,22 @@ import time
 from pathlib import Path
 
 from babyweight import run_lock
-from babyweight.errors import UsageError
+from babyweight.errors import ExitCode
 from babyweight.layout import OutputLayout
-from babyweight.metadata.summary import ExitCode
+from babyweight.local import spans
+from babyweight.local.run import PROG, UserError, prepare_output
 
-from . import configs, spans
+from pipeline import configs
 
-PROG = "local_runner"
 INTERRUPTED = "interrupted; the watcher stopped; rerun the same command to go on from the cache"
-RUNNER = Path(__file__).resolve().parent.parent / "local_runner.py"
+RUNNER = Path(__file__).resolve().parents[2] / "local_runner.py"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# local_runner flags passed on to each run: dest -> flag (a value) or flag (True: a switch).
-PASSED = {
-    "output": "--output",
-    "source": "--source",
-    "bq_table": "--bq-table",
-    "bq_limit": "--bq-limit",
-    "gcp_project": "--gcp-project",
-    "temp_location": "--temp-location",
-    "train_steps": "--train-steps",
-    "eval_steps": "--eval-steps",
-    "tuner_trials": "--tuner-trials",
-    "tuner_train_steps": "--tuner-train-steps",
-    "span_window": "--span-window",
-    "on_drift": "--on-drift",
-}
-SWITCHES = {"tune": "--tune", "no_cache": "--no-cache", "no_warm_start": "--no-warm-start"}
+# The watcher's own flags (argparse dests): each run gets the command line without them, and
+# its own --data, --span and --run-id. --verbose stays out: a run's terminal is its log file.
+OWN_FLAGS = ("watch", "every", "poll", "data", "span", "run_id", "verbose")
 
 
-class WatchError(UsageError, ValueError):
+class WatchError(UserError):
     """A watcher that cannot start: one line, exit status 2."""
 
 
@@ -81,17 +70,10 @@ def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, before 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def run_command(args, data: Path, span: int | None, run_id: str) -> list[str]:
-    """The local_runner.py command of one run."""
-    cmd = [sys.executable, str(RUNNER), "--data", str(data), "--run-id", run_id]
-    if span is not None:
-        cmd += ["--span", str(span)]
-    for dest, flag in PASSED.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            cmd += [flag, str(value)]
-    cmd += [flag for dest, flag in SWITCHES.items() if getattr(args, dest, False)]
-    return cmd + (["--quiet"] if args.quiet else [])
+def run_command(passed: list[str], data: Path, span: int | None, run_id: str) -> list[str]:
+    """The local_runner.py command of one run: the flags passed on, then the run's own."""
+    cmd = [sys.executable, str(RUNNER), *passed, "--data", str(data), "--run-id", run_id]
+    return cmd + (["--span", str(span)] if span is not None else [])
 
 
 def _when() -> str:
@@ -129,8 +111,8 @@ def describe_run(entry: dict) -> str:
 class Watcher:
     """The loop: find what to run, run it in a child, print a line; until Ctrl-C."""
 
-    def __init__(self, args, layout: OutputLayout, out=None, err=None):
-        self.args, self.layout = args, layout
+    def __init__(self, args, passed: list[str], layout: OutputLayout, out=None, err=None):
+        self.args, self.passed, self.layout = args, passed, layout
         self.out, self.err = out or sys.stdout, err or sys.stderr
         self.data = Path(args.watch or args.data)
         self.tried: set[int] = set()  # spans whose run ended without an outcome, this life
@@ -148,7 +130,7 @@ class Watcher:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as terminal:
             self.child = subprocess.Popen(
-                run_command(self.args, self.data, span, run_id),
+                run_command(self.passed, self.data, span, run_id),
                 stdout=terminal,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -237,11 +219,9 @@ def start_line(args, data: Path, every: float | None) -> str:
     )
 
 
-def main(args) -> int:
-    """local_runner.py --watch / --every: 2 on a wrong flag, 3 when another watcher holds the
-    output, 130 on Ctrl-C (it never ends by itself)."""
-    from local_runner import UserError, prepare_output
-
+def main(args, passed: list[str]) -> int:
+    """local_runner.py --watch / --every, `passed` the flags each run gets: 2 on a wrong flag, 3
+    when another watcher holds the output, 130 on Ctrl-C (it never ends by itself)."""
     try:
         every = parse_duration(args.every) if args.every else None
         data = Path(args.watch or args.data)
@@ -249,23 +229,24 @@ def main(args) -> int:
             raise WatchError(f"--watch {data}: not a directory")
         if args.span is not None:
             raise WatchError("--span: a watcher runs every span; leave --span out")
-        if args.watch and args.source != "csv":
+        if args.watch and args.data_source != "csv":
             raise WatchError(
-                f"--watch: spans are CSV directories; --source {args.source} runs "
+                f"--watch: spans are CSV directories; --source {args.data_source} runs "
                 "on a schedule with --every"
             )
-        if args.poll <= 0:
-            raise WatchError(f"--poll {args.poll:g}: must be more than 0")
+        problem = configs.BY_NAME["poll"].problem(args.poll)
+        if problem:
+            raise WatchError(f"--poll {args.poll:g}: {problem}")
         layout = prepare_output(args.output.resolve())
         held_as = f"--watch {data}" if every is None else f"--every {args.every} --data {data}"
         run_lock.acquire(layout.watch_lock, f"{run_lock.WATCHER}{held_as}")
-    except (WatchError, UserError) as e:
+    except UserError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
-        return int(ExitCode.USAGE)
+        return int(e.code)
     except run_lock.OutputLocked as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return int(ExitCode.LOCKED)
-    watcher = Watcher(args, layout)
+    watcher = Watcher(args, passed, layout)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     try:
         watcher.say(start_line(args, data, every))

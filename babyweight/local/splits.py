@@ -1,7 +1,7 @@
 """Which split key the staged rows use, and the split each row will land in.
 
-ExampleGen hashes the split key into buckets (pipeline.split_config): the split of a row is
-sha256 of the key's serialized tf.train.Feature, modulo the bucket count (TFX's
+ExampleGen hashes the split key into buckets (pipeline/pipeline.py split_config): the split of
+a row is sha256 of the key's serialized tf.train.Feature, modulo the bucket count (TFX's
 base_example_gen_executor._PartitionFn). `split_of` computes the same here, so staging knows
 the rows per split before ExampleGen runs (tests/test_split.py checks it against CsvExampleGen).
 
