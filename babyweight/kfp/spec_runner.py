@@ -86,6 +86,7 @@ class SpecRun:
     run_dir: str
     metadata: str
     tasks: list[TaskRun]
+    log_dir: str = ""
 
     def outputs(self, task: str, key: str) -> list[dict]:
         return next(t.outputs for t in self.tasks if t.name == task).get(key, [])
@@ -389,8 +390,9 @@ def run_spec(
             echo(f"  {key:<26} {title:<16} {uri}")
     finish_dag(run, pb.Execution.COMPLETE)
     result = SpecRun(
-        spec["pipelineInfo"]["name"], options["run_id"], run.run_root, run.mlmd_path, tasks
-    )
+        spec["pipelineInfo"]["name"], options["run_id"], run.run_root, run.mlmd_path, tasks,
+        str(run.logs),
+    )  # fmt: skip
     summary = {"pipeline": result.pipeline_name, "run_id": result.run_id,
                "tasks": [dataclasses.asdict(t) for t in tasks]}  # fmt: skip
     (run.logs / "spec_run.json").write_text(json.dumps(summary, indent=2) + "\n")
