@@ -112,6 +112,12 @@ class Run:
     done: dict = dataclasses.field(default_factory=dict)  # task -> MLMD execution id
 
 
+def type_title(artifact_type: dict) -> str:
+    """'tfx.Model' from an artifact type (instanceSchema or schemaTitle), as the launcher
+    names the MLMD type."""
+    return launcher.type_name(launcher.schema_of(artifact_type))
+
+
 def runtime_root(runtime_config: dict, pipeline_root: str | None) -> str:
     """The run's root as root_dag.go picks it: the run's own, else the cluster default (the
     spec's defaultPipelineRoot is not read). This runner needs a local directory."""
