@@ -37,6 +37,7 @@ This module is pure: dicts in, dicts out, no store and no subprocess.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import uuid
 
@@ -199,3 +200,23 @@ def add_default_params(executor_input: dict, component: dict) -> dict:
             values[name] = definition["defaultValue"]
     inputs = {**executor_input.get("inputs", {}), "parameterValues": values}
     return {**executor_input, "inputs": inputs}
+
+
+def download_blob(objects: dict[str, bytes], blob_dir: str, local_dir: str) -> None:
+    """objectstore/object_store.go DownloadBlob over a bucket listing {key: content} (listed in
+    key order, as GCS lists): each key under the prefix becomes a file at its relative path.
+    A zero-byte `dir/` key (what TF's GCS filesystem writes for a directory) becomes a *file*
+    named `dir`, so a later `dir/x` fails with NotADirectoryError, kubeflow/pipelines#13476."""
+    prefix = blob_dir.rstrip("/")
+    for key in sorted(objects):
+        if not (key == prefix or key.startswith(prefix + "/")):  # isBlobKeyUnderPrefix
+            continue
+        local = posixpath.normpath(posixpath.join(local_dir, posixpath.relpath(key, prefix)))
+        parent = posixpath.dirname(local)
+        if os.path.exists(parent) and not os.path.isdir(parent):  # Go's os.MkdirAll: ENOTDIR
+            raise NotADirectoryError(
+                f"failed to create local directory {parent!r}: not a directory"
+            )
+        os.makedirs(parent, exist_ok=True)
+        with open(local, "wb") as f:
+            f.write(objects[key])

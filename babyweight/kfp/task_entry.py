@@ -136,6 +136,43 @@ def is_example_gen(executor_class_path: str) -> bool:
     )
 
 
+def directory_markers(listing: list[tuple[str, int]]) -> list[str]:
+    """The keys of a bucket listing [(key, size)] that are TF's zero-byte directory markers."""
+    return [key for key, size in listing if key.endswith("/") and size == 0]
+
+
+def remove_directory_markers(executor_input: dict) -> list[str]:
+    """Delete the markers under each gs:// output of the task; returns the gs:// URIs deleted."""
+    uris = [
+        a["uri"]
+        for listed in executor_input.get("outputs", {}).get("artifacts", {}).values()
+        for a in listed.get("artifacts", [])
+        if a.get("uri", "").startswith("gs://")
+    ]
+    if not uris:
+        return []
+    from google.cloud import storage
+
+    client = storage.Client()
+    deleted = []
+    for uri in uris:
+        bucket_name, _, prefix = uri[len("gs://") :].partition("/")
+        bucket = client.bucket(bucket_name)
+        blobs = {b.name: b for b in client.list_blobs(bucket_name, prefix=prefix.rstrip("/"))}
+        for key in directory_markers([(n, b.size or 0) for n, b in blobs.items()]):
+            bucket.delete_blob(key)
+            deleted.append(f"gs://{bucket_name}/{key}")
+    return deleted
+
+
+def run_tfx(args, beam_args, fixed: dict) -> None:
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entry
+
+    tfx_entry.main((args, beam_args))
+    for uri in remove_directory_markers(fixed):
+        print(f"babyweight.kfp.task_entry: removed directory marker {uri}")
+
+
 def main(argv: list[str] | None = None) -> None:
     from absl import app
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entry
@@ -149,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     except (EntryError, ValueError) as e:
         sys.exit(f"babyweight.kfp.task_entry: {e}")
     args.json_serialized_invocation_args = json.dumps(fixed)
-    app.run(lambda _: tfx_entry.main((args, beam_args)), argv=argv[:1])
+    app.run(lambda _: run_tfx(args, beam_args, fixed), argv=argv[:1])
 
 
 if __name__ == "__main__":

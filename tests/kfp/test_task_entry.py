@@ -108,3 +108,20 @@ def test_example_gen_reads_the_latest_span_without_a_driver(tmp_path):
     (tmp_path / "span-1" / "data.csv").write_text("a\n2\n3\n4\n")
     again = task_entry.resolve_span(str(tmp_path), config, None)
     assert again["input_fingerprint"] != resolved["input_fingerprint"]  # new files, new key
+
+
+def test_directory_markers_break_the_launchers_download_and_are_removed(tmp_path):
+    # What TF's GCS filesystem leaves for an Examples output: a zero-byte object per directory.
+    written = {
+        "r/T/u/examples/": b"",
+        "r/T/u/examples/Split-train/": b"",
+        "r/T/u/examples/Split-train/data.gz": b"rows",
+    }
+    with pytest.raises(NotADirectoryError):  # objectstore DownloadBlob, kubeflow/pipelines#13476
+        launcher.download_blob(written, "r/T/u/examples", str(tmp_path / "with-markers"))
+    markers = task_entry.directory_markers([(k, len(v)) for k, v in written.items()])
+    assert markers == ["r/T/u/examples/", "r/T/u/examples/Split-train/"]
+    cleaned = {k: v for k, v in written.items() if k not in markers}
+    launcher.download_blob(cleaned, "r/T/u/examples", str(tmp_path / "clean"))
+    assert (tmp_path / "clean" / "Split-train" / "data.gz").read_bytes() == b"rows"
+    assert task_entry.remove_directory_markers({"outputs": {"artifacts": {}}}) == []  # no gs://
