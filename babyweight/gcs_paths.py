@@ -52,7 +52,7 @@ def path_problem(path: str) -> str | None:
     if scheme not in WRITABLE_SCHEMES:
         return (
             f"TF 2.16 in the pipeline image cannot write {scheme} paths (no filesystem plugin "
-            "for it); use gs://BUCKET/PATH"
+            "for it); the schemes that work are gs:// and local paths: use gs://BUCKET/PATH"
         )
     bucket = path[len(scheme) :].split("/", 1)[0]
     problem = bucket_problem(bucket)

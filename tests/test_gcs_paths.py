@@ -66,4 +66,4 @@ def test_a_minio_root_is_refused_naming_the_schemes_that_work(tmp_path, monkeypa
     argv = ["--target", "kfp", "--pipeline-root", "minio://x", "--project", "p", "--bucket", "b-1"]
     line = run_compile(argv, tmp_path, monkeypatch, capsys)
     assert "pipeline_root='minio://x' (--pipeline-root or BABYWEIGHT_PIPELINE_ROOT)" in line
-    assert "cannot write minio://" in line and "gs://BUCKET/PATH" in line
+    assert "cannot write minio://" in line and "schemes that work are gs:// and local" in line
