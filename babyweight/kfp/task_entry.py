@@ -8,7 +8,12 @@ The compiled `kfp` spec runs every TFX task with this command instead of
 `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor` (spec_patch.py);
 the Vertex spec keeps TFX's command (Vertex's launcher hands what TFX expects). It changes the
 JSON it is given, never TFX's code, and passes anything it does not need to fix unchanged.
-What it fixes (launcher.py has the launcher's side, kubeflow/pipelines@7b70c7b9):
+TFX's side is tfx 1.16.0 (the pinned package, tfx/orchestration/kubeflow/v2/container/):
+kubeflow_v2_run_executor.py `_run_executor` parses the JSON, reads a driver's parameters back
+from `outputs.outputFile` if it exists, and runs the executor; kubeflow_v2_entrypoint_utils.py
+`_retrieve_class_path` imports each artifact's type by its schema title and `_parse_raw_artifact`
+turns metadata into (custom) properties. What it fixes (launcher.py has the launcher's side,
+kubeflow/pipelines@7b70c7b9):
 
 1. `executor-logs`: the launcher adds this output (`schemaTitle: system.Artifact`) to every task
    and writes the task's log there itself. TFX's entrypoint would import the title as a class
