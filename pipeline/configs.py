@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from babyweight import gcs_paths
 from babyweight.kfp.spec import SPEC_FILE
 from babyweight.layout import DEFAULT_OUTPUT, MODEL_NAME, PIPELINE_NAME  # noqa: F401
 from babyweight.schema import SCHEMA_PATH
@@ -445,6 +446,11 @@ def _where(name: str) -> str:
     return f"{setting.flag_for(KUBEFLOW)} or {setting.env}"
 
 
+# The settings that name a place on GCS: each is checked by GCS's naming rules and by what TF
+# 2.16 in the image can write (babyweight/gcs_paths.py).
+GCS_PATH_SETTINGS = ("pipeline_root", "serving_model_dir", "temp_location", "data_root")
+
+
 def cloud_problems(values: Mapping[str, object]) -> list[str]:
     """Every wrong or missing setting, each in words with its flag and variable."""
     found: list[str] = []
@@ -475,6 +481,8 @@ def cloud_problems(values: Mapping[str, object]) -> list[str]:
     temp = values.get("temp_location")
     if temp and not str(temp).startswith("gs://"):
         found.append(f"temp_location={temp!r}: must be a gs:// path")
+    paths = {name: values.get(name) for name in GCS_PATH_SETTINGS}
+    found += gcs_paths.problems(paths, values.get("bucket"), _where)
     return found
 
 

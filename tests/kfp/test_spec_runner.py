@@ -1,8 +1,9 @@
 """babyweight.kfp.spec_runner: the compiled KFP spec is runnable, not just well formed.
 
-The e2e tests compile the OSS KFP target with local paths and run the uploadable YAML's tasks,
-each task's recorded container command (the TFX KFP v2 entrypoint with its arguments) as a
-subprocess, in DAG order, on the tiny slice, with a pipeline parameter set for the run; then
+The e2e tests compile the OSS KFP target with local paths and run the uploadable YAML's tasks as
+the OSS KFP v2 backend does (test_kfp_backend.py pins that contract): each task's container
+command (our task entry before TFX's KFP v2 entrypoint) as a subprocess, in DAG order, on the
+tiny slice, with a pipeline parameter set for the run; a rerun is served from KFP's cache; then
 compare with the local run (`tiny_run`): the same components and artifact types, the same splits,
 a pushed SavedModel that serves raw rows; and open what the KFP UI would show (the report steps'
 system.HTML in headless Chromium, system.Metrics against the run's own evaluation).
@@ -18,6 +19,7 @@ from pathlib import Path
 from babyweight import cli as babyweight_cli
 from babyweight import features as F
 from babyweight.kfp import spec_runner
+from babyweight.kfp.kfp_mlmd import KfpMetadata
 from babyweight.kfp.spec import ir_path
 from babyweight.layout import OutputLayout
 from babyweight.local import staging
@@ -37,7 +39,7 @@ def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **ext
     """The kfp target with everything local: a pipeline root a subprocess can write to."""
     flags = {
         "target": target,
-        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://b/root",
+        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://bkt/root",
         "serving_model_dir": str(tmp_path / "serving" / configs.MODEL_NAME),
         "image": "babyweight-pipeline:test",
         "data_source": "csv",
@@ -63,9 +65,10 @@ def test_tasks_run_in_dependency_order(kfp_spec):
     spec, _ = spec_runner.read_spec(kfp_spec)
     order = spec_runner.task_order(spec)
     on_kfp = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY and "resolver" not in c]
-    assert sorted(order) == sorted(on_kfp)
+    assert sorted(order) == sorted([*on_kfp, "ResolveSpan"])
     before = {name: i for i, name in enumerate(order)}
     for a, b in [
+        ("ResolveSpan", "CsvExampleGen"),
         ("CsvExampleGen", "StatisticsGen"),
         ("ExampleValidator", "DataReport"),
         ("DataReport", "DataValidationGate"),
@@ -78,53 +81,28 @@ def test_tasks_run_in_dependency_order(kfp_spec):
         assert before[a] < before[b]
 
 
-def test_executor_input_wires_upstream_outputs_and_parameters(kfp_spec):
-    spec, _ = spec_runner.read_spec(kfp_spec)
-    upstream = {
-        "Transform": {
-            "artifacts": {
-                "transformed_examples": [{"name": "t/x", "uri": "/r/T/x", "metadata": {"a": 1}}],
-                "transform_graph": [{"name": "t/g", "uri": "/r/T/g", "metadata": {}}],
-            }
-        },
-        "ImportSchemaGen": {"artifacts": {"schema": [{"name": "s", "uri": "/r/S"}]}},
-    }
-    params = {"train_args": '{"num_steps": 7}', "eval_args": '{"num_steps": 2}'}
-    ex = spec_runner.executor_input(spec, "Trainer", "/r/Trainer", "run1", params, upstream)
-    assert ex["inputs"]["parameterValues"]["train_args"] == '{"num_steps": 7}'
-    assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["uri"] == "/r/T/x"
-    assert ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["metadata"] == {"a": 1}
-    examples_type = ex["inputs"]["artifacts"]["examples"]["artifacts"][0]["type"]
-    assert spec_runner.type_title(examples_type) == "tfx.Examples"
-    assert ex["inputs"]["parameterValues"]["run_fn"] == configs.RUN_FN
-    model = ex["outputs"]["artifacts"]["model"]["artifacts"][0]
-    assert model["uri"] == "/r/Trainer/model" and model["name"] == "run1/Trainer/model"
-    assert ex["outputs"]["outputFile"] == "/r/Trainer/executor_output.json"
-
-
-def test_what_only_a_kfp_backend_runs_is_refused_up_front(tmp_path, kfp_spec, capsys):
+def test_the_vertex_spec_is_refused_with_the_oss_compilers_message(tmp_path, kfp_spec, capsys):
     vertex = compile_local_kfp(tmp_path, str(tmp_path / "data"), target="vertex")
-    with pytest.raises(spec_runner.SpecError, match=r"resolver node.*--target kfp"):
+    message = r'error processing component name=".*resolver.*non-importer executor not implemented'
+    with pytest.raises(spec_runner.SpecError, match=message):
         spec_runner.run_spec(vertex, pipeline_root=str(tmp_path / "root"))
-    with pytest.raises(spec_runner.SpecError, match=r"'gs://b/root'.*local directory"):
-        spec_runner.run_spec(kfp_spec, pipeline_root="gs://b/root")
+    with pytest.raises(spec_runner.SpecError, match=r"'gs://bkt/root'.*local directory"):
+        spec_runner.run_spec(kfp_spec, pipeline_root="gs://bkt/root")
     assert babyweight_cli.call("kfp-spec-run", [str(tmp_path / "nope.json")]) == 2
     assert "nope.json: no such file" in capsys.readouterr().err
     assert not (tmp_path / "root").exists()
 
 
 def test_a_ui_output_must_be_one_file_at_its_uri(tmp_path):
-    html = {"instanceSchema": "title: system.HTML\ntype: object\n"}
-    examples = {"instanceSchema": "title: tfx.Examples\ntype: object\n"}
     (tmp_path / "page").write_text("<p>hi</p>")
     (tmp_path / "dir").mkdir()
-    good = {"html": [{"uri": str(tmp_path / "page"), "type": html}]}
+    good = {"html": [{"uri": str(tmp_path / "page"), "type": "system.HTML"}]}
     assert spec_runner.check_ui_outputs("R", good) == [
         ("html", "system.HTML", good["html"][0]["uri"])
     ]
-    other = {"examples": [{"uri": str(tmp_path / "dir"), "type": examples}]}
+    other = {"examples": [{"uri": str(tmp_path / "dir"), "type": "tfx.Examples"}]}
     assert spec_runner.check_ui_outputs("R", other) == []  # a tfx.* artifact is a directory
-    bad = {"html": [{"uri": str(tmp_path / "dir"), "type": html}]}
+    bad = {"html": [{"uri": str(tmp_path / "dir"), "type": "system.HTML"}]}
     with pytest.raises(spec_runner.TaskFailed, match=r"R output html \(system.HTML\).*a directory"):
         spec_runner.check_ui_outputs("R", bad)
 
@@ -147,15 +125,13 @@ def test_a_dependency_cycle_is_named():
 
 
 def test_a_failing_task_stops_the_run_with_its_log(tmp_path, kfp_spec):
-    # The spec's data_root does not exist: ExampleGen's driver finds no span to read and fails,
-    # with the reason in the log tail, and nothing downstream runs.
+    # The spec's data_root does not exist: ResolveSpan finds no span to read and fails, with the
+    # reason in the log tail, and nothing downstream runs.
     root = str(tmp_path / "root")
-    failed = r"CsvExampleGen driver exited with 1; log .*Cannot find matching .* span-\{SPAN\}/\*"
+    failed = r"ResolveSpan exited with 1; log .*span-\{SPAN\}/\*"
     with pytest.raises(spec_runner.TaskFailed, match=re.compile(failed, re.S)):
         spec_runner.run_spec(kfp_spec, pipeline_root=root, run_id="r", echo=lambda line: None)
-    run_dir = tmp_path / "root" / "babyweight" / "r"
-    assert (run_dir / "logs" / "CsvExampleGen.log").read_text()
-    assert not (run_dir / "StatisticsGen").exists()
+    assert not (tmp_path / "root" / "babyweight" / "r" / "CsvExampleGen").exists()
 
 
 def count_examples(uri: str, split: str) -> int:
@@ -176,8 +152,9 @@ def local_outputs(output_dir: Path) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def spec_run(tmp_path_factory, tiny_data):
-    """The uploadable YAML, run here: its root is the spec's own (defaultPipelineRoot); the train
-    steps come from a pipeline parameter of the run, not from the compiled default."""
+    """The uploadable YAML, run here as the OSS backend runs it: the root is the run's own (the
+    spec's defaultPipelineRoot is not read); the train steps come from a pipeline parameter of
+    the run, not from the compiled default."""
     tmp = tmp_path_factory.mktemp("spec_run")
     staged = staging.stage_csv(tiny_data, OutputLayout(tmp))
     spec = compile_local_kfp(tmp, staged.data_root, train_steps=configs.TRAIN_STEPS)
@@ -185,6 +162,7 @@ def spec_run(tmp_path_factory, tiny_data):
     steps = json.dumps({"num_steps": TINY_TRAIN_STEPS})
     run = spec_runner.run_spec(
         ir_path(spec),
+        pipeline_root=str(tmp / "root"),
         run_id="spec-run",
         python=sys.executable,
         workdir=REPO,
@@ -194,30 +172,40 @@ def spec_run(tmp_path_factory, tiny_data):
     return tmp, run, lines
 
 
+def metadata(run, task: str, key: str) -> dict:
+    """An output's custom properties as KFP's launcher recorded them in ML Metadata."""
+    [artifact] = KfpMetadata(run.metadata).store.get_artifacts_by_id(
+        [run.outputs(task, key)[0]["id"]]
+    )
+    return {k: getattr(v, v.WhichOneof("value")) for k, v in artifact.custom_properties.items()}
+
+
 @pytest.mark.e2e
 def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     tmp_path, run, lines = spec_run
     local_dir, local = tiny_run
-    assert Path(run.run_dir).parent.parent == tmp_path / "root"  # the spec's defaultPipelineRoot
-    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - len(LOCAL_ONLY) - 1  # no resolver
+    assert Path(run.run_dir).parent.parent == tmp_path / "root"  # the run's root
+    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - len(LOCAL_ONLY)  # - resolver + ResolveSpan
     assert [line.split()[0] for line in lines if not line.startswith(" ")] == [
         t.name for t in run.tasks
     ]
     seconds = {t.name: t.seconds for t in run.tasks}
     print("spec run, seconds per task:", json.dumps(seconds))
-    trainer_log = Path(run.run_dir, "logs", "Trainer.log").read_text()
+    trainer_log = Path(next(t.log for t in run.tasks if t.name == "Trainer")).read_text()
     assert f'{{"num_steps": {TINY_TRAIN_STEPS}}}' in trainer_log  # the run's parameter ...
     assert f'"num_steps": {configs.TRAIN_STEPS}' not in trainer_log  # ... not the default
 
-    # The same components and artifacts (key and type) as the local run, less the resolver.
+    # The same components and artifacts (key and type) as the local run, less the resolver;
+    # every task also has the launcher's executor-logs.
     expected = local_outputs(local_dir)
     for local_only in [*LOCAL_ONLY, "latest_blessed_model_resolver"]:
         expected.pop(local_only)
-    title = spec_runner.type_title
     got = {
-        t.name: {k: title(v[0]["type"]).removeprefix("tfx.") for k, v in t.outputs.items()}
+        t.name: {k: v[0]["type"].removeprefix("tfx.") for k, v in t.outputs.items()}
         for t in run.tasks
+        if t.name != "ResolveSpan"
     }
+    assert all(outputs.pop("executor-logs") == "system.Artifact" for outputs in got.values())
     assert got == expected
 
     # The same rows in each split, so the same test rows were scored.
@@ -226,11 +214,11 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     metrics = summary.slice_metrics(run.outputs("Evaluator", "evaluation")[0]["uri"])
     assert metrics["Overall"]["example_count"] == local["splits"]["test"]
     assert metrics["Overall"]["rmse"] < configs.RMSE_UPPER_BOUND
-    assert run.outputs("Evaluator", "blessing")[0]["metadata"]["blessed"] == 1
+    assert metadata(run, "Evaluator", "blessing")["blessed"] == 1.0  # a double after MLMD
 
     # Pushed, like the local run, to a new version under the serving directory.
-    pushed = run.outputs("Pusher", "pushed_model")[0]["metadata"]
-    assert pushed["pushed"] == 1 and local["pushed_model"]
+    pushed = metadata(run, "Pusher", "pushed_model")
+    assert pushed["pushed"] == 1.0 and local["pushed_model"]
     version_dir = Path(pushed["pushed_destination"])
     assert version_dir.parent == tmp_path / "serving" / configs.MODEL_NAME
     model = tf.saved_model.load(str(version_dir))
@@ -243,8 +231,28 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
         gestation_weeks=tf.constant([39, 34], tf.int64),
     )[F.PREDICTION_KEY].numpy()
     assert out.shape == (2,) and np.all((out > 3) & (out < 12)), out
-    recorded = json.loads((Path(run.run_dir) / "spec_run.json").read_text())
+    recorded = json.loads((Path(run.log_dir) / "spec_run.json").read_text())
     assert [t["name"] for t in recorded["tasks"]] == [t.name for t in run.tasks]
+
+
+@pytest.mark.e2e
+def test_a_rerun_over_the_same_files_is_cached_and_pushes_nothing_new(spec_run):
+    tmp_path, first, _ = spec_run
+    serving = tmp_path / "serving" / configs.MODEL_NAME
+    before = sorted(p.name for p in serving.iterdir())
+    again = spec_runner.run_spec(
+        ir_path(tmp_path / "kfp.json"),
+        pipeline_root=str(tmp_path / "root"),
+        run_id="spec-rerun",
+        workdir=REPO,
+        echo=lambda line: None,
+        parameters={"train_args": json.dumps({"num_steps": TINY_TRAIN_STEPS})},
+    )
+    states = {t.name: t.state for t in again.tasks}
+    assert states.pop("ResolveSpan") == "COMPLETE"  # never cached: it looks at the files
+    assert set(states.values()) == {"CACHED"}, states
+    assert again.outputs("Pusher", "pushed_model") == first.outputs("Pusher", "pushed_model")
+    assert sorted(p.name for p in serving.iterdir()) == before
 
 
 @pytest.mark.e2e
@@ -265,8 +273,9 @@ def test_the_kfp_ui_outputs_are_single_files_a_browser_opens(spec_run):
         "mae": overall["mae"],
         "example_count": overall["example_count"],
     }
-    assert report["metrics"]["metadata"]["rmse"] == overall["rmse"] < configs.RMSE_UPPER_BOUND
-    assert report["metrics"]["metadata"]["display_name"]
+    recorded = metadata(run, "RunReport", "metrics")
+    assert recorded["rmse"] == overall["rmse"] < configs.RMSE_UPPER_BOUND
+    assert recorded["display_name"]
 
     # system.Markdown: the blessing and the overall row.
     markdown = Path(report["markdown"]["uri"]).read_text()

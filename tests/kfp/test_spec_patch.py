@@ -1,0 +1,121 @@
+"""babyweight.kfp.spec_patch and babyweight.kfp.resolve_span: the `kfp` spec runs TFX tasks
+through our task entry, and CsvExampleGen gets its span, pattern and fingerprint from a
+never-cached ResolveSpan task, so KFP's cache key (driver/cache.go) changes with the files."""
+
+from __future__ import annotations
+
+import json
+
+from babyweight.kfp import cache_key, resolve_span, spec_patch
+
+TFX = ["python", "-m", spec_patch.TFX_ENTRYPOINT]
+DRIVER = ["python", "-m", spec_patch.EXAMPLE_GEN_DRIVER]
+CONFIG = json.dumps({"splits": [{"name": "single_split", "pattern": "span-{SPAN}/*.csv"}]})
+
+
+def tfx_spec() -> dict:
+    """The shape TFX's KubeflowV2DagRunner compiles: ExampleGen with its driver hook."""
+    params = {
+        k: {"parameterType": "STRING"} for k in ("input_base", "input_config", "range_config")
+    }
+    inputs_spec = json.dumps({"parameters": params})
+    example_gen = {
+        "image": "img",
+        "command": list(TFX),
+        "args": ["--executor_class_path", "X", "--json_serialized_invocation_args", "{{$}}",
+                 "--json_serialized_inputs_spec_args", inputs_spec],
+        "lifecycle": {"preCacheCheck": {"command": list(DRIVER), "args": []}},
+    }  # fmt: skip
+    return {
+        "deploymentSpec": {
+            "executors": {
+                "CsvExampleGen_executor": {"container": example_gen},
+                "StatisticsGen_executor": {"container": {"image": "img", "command": list(TFX)}},
+            }
+        },
+        "components": {
+            "CsvExampleGen": {
+                "executorLabel": "CsvExampleGen_executor",
+                "inputDefinitions": {"parameters": dict(params)},
+            },
+            "StatisticsGen": {"executorLabel": "StatisticsGen_executor"},
+        },
+        "root": {
+            "dag": {
+                "tasks": {
+                    "CsvExampleGen": {
+                        "componentRef": {"name": "CsvExampleGen"},
+                        "cachingOptions": {"enableCache": True},
+                        "inputs": {
+                            "parameters": {
+                                "input_base": {"componentInputParameter": "data_root"},
+                                "input_config": {"runtimeValue": {"constant": CONFIG}},
+                                "range_config": {"componentInputParameter": "range_config"},
+                            }
+                        },
+                    },
+                    "StatisticsGen": {"componentRef": {"name": "StatisticsGen"}},
+                }
+            }
+        },
+    }
+
+
+def test_every_tfx_task_runs_the_task_entry():
+    spec = spec_patch.for_oss_kfp(tfx_spec())
+    for executor in spec["deploymentSpec"]["executors"].values():
+        command = executor["container"]["command"]
+        assert command in (spec_patch.TASK_COMMAND, spec_patch.RESOLVE_COMMAND)
+
+
+def test_example_gen_takes_span_pattern_and_fingerprint_from_a_never_cached_task():
+    spec = spec_patch.for_oss_kfp(tfx_spec())
+    tasks = spec["root"]["dag"]["tasks"]
+    resolve = tasks["ResolveSpan"]
+    assert resolve["cachingOptions"] == {"enableCache": False}
+    assert resolve["inputs"]["parameters"]["input_base"] == {"componentInputParameter": "data_root"}
+    wired = tasks["CsvExampleGen"]["inputs"]["parameters"]
+    for key in ("input_config", "span", "input_fingerprint"):
+        assert wired[key] == {
+            "taskOutputParameter": {"producerTask": "ResolveSpan", "outputParameterKey": key}
+        }
+    # the inputs spec TFX's entrypoint types parameters by knows the new ones
+    args = spec["deploymentSpec"]["executors"]["CsvExampleGen_executor"]["container"]["args"]
+    declared = json.loads(args[args.index("--json_serialized_inputs_spec_args") + 1])
+    assert declared["parameters"]["span"] == {"parameterType": "NUMBER_INTEGER"}
+
+
+def test_the_cache_key_of_example_gen_changes_with_the_files(tmp_path):
+    (tmp_path / "span-0").mkdir()
+    (tmp_path / "span-0" / "a.csv").write_text("x\n1\n")
+
+    def example_gen_key(values: dict) -> str:
+        executor_input = {"inputs": {"parameterValues": {"input_base": str(tmp_path), **values}}}
+        return cache_key.fingerprint(cache_key.cache_key(executor_input, {}, TFX, [], "img"))
+
+    def resolved() -> dict:
+        executor_input = {"inputs": {"parameterValues": {
+            "input_base": str(tmp_path), "input_config": CONFIG}}}  # fmt: skip
+        return resolve_span.outputs_of(executor_input)
+
+    first = resolved()
+    assert first["span"] == 0 and "span-0/*.csv" in first["input_config"]
+    assert example_gen_key(resolved()) == example_gen_key(first)  # same files: cache hit
+    (tmp_path / "span-0" / "a.csv").write_text("x\n1\n2\n")
+    assert example_gen_key(resolved()) != example_gen_key(first)  # new rows: a new key
+    (tmp_path / "span-1").mkdir()
+    (tmp_path / "span-1" / "a.csv").write_text("x\n3\n")
+    assert resolved()["span"] == 1
+
+
+def test_resolve_span_writes_its_outputs_where_the_launcher_reads_them(tmp_path):
+    (tmp_path / "span-4").mkdir()
+    (tmp_path / "span-4" / "a.csv").write_text("x\n1\n")
+    out = tmp_path / "pod" / "output_metadata.json"
+    executor_input = {
+        "inputs": {"parameterValues": {"input_base": str(tmp_path), "input_config": CONFIG}},
+        "outputs": {"outputFile": str(out)},
+    }
+    assert resolve_span.main(["--executor_input", json.dumps(executor_input)]) == 0
+    values = json.loads(out.read_text())["parameterValues"]
+    assert values["span"] == 4 and set(values) == set(resolve_span.OUTPUTS)
