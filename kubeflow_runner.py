@@ -35,6 +35,7 @@ import os
 import sys
 from pathlib import Path
 
+from babyweight.kfp import spec_patch
 from babyweight.kfp.spec import ir_path
 
 import yaml
@@ -104,7 +105,7 @@ def compile_pipeline(
     # one after run(): finish the file wherever the runner wrote it.
     written = Path(runner._output_dir) / runner._output_filename
     if written.is_file():
-        finish_spec(written, runtime_parameters(pipeline))
+        finish_spec(written, runtime_parameters(pipeline), cloud.target)
     return output
 
 
@@ -120,7 +121,7 @@ def runtime_parameters(pipeline) -> dict:
     }
 
 
-def finish_spec(path: Path, parameters: dict) -> None:
+def finish_spec(path: Path, parameters: dict, target: str = "vertex") -> None:
     """What TFX's compiler leaves out, so that a run started anywhere behaves as compiled: the
     pipeline root as the spec's defaultPipelineRoot, each parameter's default and description,
     no cache for NEVER_CACHED; then the bare spec as YAML beside the PipelineJob JSON."""
@@ -137,6 +138,8 @@ def finish_spec(path: Path, parameters: dict) -> None:
     for name, task in spec["root"]["dag"]["tasks"].items():
         if name in NEVER_CACHED:
             task["cachingOptions"] = {"enableCache": False}
+    if target == "kfp":  # what OSS KFP's launcher needs (babyweight/kfp/spec_patch.py)
+        spec_patch.for_oss_kfp(spec)
     path.write_text(json.dumps(job, indent=2, sort_keys=True) + "\n")
     header = (
         f"# {spec['pipelineInfo']['name']}: KFP pipeline spec compiled by kubeflow_runner.py "

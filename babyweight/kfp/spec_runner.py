@@ -1,24 +1,25 @@
-"""Run a compiled KFP v2 pipeline spec on this machine, task by task, as a cluster would.
-
-`kubeflow_runner.py` writes the PipelineJob JSON that KFP or Vertex runs. This module runs that
-file itself, not the Python DAG: for each task, in dependency order, it builds the task's
-ExecutorInput (parameters from the spec, input artifacts from the upstream tasks' executor
-outputs, output URIs under a local pipeline root), puts it in place of the `{{$}}` placeholder of
-the task's recorded container command, runs the driver first where the task has one
-(`lifecycle.preCacheCheck`, e.g. ExampleGen's span and fingerprint) and then the executor
-command, each as a subprocess with this project as the image's working directory. Each task's
-`executor_output.json` feeds the tasks downstream, as the KFP launcher does.
+"""Run a compiled KFP v2 pipeline spec on this machine as the OSS KFP v2 backend runs it.
 
     babyweight kfp-spec-run babyweight_kfp.yaml --pipeline-root /tmp/bw_spec_run
-    babyweight kfp-spec-run babyweight_kfp.json --runtime_parameter 'train_args={"num_steps": 300}'
+    babyweight kfp-spec-run babyweight_kfp.yaml --pipeline-root DIR --runtime_parameter K=V
 
-The run root is --pipeline-root, else the spec's own (the PipelineJob's gcsOutputDirectory or the
-spec's defaultPipelineRoot); pipeline parameters take their defaults unless given. Each output
-the KFP UI renders (system.HTML, system.Markdown, system.Metrics) must be one file at its URI,
-as the UI reads it: a task that leaves anything else there fails.
+It is a faithful backend, not a friendly one (kubeflow/pipelines@7b70c7b9, see launcher.py,
+cache_key.py, kfp_mlmd.py and spec_dag.py for each rule and its source file):
 
-What it does not do: caching, ML Metadata, Resolver or importer nodes and conditions (KFP's
-backend does those; a spec for the `kfp` target has none). Every task runs anew.
+- it refuses a spec the OSS compiler refuses (a Resolver node), with the compiler's message;
+- the pipeline root is the run's (--pipeline-root, or a PipelineJob's gcsOutputDirectory); the
+  spec's `defaultPipelineRoot` is not read (driver/root_dag.go reads only the run's root, then
+  the `kfp-launcher` configmap's default, `minio://mlpipeline/v2/artifacts`);
+- each task gets the executor input the driver builds: outputs under
+  `ROOT/PIPELINE/RUN/TASK/UUID/KEY` with the extra `executor-logs` output, inputs rebuilt from
+  ML Metadata (numeric ids as names, no schema, metadata after the MLMD round trip);
+- it runs no TFX driver and no `lifecycle` hook (nothing in backend/src reads them);
+- it records ML Metadata as the driver and launcher do, and caches by KFP's fingerprint.
+
+Two things stand in for the cluster: the root is a local directory that plays the bucket, mounted
+in each "pod" at its own path (the launcher maps gs://B/X to /gcs/B/X; here a path maps to
+itself), and a pod's /tmp is a fresh directory per task (the launcher's pod-local
+/tmp/kfp_outputs/output_metadata.json and /tmp/kfp/outputs/NAME live there).
 """
 
 from __future__ import annotations
@@ -27,41 +28,54 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
-from babyweight.kfp.spec import (
-    SpecFileError,
-    add_runtime_parameter_argument,
-    load_spec,
-    runtime_parameters,
+from babyweight.kfp import cache_key, launcher
+from babyweight.kfp.kfp_mlmd import CONTAINER_EXECUTION, DAG_EXECUTION, KfpMetadata
+from babyweight.kfp.spec import SpecFileError, add_runtime_parameter_argument, runtime_parameters
+from babyweight.kfp.spec_dag import (
+    SpecError,
+    check_runnable,
+    command_line,
+    component_of,
+    executor_of,
+    parameter_value,
+    pipeline_parameters,
+    read_spec,
+    task_order,
+    upstream_tasks,
 )
-from babyweight.kfp.spec import pipeline_root as root_of
 
-import yaml
+from ml_metadata.proto import metadata_store_pb2 as pb
 
-INVOCATION_PLACEHOLDER = "{{$}}"
+__all__ = ["SpecError", "TaskFailed", "run_spec", "task_order", "upstream_tasks", "read_spec"]
+
+CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"  # v2/config/env.go defaultPipelineRoot
 LOG_TAIL_LINES = 40
 TASK_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1"}  # as the Dockerfile's ENV
 UI_TYPES = ("system.HTML", "system.Markdown", "system.Metrics")  # what the KFP UI renders
-
-
-class SpecError(RuntimeError):
-    """The spec cannot be run here (a resolver node, a placeholder we do not fill, a cycle)."""
+LOCAL_SESSION = {"Provider": "local", "Params": {}}  # stands for objectstore.SessionInfo
+NAMESPACE = "kubeflow"
 
 
 class TaskFailed(RuntimeError):
-    """A task's driver or executor exited with an error; the message holds its log tail."""
+    """A task's command exited with an error; the message holds its log tail."""
 
 
 @dataclasses.dataclass
 class TaskRun:
     name: str
     seconds: float
-    driver: bool
-    outputs: dict[str, list[dict]]  # output key -> RuntimeArtifact dicts (name, type, uri, ...)
+    state: str  # COMPLETE or CACHED
+    execution_id: int
+    fingerprint: str
+    outputs: dict[str, list[dict]]  # output key -> [{"uri", "type", "id"}]
     log: str
 
 
@@ -70,103 +84,45 @@ class SpecRun:
     pipeline_name: str
     run_id: str
     run_dir: str
+    metadata: str
     tasks: list[TaskRun]
 
     def outputs(self, task: str, key: str) -> list[dict]:
         return next(t.outputs for t in self.tasks if t.name == task).get(key, [])
 
 
-def read_spec(path: Path) -> tuple[dict, dict]:
-    try:
-        return load_spec(path)
-    except SpecFileError as e:
-        raise SpecError(f"spec file {e}") from None
+@dataclasses.dataclass
+class Run:
+    """What every task of one run shares."""
+
+    spec: dict
+    params: dict
+    root: str
+    run_root: str
+    mlmd: KfpMetadata
+    mlmd_path: str
+    contexts: tuple
+    dag_id: int
+    python: str
+    workdir: Path
+    env: dict
+    logs: Path
+    cache: bool
+    done: dict = dataclasses.field(default_factory=dict)  # task -> MLMD execution id
 
 
-def type_title(artifact_type: dict) -> str:
-    """'tfx.Model' from an artifact type schema (instanceSchema YAML or schemaTitle)."""
-    if "schemaTitle" in artifact_type:
-        return artifact_type["schemaTitle"]
-    return yaml.safe_load(artifact_type.get("instanceSchema", "")).get("title", "")
-
-
-def upstream_tasks(task: dict) -> set[str]:
-    found = set(task.get("dependentTasks", []))
-    inputs = task.get("inputs", {})
-    for ref in inputs.get("artifacts", {}).values():
-        if "taskOutputArtifact" in ref:
-            found.add(ref["taskOutputArtifact"]["producerTask"])
-    for ref in inputs.get("parameters", {}).values():
-        if "taskOutputParameter" in ref:
-            found.add(ref["taskOutputParameter"]["producerTask"])
-    return found
-
-
-def task_order(spec: dict) -> list[str]:
-    """Task names in dependency order (upstream first; ties in the spec's order)."""
-    tasks = spec["root"]["dag"]["tasks"]
-    upstream = {name: upstream_tasks(task) for name, task in tasks.items()}
-    for name, ups in upstream.items():
-        unknown = ups - set(tasks)
-        if unknown:
-            raise SpecError(f"task {name} depends on unknown tasks {sorted(unknown)}")
-    order: list[str] = []
-    while len(order) < len(tasks):
-        ready = [n for n in tasks if n not in order and upstream[n] <= set(order)]
-        if not ready:
-            raise SpecError(f"dependency cycle among {sorted(set(tasks) - set(order))}")
-        order.append(ready[0])
-    return order
-
-
-def executor_of(spec: dict, task_name: str) -> dict:
-    component = spec["components"][spec["root"]["dag"]["tasks"][task_name]["componentRef"]["name"]]
-    return spec["deploymentSpec"]["executors"][component["executorLabel"]]
-
-
-def check_runnable(spec: dict) -> None:
-    """Refuse, before anything runs, what only a KFP backend can do."""
-    for name, task in spec["root"]["dag"]["tasks"].items():
-        executor = executor_of(spec, name)
-        if "container" not in executor:
-            kind = next(iter(executor), "?")
-            raise SpecError(
-                f"task {name} is a {kind} node, which only a KFP backend runs; compile with "
-                "`kubeflow_runner.py --target kfp` for a spec without resolvers"
-            )
-        if task.get("triggerPolicy", {}).get("condition"):
-            raise SpecError(f"task {name} has a condition; conditions are not supported here")
-
-
-def _parameter_value(name: str, ref: dict, task: str, params: dict, done: dict) -> object:
-    if "runtimeValue" in ref:
-        value = ref["runtimeValue"]
-        if "constant" in value:  # pipeline spec 2.1
-            return value["constant"]
-        constant = value.get("constantValue", {})  # pipeline spec 2.0
-        for kind in ("stringValue", "intValue", "doubleValue"):
-            if kind in constant:
-                return constant[kind]
-    if "componentInputParameter" in ref:
-        pipeline_param = ref["componentInputParameter"]
-        if pipeline_param not in params:
-            raise SpecError(f"task {task}: pipeline parameter {pipeline_param!r} has no value")
-        return params[pipeline_param]
-    if "taskOutputParameter" in ref:
-        out = ref["taskOutputParameter"]
-        return done[out["producerTask"]]["parameterValues"][out["outputParameterKey"]]
-    raise SpecError(f"task {task}: parameter {name} has an input form not supported here: {ref}")
-
-
-def _pipeline_parameters(spec: dict, runtime_config: dict, given: dict) -> dict:
-    definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
-    unknown = sorted(set(given) - set(definitions))
-    if unknown:
-        raise SpecError(f"no pipeline parameter {unknown}; the spec has {sorted(definitions)}")
-    params = {n: d["defaultValue"] for n, d in definitions.items() if "defaultValue" in d}
-    params.update(runtime_config.get("parameterValues", {}))
-    params.update(given)
-    return params
+def runtime_root(runtime_config: dict, pipeline_root: str | None) -> str:
+    """The run's root as root_dag.go picks it: the run's own, else the cluster default (the
+    spec's defaultPipelineRoot is not read). This runner needs a local directory."""
+    root = pipeline_root or runtime_config.get("gcsOutputDirectory") or CLUSTER_DEFAULT_ROOT
+    if "://" in root:
+        where = "" if pipeline_root else " (no --pipeline-root: KFP's cluster default)"
+        raise SpecError(
+            f"pipeline root {root!r}{where}: this runner plays the bucket with a local "
+            "directory; pass --pipeline-root DIR (the spec's defaultPipelineRoot is not used, "
+            "as on KFP)"
+        )
+    return str(Path(root).resolve())
 
 
 def check_ui_outputs(task: str, artifacts: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
@@ -175,7 +131,7 @@ def check_ui_outputs(task: str, artifacts: dict[str, list[dict]]) -> list[tuple[
     found = []
     for key, produced in artifacts.items():
         for artifact in produced:
-            title = type_title(artifact["type"])
+            title = artifact["type"]
             if title not in UI_TYPES:
                 continue
             if not os.path.isfile(artifact["uri"]):
@@ -188,68 +144,210 @@ def check_ui_outputs(task: str, artifacts: dict[str, list[dict]]) -> list[tuple[
     return found
 
 
-def executor_input(
-    spec: dict, task_name: str, task_dir: str, run_name: str, params: dict, done: dict
-) -> dict:
-    """The ExecutorInput of one task: what the KFP launcher puts in place of `{{$}}`."""
-    task = spec["root"]["dag"]["tasks"][task_name]
-    component = spec["components"][task["componentRef"]["name"]]
-    input_defs = component.get("inputDefinitions", {}).get("artifacts", {})
+def executor_input(run: Run, name: str) -> dict:
+    """The ExecutorInput the driver builds for one task (inputs from MLMD, outputs provisioned)."""
+    task = run.spec["root"]["dag"]["tasks"][name]
+    component = component_of(run.spec, name)
+    produced = {t: run.mlmd.output_parameters(i) for t, i in run.done.items()}
     inputs: dict = {"parameterValues": {}, "artifacts": {}}
-    for name, ref in task.get("inputs", {}).get("parameters", {}).items():
-        inputs["parameterValues"][name] = _parameter_value(name, ref, task_name, params, done)
-    for name, ref in task.get("inputs", {}).get("artifacts", {}).items():
+    for key, ref in task.get("inputs", {}).get("parameters", {}).items():
+        inputs["parameterValues"][key] = parameter_value(key, ref, name, run.params, produced)
+    for key, ref in task.get("inputs", {}).get("artifacts", {}).items():
         if "taskOutputArtifact" not in ref:
-            raise SpecError(f"task {task_name}: artifact input {name} is not a task output")
+            raise SpecError(f"task {name}: artifact input {key} is not a task output")
         producer = ref["taskOutputArtifact"]
-        produced = done[producer["producerTask"]]["artifacts"][producer["outputArtifactKey"]]
-        artifacts = [{**a, "type": input_defs[name]["artifactType"]} for a in produced]
-        inputs["artifacts"][name] = {"artifacts": artifacts}
-    outputs: dict = {"artifacts": {}, "outputFile": f"{task_dir}/executor_output.json"}
-    for key, definition in component.get("outputDefinitions", {}).get("artifacts", {}).items():
-        outputs["artifacts"][key] = {
-            "artifacts": [
-                {
-                    "name": f"{run_name}/{task_name}/{key}",
-                    "type": definition["artifactType"],
-                    "uri": f"{task_dir}/{key}",
-                    "metadata": {},
-                }
-            ]
-        }
-    if component.get("outputDefinitions", {}).get("parameters"):
-        outputs["parameters"] = {
-            key: {"outputFile": f"{task_dir}/parameters/{key}"}
-            for key in component["outputDefinitions"]["parameters"]
-        }
+        outputs = run.mlmd.output_artifacts(run.done[producer["producerTask"]])
+        artifact = outputs[producer["outputArtifactKey"]]
+        inputs["artifacts"][key] = {"artifacts": [run.mlmd.as_input(artifact)]}
+    outputs = launcher.provision_outputs(
+        run.run_root, name, component.get("outputDefinitions", {}), str(uuid.uuid4())
+    )
     return {"inputs": inputs, "outputs": outputs}
 
 
-def _command(container: dict, args: list[str], invocation: str, python: str) -> list[str]:
-    command = list(container.get("command", []))
-    if command[:1] == ["python"]:  # the image's python: here, the interpreter of this project
-        command[0] = python
-    filled = []
-    for arg in args:
-        arg = arg.replace(INVOCATION_PLACEHOLDER, invocation)
-        if "{{$" in arg and arg != invocation:
-            raise SpecError(f"argument {arg[:80]!r} has a placeholder not supported here")
-        filled.append(arg)
-    return command + filled
+def in_pod(outputs: dict, pod: Path) -> dict:
+    """The pod-local paths (/tmp/...) of an executor input's outputs, under this task's pod."""
+    moved = dict(outputs)
+    if outputs["outputFile"].startswith("/tmp/"):
+        moved["outputFile"] = str(pod) + outputs["outputFile"]
+    moved["parameters"] = {
+        k: {"outputFile": str(pod) + v["outputFile"]} for k, v in outputs["parameters"].items()
+    }
+    return moved
 
 
-def _run(cmd: list[str], log: Path, cwd: Path, env: dict, what: str) -> None:
+def execution_properties(run: Run, name: str, container: dict, fingerprint: str, cached) -> dict:
+    """driver/container.go + metadata/client.go CreateExecution's custom properties."""
+    task = run.spec["root"]["dag"]["tasks"][name]
+    s = "string_value"
+    props = {
+        "display_name": (s, task.get("taskInfo", {}).get("name", name)),
+        "task_name": (s, name),
+        "parent_dag_id": ("int_value", run.dag_id),
+        "pod_name": (s, f"{name.lower()}-pod"),
+        "pod_uid": (s, str(uuid.uuid4())),
+        "namespace": (s, NAMESPACE),
+        "image": (s, container.get("image", "")),
+    }
+    if cached:
+        props["cached_execution_id"] = (s, str(cached))
+    if fingerprint:
+        props["cache_fingerprint"] = (s, fingerprint)
+    return props
+
+
+def input_artifact_ids(ex_input: dict) -> dict[str, list[int]]:
+    """metadata/client.go GenerateExecutionConfig: input artifact names are MLMD ids."""
+    return {
+        key: [int(a["name"]) for a in listed["artifacts"]]
+        for key, listed in ex_input["inputs"]["artifacts"].items()
+    }
+
+
+def run_task(run: Run, name: str) -> TaskRun:
+    start = time.monotonic()
+    task = run.spec["root"]["dag"]["tasks"][name]
+    component = component_of(run.spec, name)
+    container = executor_of(run.spec, name)["container"]
+    ex_input = executor_input(run, name)
+    use_cache = run.cache and task.get("cachingOptions", {}).get("enableCache", False)
+    fp = cache_key.task_fingerprint(task, component, container, ex_input) if use_cache else ""
+    cached = run.mlmd.cached_execution_id(fp, run.contexts[0]) if fp else None
+    execution = run.mlmd.create_execution(
+        run.contexts,
+        CONTAINER_EXECUTION,
+        execution_properties(run, name, container, fp, cached),
+        ex_input["inputs"]["parameterValues"],
+        input_artifact_ids(ex_input),
+    )
+    log = run.logs / f"{name}.log"
+    if cached:
+        outputs, state = reuse_cached(run, ex_input, cached), pb.Execution.CACHED
+        params = run.mlmd.output_parameters(cached)
+    else:
+        outputs, params = launch(run, name, component, container, ex_input, execution, log)
+        state = pb.Execution.COMPLETE
+    run.mlmd.publish_execution(execution, run.contexts, params, outputs, state)
+    run.done[name] = execution.id
+    shown = {key: [{"uri": a.uri, "type": type_name(run, a), "id": a.id}] for key, a in outputs}
+    label = "CACHED" if cached else "COMPLETE"
+    seconds = round(time.monotonic() - start, 1)
+    return TaskRun(name, seconds, label, execution.id, fp, shown, str(log))
+
+
+def type_name(run: Run, artifact) -> str:
+    return run.mlmd.store.get_artifact_types_by_id([artifact.type_id])[0].name
+
+
+def reuse_cached(run: Run, ex_input: dict, cached_id: int) -> list:
+    """driver/cache.go collectOutputArtifactMetadataFromCache: each provisioned output (and
+    executor-logs) must be among the cached execution's outputs."""
+    found = run.mlmd.output_artifacts(cached_id)
+    outputs = []
+    for key, listed in ex_input["outputs"]["artifacts"].items():
+        if not listed["artifacts"]:
+            continue
+        if key not in found:
+            raise TaskFailed(f"unable to find artifact with name {key} in mlmd output artifacts")
+        outputs.append((key, found[key]))
+    return outputs
+
+
+def launch(run: Run, name, component, container, ex_input, execution, log: Path):
+    """component/launcher_v2.go Execute: run the command (stdout and stderr to executor-logs),
+    read the output metadata file, collect parameters, record the outputs."""
+    pod = Path(tempfile.mkdtemp(prefix=f"kfp-pod-{name}-"))
+    try:
+        given = {**ex_input, "outputs": in_pod(ex_input["outputs"], pod)}
+        for listed in given["outputs"]["artifacts"].values():
+            for artifact in listed["artifacts"]:
+                Path(artifact["uri"]).parent.mkdir(parents=True, exist_ok=True)
+        for p in given["outputs"]["parameters"].values():
+            Path(p["outputFile"]).parent.mkdir(parents=True, exist_ok=True)
+        with_defaults = launcher.add_default_params(given, component)
+        cmd = command_line(container, json.dumps(with_defaults), run.python)
+        logs_uri = given["outputs"]["artifacts"][launcher.LOGS_KEY]["artifacts"][0]["uri"]
+        code = execute(cmd, run, Path(logs_uri), log, name)
+        result = read_output_file(Path(given["outputs"]["outputFile"]))
+        if code != 0:
+            logs = record_outputs(run, given, {}, only=(launcher.LOGS_KEY,))
+            run.mlmd.publish_execution(execution, run.contexts, None, logs, pb.Execution.FAILED)
+            tail = "".join(log.read_text().splitlines(keepends=True)[-LOG_TAIL_LINES:])
+            raise TaskFailed(f"{name} exited with {code}; log {log}, last lines:\n{tail}")
+        params = collect_parameters(given, result, component)
+        return record_outputs(run, given, result), params
+    finally:
+        shutil.rmtree(pod, ignore_errors=True)
+
+
+def execute(cmd: list[str], run: Run, logs_path: Path, log: Path, name: str) -> int:
+    """The user command, its output to the executor-logs file (getLogWriter) and to our log."""
     with open(log, "a") as f:
-        f.write(f"$ {what}\n")
+        f.write(f"$ {name}\n")
         f.flush()
-        code = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
-    if code != 0:
-        tail = "".join(log.read_text().splitlines(keepends=True)[-LOG_TAIL_LINES:])
-        raise TaskFailed(f"{what} exited with {code}; log {log}, last lines:\n{tail}")
+        proc = subprocess.Popen(
+            cmd, cwd=run.workdir, env=run.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        with open(logs_path, "wb") as logs:
+            for line in proc.stdout:
+                logs.write(line)
+                f.write(line.decode("utf-8", "replace"))
+        return proc.wait()
 
 
-def _read_executor_output(path: Path) -> dict:
+def read_output_file(path: Path) -> dict:
+    """launcher_v2.go getExecutorOutputFile: a missing file is an empty ExecutorOutput."""
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def collect_parameters(ex_input: dict, result: dict, component: dict) -> dict:
+    """launcher_v2.go collectOutputParameters: the output file's values, else the files."""
+    params = dict(result.get("parameterValues", {}))
+    definitions = component.get("outputDefinitions", {}).get("parameters", {})
+    for key, spec in ex_input["outputs"]["parameters"].items():
+        if key not in params:
+            text = Path(spec["outputFile"]).read_text()
+            params[key] = launcher.parameter_from_text(text, definitions[key]["parameterType"])
+    return params
+
+
+def record_outputs(run: Run, ex_input: dict, result: dict, only=None) -> list:
+    """launcher_v2.go uploadOutputArtifacts: merge the executor's output, record each."""
+    recorded = []
+    for key, listed in ex_input["outputs"]["artifacts"].items():
+        if only and key not in only:
+            continue
+        for artifact in listed["artifacts"]:
+            written = result.get("artifacts", {}).get(key, {}).get("artifacts")
+            if written and key != launcher.LOGS_KEY:
+                artifact = launcher.merge_runtime_artifacts(written[0], artifact)
+            schema = launcher.schema_of(artifact["type"])
+            recorded.append((key, run.mlmd.record_artifact(key, schema, artifact, LOCAL_SESSION)))
+    return recorded
+
+
+def start_run(spec, runtime_config, options: dict) -> Run:
+    """driver/root_dag.go RootDAG: the root, the contexts and the root DAG execution."""
+    root = runtime_root(runtime_config, options["pipeline_root"])
+    params = pipeline_parameters(spec, runtime_config, options["parameters"] or {})
+    pipeline_name = spec["pipelineInfo"]["name"]
+    run_id = options["run_id"]
+    the_run_root = launcher.run_root(root, pipeline_name, run_id)
+    if Path(the_run_root).exists():
+        raise SpecError(f"run directory {the_run_root} exists already; pick another --run-id")
+    logs = Path(root) / ".runner-logs" / pipeline_name / run_id
+    logs.mkdir(parents=True)
+    mlmd_path = options["metadata"] or str(Path(root) / "metadata.sqlite")
+    mlmd = KfpMetadata(mlmd_path)
+    contexts = mlmd.get_pipeline(pipeline_name, run_id, root, LOCAL_SESSION, NAMESPACE)
+    dag = mlmd.create_execution(contexts, DAG_EXECUTION, {}, params, name=f"run/{run_id}")
+    workdir = Path(options["workdir"] or Path.cwd()).resolve()
+    env = {**os.environ, **TASK_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir), env.get("PYTHONPATH")]))
+    return Run(
+        spec, params, root, the_run_root, mlmd, mlmd_path, contexts, dag.id,
+        options["python"], workdir, env, logs, options["cache"],
+    )  # fmt: skip
 
 
 def run_spec(
@@ -260,99 +358,54 @@ def run_spec(
     workdir: Path | None = None,
     echo=print,
     parameters: dict | None = None,
+    metadata: str | None = None,
+    cache: bool = True,
 ) -> SpecRun:
     """Run every task of the spec here; raises TaskFailed at the first failing task.
     `parameters` override the pipeline parameters' defaults, as a run's runtime config does."""
     spec, runtime_config = read_spec(spec_path)
     check_runnable(spec)
-    params = _pipeline_parameters(spec, runtime_config, parameters or {})
-    root = pipeline_root or root_of(spec, runtime_config)
-    if not root or "://" in root:
-        raise SpecError(
-            f"pipeline root {root!r}: the spec runs here, so it needs a local directory "
-            "(--pipeline-root DIR)"
-        )
-    workdir = Path(workdir or Path.cwd()).resolve()
-    pipeline_name = spec["pipelineInfo"]["name"]
-    run_id = run_id or time.strftime("run-%Y%m%d-%H%M%S")
-    run_dir = Path(root).resolve() / pipeline_name / run_id
-    if run_dir.exists():
-        raise SpecError(f"run directory {run_dir} exists already; pick another --run-id")
-    (run_dir / "logs").mkdir(parents=True)
-    env = {**os.environ, **TASK_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir), env.get("PYTHONPATH")]))
-
-    done: dict[str, dict] = {}  # task -> {"artifacts": {key: [...]}, "parameterValues": {...}}
-    runs: list[TaskRun] = []
+    options = dict(
+        pipeline_root=pipeline_root, parameters=parameters, python=python, workdir=workdir,
+        run_id=run_id or time.strftime("run-%Y%m%d-%H%M%S"), metadata=metadata, cache=cache,
+    )  # fmt: skip
+    run = start_run(spec, runtime_config, options)
+    tasks = []
     for name in task_order(spec):
-        start = time.monotonic()
-        task_dir = run_dir / name
-        task_dir.mkdir()  # the task's own place under the root, as the KFP launcher gives it
-        log = run_dir / "logs" / f"{name}.log"
-        ex_input = executor_input(spec, name, str(task_dir), run_id, params, done)
-        container = executor_of(spec, name)["container"]
-        driver = container.get("lifecycle", {}).get("preCacheCheck")
-        if driver:
-            # The driver decides span, version and fingerprint, and rewrites the output artifact.
-            cmd = _command(driver, driver.get("args", []), json.dumps(ex_input), python)
-            _run(cmd, log, workdir, env, f"{name} driver")
-            decided = _read_executor_output(task_dir / "executor_output.json")
-            ex_input["inputs"]["parameterValues"].update(decided.get("parameterValues", {}))
-            for key, produced in decided.get("artifacts", {}).items():
-                declared = ex_input["outputs"]["artifacts"][key]["artifacts"][0]
-                ex_input["outputs"]["artifacts"][key]["artifacts"] = [
-                    {**declared, **a, "type": declared["type"]} for a in produced["artifacts"]
-                ]
-        cmd = _command(container, container.get("args", []), json.dumps(ex_input), python)
-        _run(cmd, log, workdir, env, f"{name} executor")
-
-        result = _read_executor_output(task_dir / "executor_output.json")
-        artifacts = {}
-        for key, declared in ex_input["outputs"]["artifacts"].items():
-            written = result.get("artifacts", {}).get(key, {}).get("artifacts")
-            base = declared["artifacts"][0]
-            artifacts[key] = [{**base, **a} for a in written] if written else declared["artifacts"]
-        done[name] = {"artifacts": artifacts, "parameterValues": result.get("parameterValues", {})}
-        shown = check_ui_outputs(name, artifacts)
-        seconds = time.monotonic() - start
-        runs.append(TaskRun(name, round(seconds, 1), bool(driver), artifacts, str(log)))
-        echo(f"{name:<28} COMPLETE  {seconds:6.1f}s{'  (driver + executor)' if driver else ''}")
+        done = run_task(run, name)
+        tasks.append(done)
+        shown = check_ui_outputs(name, done.outputs)
+        echo(f"{name:<28} {done.state:<8}  {done.seconds:6.1f}s")
         for key, title, uri in shown:
             echo(f"  {key:<26} {title:<16} {uri}")
-
-    result = SpecRun(pipeline_name, run_id, str(run_dir), runs)
-    summary = {
-        "pipeline": pipeline_name,
-        "run_id": run_id,
-        "tasks": [
-            {
-                "name": t.name,
-                "seconds": t.seconds,
-                "outputs": {
-                    k: [{"type": type_title(a["type"]), "uri": a["uri"]} for a in v]
-                    for k, v in t.outputs.items()
-                },
-            }
-            for t in runs
-        ],
-    }
-    (run_dir / "spec_run.json").write_text(json.dumps(summary, indent=2) + "\n")
+    dag = run.mlmd.store.get_executions_by_id([run.dag_id])[0]
+    run.mlmd.publish_execution(dag, run.contexts, None, [], pb.Execution.COMPLETE)
+    result = SpecRun(
+        spec["pipelineInfo"]["name"], options["run_id"], run.run_root, run.mlmd_path, tasks
+    )
+    summary = {"pipeline": result.pipeline_name, "run_id": result.run_id,
+               "tasks": [dataclasses.asdict(t) for t in tasks]}  # fmt: skip
+    (run.logs / "spec_run.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babyweight kfp-spec-run",
-        description="Run a compiled KFP v2 pipeline spec here, task by task, in DAG order.",
+        description="Run a compiled KFP v2 pipeline spec here as the OSS KFP v2 backend does.",
     )
+    parser.add_argument("spec", type=Path, help="the YAML (or JSON) from kubeflow_runner.py")
     parser.add_argument(
-        "spec", type=Path, help="the JSON or YAML from kubeflow_runner.py --target kfp"
-    )
-    parser.add_argument(
-        "--pipeline-root", help="local directory (default: the spec's own pipeline root)"
+        "--pipeline-root",
+        help="local directory playing the run's artifact bucket (the spec's own root is not "
+        "used, as on KFP)",
     )
     add_runtime_parameter_argument(parser, "a pipeline parameter for this run (repeatable)")
-    parser.add_argument("--run-id", help="run folder name (default: run-<time>)")
+    parser.add_argument("--run-id", help="run id (default: run-<time>)")
+    parser.add_argument("--metadata", help="MLMD SQLite file (default: ROOT/metadata.sqlite)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="as the server's cache_disabled: run every task"
+    )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -360,22 +413,23 @@ def main(argv=None) -> int:
         help="the project directory, as the image's working directory (default: here)",
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the tasks")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         parameters = runtime_parameters(args.runtime_parameter)
         run = run_spec(
-            args.spec,
-            args.pipeline_root,
-            args.run_id,
-            args.python,
-            args.workdir,
-            parameters=parameters,
-        )
+            args.spec, args.pipeline_root, args.run_id, args.python, args.workdir,
+            parameters=parameters, metadata=args.metadata, cache=not args.no_cache,
+        )  # fmt: skip
     except (SpecError, SpecFileError, TaskFailed) as e:
         print(f"babyweight kfp-spec-run: {e}", file=sys.stderr)
         return 1
     total = sum(t.seconds for t in run.tasks)
-    print(f"{len(run.tasks)} tasks in {total:.0f}s; outputs and logs under {run.run_dir}")
+    cached = sum(t.state == "CACHED" for t in run.tasks)
+    print(f"{len(run.tasks)} tasks ({cached} cached) in {total:.0f}s; outputs under {run.run_dir}")
     return 0
 
 
