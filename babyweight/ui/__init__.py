@@ -1,1 +1,1 @@
-"""The Kubeflow Pipelines UI over runs made on this machine: its build, and the backends it calls."""
+"""The Kubeflow Pipelines UI over runs made here: its build, and the backends it calls."""

@@ -38,7 +38,9 @@ def git(src: Path, *args: str) -> subprocess.CompletedProcess:
 
 def resolve_tag(src: Path, tag: str) -> str:
     if not src.exists():
-        raise BabyweightError(f"KFP_SRC {src}: no such directory (a git copy of kubeflow/pipelines)")
+        raise BabyweightError(
+            f"KFP_SRC {src}: no such directory (a git copy of kubeflow/pipelines)"
+        )
     done = git(src, "rev-parse", f"{tag}^{{commit}}")
     if done.returncode:
         raise BabyweightError(f"KFP_SRC {src}: has no tag {tag} (is it kubeflow/pipelines?)")
@@ -59,7 +61,7 @@ def extract(src: Path, tag: str, dest: Path) -> Path:
 
 
 def drop_placeholders(frontend: Path) -> list[str]:
-    """Remove PLACEHOLDERS from package.json's devDependencies and the lock file; what was removed."""
+    """Drop PLACEHOLDERS from package.json's devDependencies and the lock; returns those dropped."""
     package_path, lock_path = frontend / "package.json", frontend / "package-lock.json"
     package, lock = json.loads(package_path.read_text()), json.loads(lock_path.read_text())
     removed = []
@@ -87,9 +89,29 @@ def build(src: Path, dest: Path, tag: str = KFP_TAG, commit: str = KFP_COMMIT) -
     if found != commit:
         raise BabyweightError(f"KFP_SRC {src}: tag {tag} is {found}, expected {commit}")
     frontend = extract(src, tag, dest)
-    print(f"kubeflow/pipelines {tag} ({commit}) frontend/ -> {frontend}; dropped {drop_placeholders(frontend)}")
-    npm(frontend, "npm", "ci", "--engine-strict=false", "--ignore-scripts", "--no-audit", "--no-fund")
-    npm(frontend, "npx", "tailwindcss", "build", "-i", "src/tailwind.css", "-o", "src/build/tailwind.output.css")
+    print(
+        f"kubeflow/pipelines {tag} ({commit}) frontend/ -> {frontend};",
+        f"dropped {drop_placeholders(frontend)}",
+    )
+    npm(
+        frontend,
+        "npm",
+        "ci",
+        "--engine-strict=false",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+    )
+    npm(
+        frontend,
+        "npx",
+        "tailwindcss",
+        "build",
+        "-i",
+        "src/tailwind.css",
+        "-o",
+        "src/build/tailwind.output.css",
+    )
     npm(frontend, "npx", "vite", "build")
     mark = {"repository": "kubeflow/pipelines", "tag": tag, "commit": commit}
     (frontend / "build" / BUILD_MARK).write_text(json.dumps(mark) + "\n")
@@ -97,7 +119,9 @@ def build(src: Path, dest: Path, tag: str = KFP_TAG, commit: str = KFP_COMMIT) -
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babyweight.ui.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m babyweight.ui.build", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--src", required=True, type=Path, help="a git copy of kubeflow/pipelines")
     parser.add_argument("--dest", default=Path(".ui"), type=Path, help="the ignored build folder")
     args = parser.parse_args(argv)

@@ -22,13 +22,13 @@ import threading
 from concurrent import futures
 from pathlib import Path
 
+from babyweight.ui.artifacts import bucket_uri
+
 import grpc
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 from ml_metadata.proto import metadata_store_service_pb2 as service_pb
 from ml_metadata.proto import metadata_store_service_pb2_grpc as service_grpc
-
-from babyweight.ui.artifacts import bucket_uri
 
 SERVICE = service_pb.DESCRIPTOR.services_by_name["MetadataStoreService"]
 PATH_PREFIX = f"/{SERVICE.full_name}/"
@@ -61,7 +61,9 @@ class MlmdServicer(service_grpc.MetadataStoreServiceServicer):
                 self.store._call(name, request, response)
         except Exception as e:  # MLMD's errors carry the gRPC status code they stand for
             code = getattr(e, "error_code", grpc.StatusCode.UNKNOWN.value[0])
-            status = next((s for s in grpc.StatusCode if s.value[0] == code), grpc.StatusCode.UNKNOWN)
+            status = next(
+                (s for s in grpc.StatusCode if s.value[0] == code), grpc.StatusCode.UNKNOWN
+            )
             context.abort(status, f"{name}: {e}")
         return response
 
@@ -81,7 +83,9 @@ for _method in SERVICE.methods:
 def start_grpc(store_path: Path) -> tuple[grpc.Server, int]:
     """The MLMD gRPC server on loopback, on a free port: (server, port)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    service_grpc.add_MetadataStoreServiceServicer_to_server(MlmdServicer(open_read_only(store_path)), server)
+    service_grpc.add_MetadataStoreServiceServicer_to_server(
+        MlmdServicer(open_read_only(store_path)), server
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, port

@@ -1,0 +1,109 @@
+"""The KFP v2beta1 REST API the UI calls, read-only, over `records.KfpRecords`.
+
+The routes are those of the UI's generated clients (frontend/src/apisv2beta1/*/apis/*.ts) that
+read: pipelines (list, get, versions, get version), experiments, runs, recurring runs (none),
+and healthz (frontend/src/lib/Apis.ts getBuildInfo). Lists come in one page. Anything that
+would change the deployment (create, upload, archive, delete, retry, terminate) answers 501 with
+the reason in KFP's error shape ({"error", "code", "message"}), as there is no cluster behind it.
+"""
+
+from __future__ import annotations
+
+from babyweight.ui.build import KFP_COMMIT, KFP_TAG
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+PREFIX = "/apis/v2beta1"
+UNIMPLEMENTED = 12  # google.rpc.Code
+NOT_FOUND = 5
+
+
+def error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code, "message": message}, status_code=status)
+
+
+def listed(key: str, items: list[dict]) -> JSONResponse:
+    return JSONResponse(
+        {key: items, "total_size": len(items), "next_page_token": ""} if items else {}
+    )
+
+
+def routes(records) -> list[Route]:
+    """The v2beta1 routes over `records` (a KfpRecords)."""
+
+    def found(obj, what: str) -> JSONResponse:
+        return JSONResponse(obj) if obj else error(404, NOT_FOUND, f"{what} not found")
+
+    async def healthz(request: Request):
+        return JSONResponse(
+            {
+                "commit_sha": KFP_COMMIT,
+                "tag_name": KFP_TAG,
+                "multi_user": False,
+                "pipeline_store": "babyweight ui (local records)",
+            }
+        )
+
+    async def pipelines(request: Request):
+        return listed("pipelines", records.pipelines())
+
+    async def pipeline(request: Request):
+        pid = request.path_params["pid"]
+        return found(records.pipeline(pid), f"pipeline {pid}")
+
+    async def pipeline_by_name(request: Request):
+        name = request.path_params["name"]
+        match = [p for p in records.pipelines() if p["name"] == name]
+        return found(match[0] if match else None, f"pipeline named {name}")
+
+    async def versions(request: Request):
+        return listed("pipeline_versions", records.pipeline_versions(request.path_params["pid"]))
+
+    async def version(request: Request):
+        p = request.path_params
+        return found(records.version(p["pid"], p["vid"]), f"pipeline version {p['vid']}")
+
+    async def experiments(request: Request):
+        return listed("experiments", [records.experiment()])
+
+    async def experiment(request: Request):
+        eid = request.path_params["eid"]
+        e = records.experiment()
+        return found(e if e["experiment_id"] == eid else None, f"experiment {eid}")
+
+    async def runs(request: Request):
+        eid = request.query_params.get("experiment_id")
+        items = [r for r in records.runs() if not eid or r["experiment_id"] == eid]
+        return listed("runs", items)
+
+    async def run(request: Request):
+        rid = request.path_params["rid"]
+        return found(records.run(rid), f"run {rid}")
+
+    async def recurring_runs(request: Request):
+        return JSONResponse({})  # a cluster's scheduler makes these; none here
+
+    async def refused(request: Request):
+        what = f"{request.method} {request.url.path}"
+        return error(
+            501, UNIMPLEMENTED, f"{what}: babyweight ui is read-only, there is no cluster behind it"
+        )
+
+    get = ["GET"]
+    changes = ["POST", "PUT", "PATCH", "DELETE"]
+    return [
+        Route(f"{PREFIX}/healthz", healthz, methods=get),
+        Route(f"{PREFIX}/pipelines", pipelines, methods=get),
+        Route(f"{PREFIX}/pipelines/names/{{name}}", pipeline_by_name, methods=get),
+        Route(f"{PREFIX}/pipelines/{{pid}}", pipeline, methods=get),
+        Route(f"{PREFIX}/pipelines/{{pid}}/versions", versions, methods=get),
+        Route(f"{PREFIX}/pipelines/{{pid}}/versions/{{vid}}", version, methods=get),
+        Route(f"{PREFIX}/experiments", experiments, methods=get),
+        Route(f"{PREFIX}/experiments/{{eid}}", experiment, methods=get),
+        Route(f"{PREFIX}/runs", runs, methods=get),
+        Route(f"{PREFIX}/runs/{{rid}}", run, methods=get),
+        Route(f"{PREFIX}/recurringruns", recurring_runs, methods=get),
+        Route(f"{PREFIX}/{{rest:path}}", refused, methods=get + changes),
+    ]
