@@ -68,15 +68,17 @@ def listing(path: Path, base: Path) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def read(root: Path, source: str, bucket: str, key: str, peek: int = 0) -> Artifact:
-    """The artifact's bytes (its first `peek` bytes when peek > 0)."""
+def read(
+    root: Path, source: str, bucket: str, key: str, peek: int = 0, max_bytes: int = MAX_BYTES
+) -> Artifact:
+    """The artifact's bytes (its first `peek` bytes when peek > 0), at most max_bytes."""
     path = local_path(root, source, bucket, key)
     if path.is_dir():
         body = listing(path, path)
         return Artifact(body[:peek] if peek > 0 else body, "text/plain; charset=utf-8")
     size = path.stat().st_size
-    if peek <= 0 and size > MAX_BYTES:
-        raise ArtifactError(413, f"{bucket}/{key}: {size} bytes, over the {MAX_BYTES} served")
+    if peek <= 0 and size > max_bytes:
+        raise ArtifactError(413, f"{bucket}/{key}: {size} bytes, over the {max_bytes} served")
     with open(path, "rb") as f:
-        body = f.read(min(peek, MAX_BYTES) if peek > 0 else size)
+        body = f.read(min(peek, max_bytes) if peek > 0 else size)
     return Artifact(body, "application/octet-stream")

@@ -86,7 +86,6 @@ def serve(args, store: Path, announce=print) -> None:
             server.app(backends, args.build), host="127.0.0.1", port=args.port, log_level="warning"
         )
         web = uvicorn.Server(config)
-        web.config.setup_event_loop()
         announce_when_up(web, announce)
         web.run()
     finally:

@@ -125,20 +125,21 @@ def present(response, root: Path) -> None:
 
 
 class GrpcWebProxy:
-    """gRPC-web requests to the MLMD gRPC server: `call(method, body) -> (status, body)`."""
+    """gRPC-web requests to the MLMD gRPC server: `call(method, body) -> reply body`; a failed
+    call is a reply of its trailers only (HTTP 200, grpc-status in the trailer frame)."""
 
     def __init__(self, port: int, root: Path):
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.root = root
 
-    def call(self, name: str, body: bytes) -> tuple[int, bytes]:
+    def call(self, name: str, body: bytes) -> bytes:
         method = SERVICE.methods_by_name.get(name)
         if method is None:
-            return 0, trailers(grpc.StatusCode.UNIMPLEMENTED.value[0], f"no method {name}")
+            return trailers(grpc.StatusCode.UNIMPLEMENTED.value[0], f"no method {name}")
         try:
             data = [p for flag, p in frames(body) if not flag & TRAILER_FLAG]
         except ValueError as e:
-            return 0, trailers(grpc.StatusCode.INVALID_ARGUMENT.value[0], str(e))
+            return trailers(grpc.StatusCode.INVALID_ARGUMENT.value[0], str(e))
         stub = self.channel.unary_unary(
             PATH_PREFIX + name,
             request_serializer=None,
@@ -148,9 +149,9 @@ class GrpcWebProxy:
             response = stub(data[0] if data else b"", timeout=30)
         except grpc.RpcError as e:
             message = (e.details() or "").replace("\r", " ").replace("\n", " ")
-            return 0, trailers(e.code().value[0], message)
+            return trailers(e.code().value[0], message)
         present(response, self.root)
-        return 0, frame(0, response.SerializeToString()) + trailers(0, "")
+        return frame(0, response.SerializeToString()) + trailers(0, "")
 
     def close(self) -> None:
         self.channel.close()

@@ -37,12 +37,19 @@ def routes(records) -> list[Route]:
         return JSONResponse(obj) if obj else error(404, NOT_FOUND, f"{what} not found")
 
     async def healthz(request: Request):
+        # frontend/server/handlers/healthz.ts: the API server's healthz merged into the UI
+        # server's HealthzStats, which the side bar's "Version" reads.
         return JSONResponse(
             {
-                "commit_sha": KFP_COMMIT,
-                "tag_name": KFP_TAG,
+                "apiServerCommitHash": KFP_COMMIT,
+                "apiServerTagName": KFP_TAG,
+                "apiServerMultiUser": False,
                 "multi_user": False,
-                "pipeline_store": "babyweight ui (local records)",
+                "apiServerReady": True,
+                "buildDate": "",
+                "frontendCommitHash": KFP_COMMIT,
+                "frontendTagName": KFP_TAG,
+                "pipelineStore": "babyweight ui (records on this machine)",
             }
         )
 
