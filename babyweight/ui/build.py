@@ -88,6 +88,11 @@ def build(src: Path, dest: Path, tag: str = KFP_TAG, commit: str = KFP_COMMIT) -
     found = resolve_tag(src, tag)
     if found != commit:
         raise BabyweightError(f"KFP_SRC {src}: tag {tag} is {found}, expected {commit}")
+    mark = {"repository": "kubeflow/pipelines", "tag": tag, "commit": commit}
+    built = dest / "frontend" / "build"
+    if (built / BUILD_MARK).is_file() and json.loads((built / BUILD_MARK).read_text()) == mark:
+        print(f"already built: {built} ({tag}, {commit}); rm -rf {dest} to build again")
+        return built
     frontend = extract(src, tag, dest)
     print(
         f"kubeflow/pipelines {tag} ({commit}) frontend/ -> {frontend};",
@@ -113,7 +118,6 @@ def build(src: Path, dest: Path, tag: str = KFP_TAG, commit: str = KFP_COMMIT) -
         "src/build/tailwind.output.css",
     )
     npm(frontend, "npx", "vite", "build")
-    mark = {"repository": "kubeflow/pipelines", "tag": tag, "commit": commit}
     (frontend / "build" / BUILD_MARK).write_text(json.dumps(mark) + "\n")
     return frontend / "build"
 
