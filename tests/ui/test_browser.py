@@ -8,7 +8,6 @@ them. Screenshots land in test-artifacts/ui/. Needs the UI's build (`make ui`); 
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -205,20 +204,23 @@ def test_the_reports_html_and_markdown_are_rendered(ui, page, recorded, task):
     page.screenshot(path=SHOTS / f"{task}-markdown.png")
 
 
+def js_number(value: float) -> str:
+    """JSON.stringify of a number, as the UI writes a metric's value."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def test_the_run_metrics_table(ui, page, recorded):
     root, _, _ = recorded
     metrics = output(root, "ok", "RunReport", "metrics")
-    values = {
-        k: v.double_value
-        for k, v in metrics.custom_properties.items()
-        if v.HasField("double_value")
-    }
+    props = metrics.custom_properties
+    values = {k: v.double_value for k, v in props.items() if v.HasField("double_value")}
     assert set(values) == {"rmse", "mae", "example_count"}
     open_visualization(page, ui, "RunReport", "metrics")
-    page.get_by_text("Scalar Metrics: metrics").wait_for(timeout=WAIT_MS)
-    for name, value in values.items():
-        row = page.get_by_role("row").filter(has_text=name)
-        assert json.dumps(value) in row.first.inner_text(timeout=WAIT_MS)
+    name = props["display_name"].string_value
+    page.get_by_text(f"Scalar Metrics: {name}").wait_for(timeout=WAIT_MS)
+    for key, value in values.items():
+        row = page.get_by_role("row").filter(has_text=key).first
+        assert row.inner_text(timeout=WAIT_MS).split() == [key, js_number(value)]
     page.screenshot(path=SHOTS / "RunReport-metrics.png")
 
 
