@@ -13,6 +13,7 @@ other commands use.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 
@@ -70,42 +71,39 @@ def check(args) -> Path:
     return store
 
 
+def listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:port (0: any free port); one line when it cannot."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as e:
+        sock.close()
+        raise BabyweightError(f"--port {port}: cannot listen on 127.0.0.1 ({e.strerror})") from None
+    sock.listen(128)
+    return sock
+
+
 def serve(args, store: Path, announce=print) -> None:
     from babyweight.ui import mlmd_grpc_web, records, server
 
     import uvicorn
 
     versions = [records.read_version(p) for p in args.spec]
+    sock = listen(args.port)
     grpc_server, grpc_port = mlmd_grpc_web.start_grpc(store)
     proxy = mlmd_grpc_web.GrpcWebProxy(grpc_port, args.root)
     try:
-        backends = server.Backends(
-            records.KfpRecords(mlmd_grpc_web.open_read_only(store), versions), proxy, args.root
-        )
-        config = uvicorn.Config(
-            server.app(backends, args.build), host="127.0.0.1", port=args.port, log_level="warning"
-        )
-        web = uvicorn.Server(config)
-        announce_when_up(web, announce)
-        web.run()
+        kfp = records.KfpRecords(mlmd_grpc_web.open_read_only(store), versions)
+        backends = server.Backends(kfp, proxy, args.root)
+        config = uvicorn.Config(server.app(backends, args.build), log_level="warning")
+        port = sock.getsockname()[1]
+        announce(f"Kubeflow Pipelines UI: http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         proxy.close()
         grpc_server.stop(grace=None)
-
-
-def announce_when_up(web, announce) -> None:
-    """Print the URL once uvicorn listens (the port is known then, also for --port 0)."""
-    startup = web.startup
-
-    async def started(sockets=None):
-        await startup(sockets=sockets)
-        if web.started:
-            port = web.servers[0].sockets[0].getsockname()[1]
-            announce(
-                f"Kubeflow Pipelines UI: http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True
-            )
-
-    web.startup = started
+        sock.close()
 
 
 def main(argv=None) -> int:
@@ -115,10 +113,6 @@ def main(argv=None) -> int:
         serve(args, store)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
-    except OSError as e:
-        raise BabyweightError(
-            f"--port {args.port}: cannot listen on 127.0.0.1 ({e.strerror})"
-        ) from None
     return 0
 
 

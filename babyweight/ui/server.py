@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from babyweight.ui import artifacts, rest_api
+from babyweight.ui import artifacts, rest_api, rest_v1
 from babyweight.ui.mlmd_grpc_web import CONTENT_TYPE, PATH_PREFIX, GrpcWebProxy
 from babyweight.ui.records import KfpRecords
 
@@ -78,6 +78,7 @@ def app(backends: Backends, build: Path) -> Starlette:
     return Starlette(
         routes=[
             *rest_api.routes(backends.records),
+            *rest_v1.routes(backends.records),
             grpc_web_route(backends.mlmd),
             artifact_route(backends.root),
             Route("/visualizations/allowed", lambda r: PlainTextResponse("false")),

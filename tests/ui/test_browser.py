@@ -140,7 +140,7 @@ def node(page, key: str):
 def test_the_pipeline_list_and_graph(ui, page, recorded):
     _, _, tasks = recorded
     page.goto(ui + "#/pipelines")
-    page.get_by_role("link", name="babyweight").click(timeout=WAIT_MS)
+    page.get_by_text("babyweight", exact=True).first.click(timeout=WAIT_MS)
     for task in tasks:
         node(page, f"task.{task}").wait_for(timeout=WAIT_MS)
     page.screenshot(path=SHOTS / "pipeline.png")

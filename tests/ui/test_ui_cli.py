@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -66,3 +67,19 @@ def test_it_serves_on_loopback_until_ctrl_c(tmp_path, kfp_root):
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_a_port_in_use_is_one_line(capsys, tmp_path, kfp_root):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "index.html").write_text("<html></html>")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, err = run(
+            capsys, "--output", str(kfp_root), "--build", str(build), "--port", str(port)
+        )
+    assert code == 2 and err == [
+        f"babyweight ui: --port {port}: cannot listen on 127.0.0.1 (Address already in use)"
+    ]
