@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
+from babyweight import gcs_paths
 from babyweight.kfp.spec import SPEC_FILE
 from babyweight.layout import DEFAULT_OUTPUT, MODEL_NAME, PIPELINE_NAME  # noqa: F401
 from babyweight.schema import SCHEMA_PATH
@@ -205,6 +206,7 @@ KFP_SPEC_FILE = SPEC_FILE  # the compiled PipelineJob, in the working directory
 DEFAULT_IMAGE = "gcr.io/{project}/babyweight-pipeline:latest"
 IMAGE_PROJECT_DIR = "/pipeline"
 IMAGE_SCHEMA_PATH = f"{IMAGE_PROJECT_DIR}/babyweight/schema.pbtxt"
+GCS_PATH_SETTINGS = ("pipeline_root", "serving_model_dir", "temp_location", "data_root")
 CLOUD_ENV = {  # CloudSettings field -> environment variable that sets it
     "target": "BABYWEIGHT_TARGET",
     "project": "BABYWEIGHT_GCP_PROJECT",
@@ -334,6 +336,8 @@ class CloudSettings:
             need("data_root", "the directory of staged CSV files that CsvExampleGen reads")
         if self.temp_location and not self.temp_location.startswith("gs://"):
             found.append(f"temp_location={self.temp_location!r}: must be a gs:// path")
+        paths = {n: getattr(self, n) for n in GCS_PATH_SETTINGS}
+        found += gcs_paths.problems(paths, self.bucket, self._where)
         for name in ("train_steps", "eval_steps", "bigquery_limit"):
             value = getattr(self, name)
             if value is not None and int(value) < 1:

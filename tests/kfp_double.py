@@ -23,8 +23,12 @@ grpc-gateway writes them. Every request is recorded for the tests.
 
 It runs nothing: a created run stays PENDING until a test sets its state. What the backend would
 start the run with is recorded in `launched[run_id]`, resolved as KFP 2 does: the pipeline root is
-the run's runtime_config.pipeline_root, else the spec's defaultPipelineRoot, else the cluster's
-default (CLUSTER_DEFAULT_ROOT); each parameter is the run's value, else the spec's defaultValue.
+the run's runtime_config.pipeline_root, else the cluster's default (CLUSTER_DEFAULT_ROOT, the
+`kfp-launcher` configmap's defaultPipelineRoot, unset here). The spec's own defaultPipelineRoot is
+never read (kubeflow/pipelines@7b70c7b95f6832772efd6fd0029a4024491a0f44
+backend/src/v2/driver/root_dag.go RootDAG: `opts.RuntimeConfig.GetGcsOutputDirectory()`, else
+`cfg.DefaultPipelineRoot()`, v2/config/env.go); each parameter is the run's value, else the
+spec's defaultValue.
 A parameter with neither, unless optional, fails the run (the root driver's error), as on KFP.
 """
 
@@ -256,11 +260,7 @@ class KfpApiDouble:
 
     def _launch(self, rid: str, spec: dict, runtime_config: dict) -> None:
         """What the backend starts the run with: its root and parameter values."""
-        root = (
-            runtime_config.get("pipeline_root")
-            or spec.get("defaultPipelineRoot")
-            or CLUSTER_DEFAULT_ROOT
-        )
+        root = runtime_config.get("pipeline_root") or CLUSTER_DEFAULT_ROOT  # root_dag.go
         given = runtime_config.get("parameters") or {}
         definitions = spec["root"].get("inputDefinitions", {}).get("parameters", {})
         parameters = {}

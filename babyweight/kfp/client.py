@@ -40,6 +40,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from babyweight import gcs_paths
 from babyweight.kfp.spec import (
     SPEC_FILE,
     SpecFileError,
@@ -211,18 +212,27 @@ def _message(body) -> str:
     return str(data)[:300]
 
 
-def upload_file(path: Path) -> Path:
-    """The bare pipeline spec YAML to upload: the compiled YAML as it is, or the one written
-    from a PipelineJob JSON (its root becoming the spec's defaultPipelineRoot)."""
+def checked_root(root: str | None, where: str) -> str | None:
+    """The root, unless TF 2.16 in the image cannot write it (CliError naming what works)."""
+    problem = gcs_paths.path_problem(root) if root else None
+    if problem:
+        raise CliError(f"{where} {root!r}: {problem}")
+    return root
+
+
+def upload_file(path: Path, root: str | None = None) -> Path:
+    """The bare pipeline spec YAML to upload: the compiled YAML, or the one written from a
+    PipelineJob JSON, with `root` (--pipeline-root) as its defaultPipelineRoot when given.
+    The KFP backend itself never reads defaultPipelineRoot; `run` reads it and sends it."""
     spec, runtime_config = read_spec(path)
-    root = pipeline_root(spec, runtime_config)
+    given = root
+    root = checked_root(root or pipeline_root(spec, runtime_config), "pipeline root")
     if not root:
         print(
-            f"note: {path} names no pipeline root; runs get the cluster's default artifact "
-            "root unless `run --pipeline-root` names one",
+            f"note: {path} names no pipeline root; `run` will need --pipeline-root",
             file=sys.stderr,
         )
-    if is_yaml(path):
+    if is_yaml(path) and not given:
         return Path(path)
     folder = Path(tempfile.mkdtemp(prefix="kfp-upload-"))
     upload = folder / ir_path(Path(path).name)
@@ -249,7 +259,7 @@ def cmd_compile(_endpoint, args) -> int:
 
 def cmd_create(ep: Endpoint, args) -> int:
     source = spec_file(args.spec)
-    upload = upload_file(source)
+    upload = upload_file(source, args.pipeline_root)
     pipeline = ep.call(
         f"upload pipeline {args.name!r}",
         _quiet,
@@ -265,7 +275,7 @@ def cmd_create(ep: Endpoint, args) -> int:
 
 
 def cmd_update(ep: Endpoint, args) -> int:
-    upload = upload_file(spec_file(args.spec))
+    upload = upload_file(spec_file(args.spec), args.pipeline_root)
     pipeline_id = ep.pipeline_id(args.name)
     version_name = args.version or time.strftime(f"{args.name}-%Y%m%d-%H%M%S")
     version = ep.call(
@@ -282,6 +292,26 @@ def cmd_update(ep: Endpoint, args) -> int:
     return 0
 
 
+def run_root(ep: Endpoint, pipeline_id: str, version) -> str:
+    """The version's own defaultPipelineRoot, which the KFP backend does not read
+    (kubeflow/pipelines@7b70c7b9 backend/src/v2/driver/root_dag.go: the run's root, else the
+    cluster default minio://mlpipeline/v2/artifacts), so `run` sends it itself."""
+    full = ep.call(
+        f"get version {version.display_name!r}",
+        ep.client.get_pipeline_version,
+        pipeline_id=pipeline_id,
+        pipeline_version_id=version.pipeline_version_id,
+    )
+    root = (full.pipeline_spec or {}).get("defaultPipelineRoot")
+    if not root:
+        raise CliError(
+            f"version {version.display_name!r} names no pipeline root: KFP would use the "
+            "cluster default minio://mlpipeline/v2/artifacts, which TF 2.16 in the image cannot "
+            "write; pass --pipeline-root gs://BUCKET/PATH"
+        )
+    return checked_root(root, f"version {version.display_name!r}'s pipeline root")
+
+
 def cmd_run(ep: Endpoint, args) -> int:
     try:
         parameters = runtime_parameters(args.runtime_parameter)
@@ -289,6 +319,7 @@ def cmd_run(ep: Endpoint, args) -> int:
         raise CliError(str(e)) from None
     pipeline_id = ep.pipeline_id(args.name)
     version = ep.latest_version(pipeline_id, args.name)
+    root = checked_root(args.pipeline_root, "--pipeline-root") or run_root(ep, pipeline_id, version)
     experiment = ep.call(
         f"create experiment {args.experiment!r}",
         _quiet,
@@ -306,11 +337,10 @@ def cmd_run(ep: Endpoint, args) -> int:
         pipeline_id=pipeline_id,
         version_id=version.pipeline_version_id,
         params=parameters,
-        pipeline_root=args.pipeline_root,  # None: the version's defaultPipelineRoot
+        pipeline_root=root,  # always sent: the backend never reads defaultPipelineRoot
         service_account=args.service_account,
     )
     print(f"run {run_name!r} created: id {run.run_id} (version {version.display_name!r})")
-    root = args.pipeline_root or "the pipeline's own (defaultPipelineRoot)"
     given = ", ".join(f"{k}={v}" for k, v in parameters.items()) or "the defaults"
     print(f"  root: {root}; parameters: {given}")
     print(f"  {ep.url}/#/runs/details/{run.run_id}")
@@ -456,11 +486,14 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.add_argument("--version", help="version name (default NAME-<time>)")
         if name in ("run", "runs"):
             p.add_argument("--experiment", default=PIPELINE_NAME if name == "run" else None)
+        if name in ("create", "update", "run"):
+            p.add_argument(
+                "--pipeline-root",
+                help="gs:// artifact root; sent with every run (default: the uploaded "
+                "version's defaultPipelineRoot, which the KFP backend itself ignores)",
+            )
         if name == "run":
             p.add_argument("--run-name", help="default NAME-<time>")
-            p.add_argument(
-                "--pipeline-root", help="artifact root of the run (default: the pipeline's own)"
-            )
             add_runtime_parameter_argument(
                 p, "a pipeline parameter for this run (repeatable); the others keep defaults"
             )

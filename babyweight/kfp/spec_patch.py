@@ -7,17 +7,19 @@ cannot read (see task_entry.py). So, for the `kfp` target only:
 
 - every task that runs TFX's KFP v2 entrypoint runs `python -m babyweight.kfp.task_entry` with
   the same arguments (TASK_COMMAND);
-- a file-based ExampleGen is not cached by KFP: its cache key (driver/cache.go) holds only its
-  parameters (`input_base`, the `span-{SPAN}` pattern), the same over new files, so a cached
-  rerun would reuse the old examples. Its task resolves the span and fingerprint itself
-  (task_entry.py) and records them on its Examples; downstream tasks stay cached as long as the
-  Examples artifact is the same, which it is not after ExampleGen runs again... see
-  `uncache_example_gen`.
+- a file-based ExampleGen (the task whose `lifecycle.preCacheCheck` runs TFX's
+  file_based_example_gen driver) gets an upstream `ResolveSpan` task, never cached
+  (resolve_span.py), whose output parameters `input_config` (the resolved span's pattern),
+  `span` and `input_fingerprint` become ExampleGen's parameters. KFP's cache key of a task holds
+  its parameters (driver/cache.go), so ExampleGen is reused exactly when the files are the same,
+  and the tasks downstream with it; new files run it again.
 
 The Vertex spec is left as TFX writes it.
 """
 
 from __future__ import annotations
+
+import json
 
 TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 TASK_COMMAND = ["python", "-m", "babyweight.kfp.task_entry"]
@@ -34,7 +36,63 @@ def use_task_entry(spec: dict) -> list[str]:
     return changed
 
 
+EXAMPLE_GEN_DRIVER = "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"
+RESOLVE_TASK = "ResolveSpan"
+RESOLVE_COMMAND = ["python", "-m", "babyweight.kfp.resolve_span"]
+RESOLVED = {"input_config": "STRING", "input_fingerprint": "STRING", "span": "NUMBER_INTEGER"}
+RESOLVE_INPUTS = ("input_base", "input_config", "range_config")
+
+
+def file_based_example_gens(spec: dict) -> list[str]:
+    """Tasks whose executor has TFX's file-based ExampleGen driver as its lifecycle hook."""
+    found = []
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        label = spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        container = spec["deploymentSpec"]["executors"][label].get("container", {})
+        hook = container.get("lifecycle", {}).get("preCacheCheck", {})
+        if hook.get("command", [])[-1:] == [EXAMPLE_GEN_DRIVER]:
+            found.append(name)
+    return found
+
+
+def add_resolve_span(spec: dict, example_gen: str) -> None:
+    """Insert RESOLVE_TASK before `example_gen` and feed its outputs to it (module docstring)."""
+    tasks = spec["root"]["dag"]["tasks"]
+    task = tasks[example_gen]
+    component = spec["components"][task["componentRef"]["name"]]
+    container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
+    given = {k: v for k, v in task["inputs"]["parameters"].items() if k in RESOLVE_INPUTS}
+    spec["components"][RESOLVE_TASK] = {
+        "executorLabel": f"{RESOLVE_TASK}_executor",
+        "inputDefinitions": {"parameters": {k: {"parameterType": "STRING"} for k in given}},
+        "outputDefinitions": {"parameters": {k: {"parameterType": t} for k, t in RESOLVED.items()}},
+    }
+    spec["deploymentSpec"]["executors"][f"{RESOLVE_TASK}_executor"] = {
+        "container": {
+            "image": container["image"],
+            "command": list(RESOLVE_COMMAND),
+            "args": ["--executor_input", "{{$}}"],
+        }
+    }
+    tasks[RESOLVE_TASK] = {
+        "cachingOptions": {"enableCache": False},
+        "componentRef": {"name": RESOLVE_TASK},
+        "inputs": {"parameters": given},
+        "taskInfo": {"name": RESOLVE_TASK},
+    }
+    for key, parameter_type in RESOLVED.items():
+        task["inputs"]["parameters"][key] = {
+            "taskOutputParameter": {"producerTask": RESOLVE_TASK, "outputParameterKey": key}
+        }
+        component["inputDefinitions"]["parameters"][key] = {"parameterType": parameter_type}
+    args = container["args"]
+    at = args.index("--json_serialized_inputs_spec_args") + 1
+    args[at] = json.dumps(component["inputDefinitions"], indent=2, sort_keys=True)
+
+
 def for_oss_kfp(spec: dict) -> dict:
     """The spec, patched in place for OSS KFP (see the module docstring); returns it."""
     use_task_entry(spec)
+    for name in file_based_example_gens(spec):
+        add_resolve_span(spec, name)
     return spec

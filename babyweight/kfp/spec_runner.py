@@ -350,6 +350,11 @@ def start_run(spec, runtime_config, options: dict) -> Run:
     )  # fmt: skip
 
 
+def finish_dag(run: Run, state: int) -> None:
+    dag = run.mlmd.store.get_executions_by_id([run.dag_id])[0]
+    run.mlmd.publish_execution(dag, run.contexts, None, [], state)
+
+
 def run_spec(
     spec_path: Path,
     pipeline_root: str | None = None,
@@ -372,14 +377,17 @@ def run_spec(
     run = start_run(spec, runtime_config, options)
     tasks = []
     for name in task_order(spec):
-        done = run_task(run, name)
+        try:
+            done = run_task(run, name)
+        except TaskFailed:  # metadata/client.go UpdateDAGExecutionsState: a failed task
+            finish_dag(run, pb.Execution.FAILED)
+            raise
         tasks.append(done)
         shown = check_ui_outputs(name, done.outputs)
         echo(f"{name:<28} {done.state:<8}  {done.seconds:6.1f}s")
         for key, title, uri in shown:
             echo(f"  {key:<26} {title:<16} {uri}")
-    dag = run.mlmd.store.get_executions_by_id([run.dag_id])[0]
-    run.mlmd.publish_execution(dag, run.contexts, None, [], pb.Execution.COMPLETE)
+    finish_dag(run, pb.Execution.COMPLETE)
     result = SpecRun(
         spec["pipelineInfo"]["name"], options["run_id"], run.run_root, run.mlmd_path, tasks
     )

@@ -29,7 +29,7 @@ from pipeline import configs
 
 def compile_spec(path, target):
     cloud = configs.CloudSettings.resolve(
-        {"target": target, "project": "p", "bucket": "b", "image": "gcr.io/p/bw:1"}, {}
+        {"target": target, "project": "p", "bucket": "bkt", "image": "gcr.io/p/bw:1"}, {}
     )
     return kubeflow_runner.compile_pipeline(cloud, cloud.pipeline_settings(), path)
 
@@ -98,18 +98,18 @@ def test_run_creates_a_run_of_the_newest_version_with_the_right_parameters(kfp, 
     }
     assert run["runtime_config"]["pipeline_root"] == "gs://other/root"
 
-    # Without --pipeline-root, no root is sent, and none is read from any local file: the
-    # server takes the uploaded spec's own. Parameters as tfx spells them; the others default.
+    # Without --pipeline-root, the uploaded version's own root is read from the server and
+    # sent: the backend would not read it (root_dag.go). Parameters as tfx spells them.
     steps = '{"num_steps": 7}'
     assert (
         cli(kfp, "run", "--experiment", "nightly", "--runtime_parameter", f"train_args={steps}")
         == 0
     )
     second = kfp.calls("POST", "/apis/v2beta1/runs")[-1].json()
-    assert "pipeline_root" not in second["runtime_config"]
+    assert second["runtime_config"]["pipeline_root"] == "gs://bkt/babyweight/pipeline_root"
     assert second["runtime_config"]["parameters"] == {"train_args": steps}
     launched = kfp.launched[max(kfp.runs, key=lambda r: int(r.split("-")[1]))]
-    assert launched["pipeline_root"] == "gs://b/babyweight/pipeline_root"
+    assert launched["pipeline_root"] == "gs://bkt/babyweight/pipeline_root"
     assert launched["parameters"]["train_args"] == steps
     assert launched["parameters"]["eval_args"] == json.dumps({"num_steps": configs.EVAL_STEPS})
     assert len(kfp.experiments) == 1
@@ -258,7 +258,7 @@ def test_the_stock_kfp_client_uploads_the_yaml_and_a_bare_run_gets_the_root(kfp,
     pipeline = client.upload_pipeline(str(ir_path(spec)), pipeline_name="babyweight")
     (version,) = kfp.versions[pipeline.pipeline_id]
     stored = version["pipeline_spec"]
-    assert stored["defaultPipelineRoot"] == "gs://b/babyweight/pipeline_root"
+    assert stored["defaultPipelineRoot"] == "gs://bkt/babyweight/pipeline_root"
     parameters = stored["root"]["inputDefinitions"]["parameters"]
     assert json.loads(parameters["train_args"]["defaultValue"]) == {
         "num_steps": configs.TRAIN_STEPS
@@ -275,7 +275,7 @@ def test_the_stock_kfp_client_uploads_the_yaml_and_a_bare_run_gets_the_root(kfp,
     (body,) = [r.json() for r in kfp.calls("POST", "/apis/v2beta1/runs")]
     assert not body.get("runtime_config", {}).get("pipeline_root")  # none given ...
     launched = kfp.launched[run.run_id]
-    assert launched["pipeline_root"] == "gs://b/babyweight/pipeline_root"  # ... the spec's own
+    assert launched["pipeline_root"] == "minio://mlpipeline/v2/artifacts"  # ... not the spec's
     assert launched["parameters"] == {n: p["defaultValue"] for n, p in parameters.items()}
     assert kfp.runs[run.run_id]["state"] == "PENDING"
 
@@ -343,10 +343,25 @@ def test_a_run_of_a_spec_without_defaults_fails_as_the_driver_would(kfp, spec, t
     path = tmp_path / "no_defaults.yaml"
     path.write_text(yaml.safe_dump(bare))
     assert cli(kfp, "create", "--spec", path) == 0
-    assert cli(kfp, "run") == 0
+    assert cli(kfp, "run") == 1  # no root anywhere: refused before the cluster default
+    assert not kfp.runs
+    assert cli(kfp, "run", "--pipeline-root", "gs://bkt/r") == 0
     (rid,) = kfp.runs
     assert kfp.runs[rid]["state"] == "FAILED" and "train_args" in kfp.runs[rid]["error"]["message"]
-    assert kfp.launched[rid]["pipeline_root"] == "minio://mlpipeline/v2/artifacts"
+    assert kfp.launched[rid]["pipeline_root"] == "gs://bkt/r"
+
+
+def test_a_root_tf_cannot_write_is_refused_in_one_line(kfp, spec, capsys):
+    assert cli(kfp, "create", "--spec", spec, "--pipeline-root", "minio://mlpipeline/x") == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "pipeline root 'minio://mlpipeline/x'" in line and "use gs://BUCKET/PATH" in line
+    assert not kfp.pipelines
+    assert cli(kfp, "create", "--spec", spec, "--pipeline-root", "gs://bkt/new") == 0
+    assert cli(kfp, "run", "--pipeline-root", "s3://b/x") == 1
+    assert "cannot write s3://" in capsys.readouterr().err
+    assert cli(kfp, "run") == 0
+    (rid,) = kfp.runs
+    assert kfp.launched[rid]["pipeline_root"] == "gs://bkt/new"  # create's root, sent by run
 
 
 def test_the_double_refuses_a_spec_with_unknown_fields(kfp, spec, tmp_path, capsys):

@@ -1,0 +1,58 @@
+"""The `ResolveSpan` task of the compiled `kfp` spec: which span a file-based ExampleGen reads.
+
+On OSS KFP no TFX driver runs, and the cache key of a task holds only its parameters
+(kubeflow/pipelines@7b70c7b9 backend/src/v2/driver/cache.go): ExampleGen's `input_base` and
+`span-{SPAN}/*.csv` are the same over new files, so a cached rerun would reuse old examples.
+This task, never cached, resolves the span, the span's own pattern and the files' fingerprint
+(TFX's FileBasedInputProcessor, as TFX's driver does) and hands them to ExampleGen as
+parameters, so ExampleGen's cache key changes exactly when its input does.
+
+    python -m babyweight.kfp.resolve_span --executor_input '{{$}}'
+
+It writes its output parameters to the executor input's output metadata file, as a KFP v2
+container component does (the launcher reads that file back, launcher_v2.go
+getExecutorOutputFile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+OUTPUTS = {"input_config": "STRING", "input_fingerprint": "STRING", "span": "NUMBER_INTEGER"}
+
+
+def outputs_of(executor_input: dict) -> dict:
+    from babyweight.kfp.task_entry import resolve_span
+
+    params = executor_input["inputs"]["parameterValues"]
+    resolved = resolve_span(
+        params["input_base"], params["input_config"], params.get("range_config")
+    )
+    if "version" in resolved:
+        raise ValueError("a {VERSION} pattern is not supported on KFP (no version parameter)")
+    return {key: resolved[key] for key in OUTPUTS}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m babyweight.kfp.resolve_span")
+    parser.add_argument("--executor_input", required=True)
+    args = parser.parse_args(argv)
+    executor_input = json.loads(args.executor_input)
+    try:
+        values = outputs_of(executor_input)
+    except (ValueError, KeyError) as e:
+        print(f"babyweight.kfp.resolve_span: {e}", file=sys.stderr)
+        return 1
+    path = executor_input["outputs"]["outputFile"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"parameterValues": values}, f)
+    print(f"span {values['span']}: {values['input_fingerprint']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
