@@ -58,7 +58,12 @@ def test_the_run_page_calls_answer_from_the_store(proxy, kfp_root):
         for e in executions
         if "task_name" in e.custom_properties
     }
-    assert tasks == {"A": pb.Execution.COMPLETE, "B": pb.Execution.COMPLETE}
+    # the root DAG by its empty task_name (DynamicFlow.ts getExecutionLayers), then the tasks
+    assert tasks == {
+        "": pb.Execution.COMPLETE,
+        "A": pb.Execution.COMPLETE,
+        "B": pb.Execution.COMPLETE,
+    }
     data, _ = call(
         proxy,
         "GetArtifactsByContext",
