@@ -137,6 +137,15 @@ def node(page, key: str):
     return page.locator(f'.react-flow__node[data-id="{key}"]')
 
 
+def click_artifact(page, ui: str, task: str, key: str):
+    """Open run `ok`, wait until its task states are drawn (ML Metadata read), click an output."""
+    page.goto("about:blank")  # a fresh page: no side panel left open from the last artifact
+    page.goto(ui + "#/runs/details/ok")
+    done = node(page, f"task.{task}").locator('[data-testid="CheckCircleIcon"]')
+    done.wait_for(timeout=WAIT_MS)
+    node(page, f"artifact.{task}.{key}").click(timeout=WAIT_MS)
+
+
 def test_the_pipeline_list_and_graph(ui, page, recorded):
     _, _, tasks = recorded
     page.goto(ui + "#/pipelines")
@@ -162,8 +171,7 @@ def test_the_run_page_shows_each_tasks_state(ui, page, recorded, run_id, icon):
 
 
 def open_visualization(page, ui: str, task: str, key: str):
-    page.goto(ui + "#/runs/details/ok")
-    node(page, f"artifact.{task}.{key}").click(timeout=WAIT_MS)
+    click_artifact(page, ui, task, key)
     page.get_by_role("button", name="Visualization").click(timeout=WAIT_MS)
 
 
@@ -231,8 +239,7 @@ def test_the_model_and_the_blessing_show_uri_and_properties(ui, page, recorded, 
     root, _, _ = recorded
     artifact = output(root, "ok", task, key)
     shown_uri = "minio://mlpipeline/v2/artifacts/" + Path(artifact.uri).relative_to(root).as_posix()
-    page.goto(ui + "#/runs/details/ok")
-    node(page, f"artifact.{task}.{key}").click(timeout=WAIT_MS)
+    click_artifact(page, ui, task, key)
     page.get_by_text(shown_uri).first.wait_for(timeout=WAIT_MS)
     page.screenshot(path=SHOTS / f"{task}-{key}-panel.png")
     page.goto(ui + f"#/artifacts/{artifact.id}")
