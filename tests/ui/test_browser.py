@@ -64,7 +64,8 @@ def spec_run(spec: Path, root: Path, run_id: str, *params: str) -> subprocess.Co
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """(root, spec, its task names): runs `ok` (every task done), `bad` (ExampleGen fails)."""
+    """(root, spec, its task names, the task that failed in `bad`): runs `ok` (every task
+    done) and `bad` (the span resolution or ExampleGen fails: no data there)."""
     from babyweight.kfp.spec import ir_path
     from babyweight.layout import OutputLayout
 
@@ -77,16 +78,17 @@ def recorded(tmp_path_factory):
     done = spec_run(spec, root, "ok")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     failed = spec_run(spec, root, "bad", "--runtime_parameter", f"data_root={tmp / 'no-data'}")
-    assert failed.returncode != 0 and "CsvExampleGen" in failed.stderr + failed.stdout
+    first_failed = re.search(r"kfp-spec-run: (\w+) exited with", failed.stderr)
+    assert failed.returncode != 0 and first_failed, failed.stderr[-3000:]
     import yaml
 
     tasks = list(yaml.safe_load(spec.read_text())["root"]["dag"]["tasks"])
-    return root, spec, tasks
+    return root, spec, tasks, first_failed.group(1)
 
 
 @pytest.fixture(scope="module")
 def ui(recorded):
-    root, spec, _ = recorded
+    root, spec, _, _ = recorded
     argv = [
         sys.executable,
         "-m",
@@ -147,7 +149,7 @@ def click_artifact(page, ui: str, task: str, key: str):
 
 
 def test_the_pipeline_list_and_graph(ui, page, recorded):
-    _, _, tasks = recorded
+    _, _, tasks, failed = recorded
     page.goto(ui + "#/pipelines")
     page.get_by_text("babyweight", exact=True).first.click(timeout=WAIT_MS)
     for task in tasks:
@@ -158,16 +160,17 @@ def test_the_pipeline_list_and_graph(ui, page, recorded):
 
 @pytest.mark.parametrize(("run_id", "icon"), [("ok", "CheckCircleIcon"), ("bad", "ErrorIcon")])
 def test_the_run_page_shows_each_tasks_state(ui, page, recorded, run_id, icon):
-    _, _, tasks = recorded
+    _, _, tasks, failed = recorded
     page.goto(ui + f"#/runs/details/{run_id}")
-    shown = tasks if run_id == "ok" else ["CsvExampleGen"]
+    shown = tasks if run_id == "ok" else [failed]
     for task in shown:
         node(page, f"task.{task}").locator(f'[data-testid="{icon}"]').wait_for(timeout=WAIT_MS)
     page.screenshot(path=SHOTS / f"run-{run_id}.png")
     if run_id == "bad":  # nothing after the failed task ran
-        assert (
-            node(page, "task.StatisticsGen").locator('[data-testid="CheckCircleIcon"]').count() == 0
-        )
+        for task in ("CsvExampleGen", "StatisticsGen", "Trainer"):
+            assert (
+                node(page, f"task.{task}").locator('[data-testid="CheckCircleIcon"]').count() == 0
+            )
 
 
 def open_visualization(page, ui: str, task: str, key: str):
@@ -195,7 +198,7 @@ def output(root: Path, run_id: str, task: str, key: str):
 
 @pytest.mark.parametrize("task", ["DataReport", "RunReport"])
 def test_the_reports_html_and_markdown_are_rendered(ui, page, recorded, task):
-    root, _, _ = recorded
+    root, _, _, _ = recorded
     html = Path(output(root, "ok", task, "html").uri).read_text()
     title = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1).strip()
     open_visualization(page, ui, task, "html")
@@ -218,7 +221,7 @@ def js_number(value: float) -> str:
 
 
 def test_the_run_metrics_table(ui, page, recorded):
-    root, _, _ = recorded
+    root, _, _, _ = recorded
     metrics = output(root, "ok", "RunReport", "metrics")
     props = metrics.custom_properties
     values = {k: v.double_value for k, v in props.items() if v.HasField("double_value")}
@@ -236,7 +239,7 @@ def test_the_run_metrics_table(ui, page, recorded):
     ("task", "key", "prop"), [("Trainer", "model", None), ("Evaluator", "blessing", "blessed")]
 )
 def test_the_model_and_the_blessing_show_uri_and_properties(ui, page, recorded, task, key, prop):
-    root, _, _ = recorded
+    root, _, _, _ = recorded
     artifact = output(root, "ok", task, key)
     shown_uri = "minio://mlpipeline/v2/artifacts/" + Path(artifact.uri).relative_to(root).as_posix()
     click_artifact(page, ui, task, key)
