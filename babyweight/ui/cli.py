@@ -65,6 +65,10 @@ def check(args) -> Path:
             f"{store}: no ML Metadata store; record a run first with "
             f"`babyweight kfp-spec-run SPEC --pipeline-root {args.root}`"
         )
+    if not args.spec:
+        raise BabyweightError(
+            "--spec: none given; name the compiled spec the runs ran (their graphs come from it)"
+        )
     for spec in args.spec:
         if not spec.is_file():
             raise BabyweightError(f"--spec {spec}: no such file")

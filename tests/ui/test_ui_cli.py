@@ -29,6 +29,8 @@ def test_a_missing_build_store_or_spec_is_one_line(capsys, tmp_path, kfp_root):
     (build / "index.html").write_text("<html></html>")
     code, err = run(capsys, "--output", str(tmp_path), "--build", str(build))
     assert code == 2 and len(err) == 1 and "metadata.sqlite: no ML Metadata store" in err[0]
+    code, err = run(capsys, "--output", str(kfp_root), "--build", str(build))
+    assert code == 2 and len(err) == 1 and "--spec: none given" in err[0]
     args = ["--output", str(kfp_root), "--build", str(build), "--spec", str(tmp_path / "x.yaml")]
     code, err = run(capsys, *args)
     assert code == 2 and err == [f"babyweight ui: --spec {tmp_path / 'x.yaml'}: no such file"]
@@ -77,9 +79,9 @@ def test_a_port_in_use_is_one_line(capsys, tmp_path, kfp_root):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        code, err = run(
-            capsys, "--output", str(kfp_root), "--build", str(build), "--port", str(port)
-        )
+        spec = str(kfp_root.parent / "spec.yaml")
+        argv = ["--output", str(kfp_root), "--build", str(build), "--spec", spec]
+        code, err = run(capsys, *argv, "--port", str(port))
     assert code == 2 and err == [
         f"babyweight ui: --port {port}: cannot listen on 127.0.0.1 (Address already in use)"
     ]
