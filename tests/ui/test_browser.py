@@ -18,6 +18,7 @@ from babyweight.ui.cli import DEFAULT_BUILD
 
 import pytest
 from helpers import CHROMIUM_ARGS, REPO, TINY_TRAIN_STEPS, chromium, tiny_slice
+from playwright.sync_api import expect
 
 BUILT = (DEFAULT_BUILD / "index.html").is_file()
 pytestmark = pytest.mark.skipif(not BUILT, reason="KFP UI not built: run `make ui KFP_SRC=...`")
@@ -243,7 +244,7 @@ def test_the_model_and_the_blessing_show_uri_and_properties(ui, page, recorded, 
     artifact = output(root, "ok", task, key)
     shown_uri = "minio://mlpipeline/v2/artifacts/" + Path(artifact.uri).relative_to(root).as_posix()
     click_artifact(page, ui, task, key)
-    page.get_by_text(shown_uri).first.wait_for(timeout=WAIT_MS)
+    expect(page.get_by_text(shown_uri).first).to_be_in_viewport(timeout=WAIT_MS)  # panel slid in
     page.screenshot(path=SHOTS / f"{task}-{key}-panel.png")
     page.goto(ui + f"#/artifacts/{artifact.id}")
     page.get_by_text("Custom Properties").wait_for(timeout=WAIT_MS)
