@@ -117,6 +117,10 @@ class KfpMetadata:
         if name:
             e.name = name
         e.last_known_state = pb.Execution.RUNNING
+        # client.go sets both on every execution, "" on the root DAG, which the UI finds by its
+        # empty task_name (frontend/src/lib/v2/DynamicFlow.ts getExecutionLayers).
+        for key in ("display_name", "task_name"):
+            e.custom_properties[key].string_value = ""
         for key, (kind, value) in props.items():
             _set(e.custom_properties, key, kind, value)
         if input_parameters is not None:

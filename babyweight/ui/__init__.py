@@ -1,0 +1,1 @@
+"""The Kubeflow Pipelines UI over runs made here: its build, and the backends it calls."""
