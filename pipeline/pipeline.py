@@ -25,6 +25,7 @@ from tfx.extensions.google_cloud_big_query.example_gen.component import BigQuery
 
 from . import configs, drift, resolvers
 from .bigquery import natality_query
+from .edge import EdgeExport
 from .gate import DataValidationGate
 from .pusher import ServingPusher
 from .reports import DataReport, RunReport
@@ -301,11 +302,22 @@ def create_pipeline(
         example_splits=[configs.EVAL_SPLIT],
     )
 
-    # Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones),
-    # unless it is already the newest version there (a cached rerun).
+    # The blessed model as built-in-only TFLite variants for phones, each gated on test accuracy.
+    edge = EdgeExport(
+        model=trainer.outputs["model"],
+        transform_graph=transform.outputs["transform_graph"],
+        examples=example_gen.outputs["examples"],
+        blessing=evaluator.outputs["blessing"],
+        float_tolerance=settings.edge_tolerances["float"],
+        int8_tolerance=settings.edge_tolerances["int8"],
+    ).with_id("EdgeExport")
+
+    # Copy a blessed model (and its passing edge variants) to the serving directory (the stock
+    # Pusher skips unblessed ones), unless it is already the newest version there (a cached rerun).
     pusher = ServingPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
+        edge_model=edge.outputs["edge_model"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=settings.serving_model_dir
@@ -318,7 +330,7 @@ def create_pipeline(
         evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"],
     ).with_id("RunReport")
-    components += [evaluator, pusher, run_report]
+    components += [evaluator, edge, pusher, run_report]
 
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,
