@@ -9,11 +9,10 @@ edge_report.json) has the model, Transform graph and examples as inputs in ML Me
 Pusher (pipeline/pusher.py) copies the passing variants to `<version>/edge/`.
 """
 
-from __future__ import annotations
-
 import json
 
 from babyweight.edge import export
+from babyweight.metadata import edge as edge_report
 
 from absl import logging
 from tfx import v1 as tfx
@@ -32,9 +31,12 @@ SKIPPED = "skipped"  # why nothing was exported (the model was not blessed)
 
 
 class EdgeModel(tfx.dsl.Artifact):
-    """A directory of TFLite variants of a model, with their report and the input codes."""
+    """A directory of TFLite variants of a model, with their report and the input codes.
 
-    TYPE_NAME = "EdgeModel"
+    The KFP v2 compiler takes a custom TYPE_NAME as `module.Class` and TFX's container
+    entrypoint imports the class back from it: pipeline/__init__.py exposes it."""
+
+    TYPE_NAME = "pipeline.EdgeModel"
 
 
 @tfx.dsl.components.component
@@ -62,8 +64,8 @@ def EdgeExport(  # noqa: N802  (TFX component names are classes by convention)
         test_split="test" if "test" in splits else splits[-1],
         train_split="train" if "train" in splits else splits[0],
     )
-    edge_model.set_string_custom_property(PASSED, ",".join(export.passing(report)))
+    edge_model.set_string_custom_property(PASSED, ",".join(edge_report.passing(report)))
     edge_model.set_string_custom_property(REPORT, json.dumps(report, sort_keys=True))
-    logging.info("EdgeExport:\n%s", export.table(report))
-    for line in export.failure_lines(report):
+    logging.info("EdgeExport:\n%s", edge_report.markdown_table(report))
+    for line in edge_report.failure_lines(report):
         logging.warning(line)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from babyweight.edge.export import CODES_FILE, REPORT_FILE
+from babyweight.metadata.edge import CODES_FILE, REPORT_FILE
 from babyweight.metadata.summary import ALREADY_SERVING_DESTINATION, ALREADY_SERVING_VERSION
 
 from absl import logging

@@ -8,7 +8,8 @@ signature's inputs and code mapping, read from Transform) and `<out>/edge_report
 
 The accuracy gate: a variant passes when its test RMSE is within its tolerance of the
 SavedModel's (TOLERANCES: float variants 0.005 lb, int8 0.05 lb by default). Only passing
-variants are pushed (pipeline/pusher.py); a failing one is named with its numbers.
+variants are pushed (pipeline/pusher.py); a failing one is named with its numbers
+(babyweight/metadata/edge.py reads the report and makes the table).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import os
 from babyweight import features as F
 from babyweight.edge import convert, graph, rows, transform_values
 from babyweight.edge import interpreter as lite
+from babyweight.metadata.edge import CODES_FILE, REPORT_FILE
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-REPORT_FILE = "edge_report.json"
-CODES_FILE = "codes.json"
 TOLERANCES = {"float": 0.005, "int8": 0.05}
 
 
@@ -116,36 +116,3 @@ def _write_json(path: str, value: dict) -> None:
 def read_report(out_dir: str) -> dict:
     with tf.io.gfile.GFile(os.path.join(out_dir, REPORT_FILE)) as f:
         return json.loads(f.read())
-
-
-def passing(report: dict) -> list[str]:
-    return [name for name, v in report["variants"].items() if v["passed"]]
-
-
-def failure_lines(report: dict) -> list[str]:
-    """One line per variant that failed the gate, with its numbers."""
-    base = report["saved_model_rmse"]
-    return [
-        f"edge variant {name} not pushed: test RMSE {v['rmse']:.4f} lb vs the SavedModel's "
-        f"{base:.4f} lb (difference {abs(v['rmse'] - base):.4f} > tolerance {v['tolerance']} lb)"
-        for name, v in report["variants"].items()
-        if not v["passed"]
-    ]
-
-
-def table(report: dict) -> str:
-    """The variant table (Markdown)."""
-    lines = [
-        f"SavedModel test RMSE {report['saved_model_rmse']:.4f} lb on {report['test_rows']} rows",
-        "",
-        "| variant | size | test RMSE (lb) | max abs diff vs SavedModel (lb) "
-        "| latency per row (ms) | gate |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for name, v in report["variants"].items():
-        gate = "pass" if v["passed"] else f"FAIL (tolerance {v['tolerance']})"
-        lines.append(
-            f"| {name} | {v['size_bytes'] / 1024:.1f} KB | {v['rmse']:.4f} | "
-            f"{v['max_abs_diff']:.4f} | {v['latency_ms_per_row']:.3f} | {gate} |"
-        )
-    return "\n".join(lines)
