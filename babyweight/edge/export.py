@@ -110,7 +110,7 @@ def export(
 
 def _write_json(path: str, value: dict) -> None:
     with tf.io.gfile.GFile(path, "w") as f:
-        f.write(json.dumps(value, indent=2, sort_keys=True))
+        f.write(json.dumps(value, indent=2))
 
 
 def read_report(out_dir: str) -> dict:
