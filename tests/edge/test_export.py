@@ -103,3 +103,24 @@ def test_a_variant_outside_its_tolerance_is_named_and_not_counted(tiny_run, tmp_
     assert line.startswith("edge variant dynamic_range not pushed: test RMSE ")
     assert f"{variant['rmse']:.4f}" in line and "tolerance 0.0 lb" in line
     assert json.loads(Path(tmp_path / "edge" / "edge_report.json").read_text()) == report
+
+
+def test_the_export_is_recorded_in_mlmd_with_lineage_to_its_model(tiny_run):
+    from babyweight.metadata import store as mlmd
+
+    output, summary = tiny_run
+    store = mlmd.open_store(output / "metadata.sqlite", readonly=True)
+    nodes = mlmd.run_nodes(store, summary["run_id"])
+    export_node = nodes["EdgeExport"]
+    assert export_node.state == "COMPLETE"
+    (model,) = export_node.inputs["model"]
+    assert model.id == nodes["Trainer"].outputs["model"][0].id
+    assert export_node.inputs["transform_graph"][0].id == (
+        nodes["Transform"].outputs["transform_graph"][0].id
+    )
+    (edge_model,) = export_node.outputs["edge_model"]
+    assert [a.id for a in nodes["Pusher"].inputs["edge_model"]] == [edge_model.id]
+    passed = mlmd.custom_property(edge_model, "passed_variants").split(",")
+    assert passed == edge_lib.passing(summary["edge"])
+    (pushed,) = nodes["Pusher"].outputs["pushed_model"]
+    assert mlmd.custom_property(pushed, "edge_variants").split(",") == passed
