@@ -3,6 +3,7 @@
     babyweight serve          the pushed model over TF Serving's REST API, and a web page
     babyweight rollout        status, promote, rollback of the served version labels
     babyweight batch-predict  predictions for files or a BigQuery table, on Beam
+    babyweight edge-predict   a CSV with an edge (.tflite) model, for parity with the SavedModel
     babyweight lineage        runs, artifacts and traces from ML Metadata
     babyweight report         the static HTML report of a run
     babyweight skew           training-serving skew and drift of a serving log
@@ -43,6 +44,10 @@ COMMANDS = {
         "status, promote, rollback of the served version labels (stable, canary)",
     ),
     "batch-predict": ("babyweight.batch.cli", "predictions for files or a BigQuery table, on Beam"),
+    "edge-predict": (
+        "babyweight.edge.cli",
+        "a CSV predicted with an edge (.tflite) model, beside the SavedModel's answers",
+    ),
     "lineage": ("babyweight.metadata.lineage_cli", "runs, artifacts and traces from ML Metadata"),
     "report": ("babyweight.metadata.report_cli", "the static HTML report of a run"),
     "skew": ("babyweight.monitoring.skew_cli", "training-serving skew and drift of a serving log"),

@@ -98,6 +98,9 @@ ORCHESTRATORS = ("local", "vertex", "kfp")
 # the tolerance (both in pounds).
 RMSE_UPPER_BOUND = 2.0
 BASELINE_RMSE_TOLERANCE = 0.05
+# Edge (TFLite) variants are pushed only when their test RMSE is within this many pounds of the
+# SavedModel's: "float" for float32, dynamic_range and float16, "int8" for full-integer.
+EDGE_TOLERANCES = {"float": 0.005, "int8": 0.05}
 
 # Beam, for the heavy steps (statistics, Transform, Evaluator). One in-process worker locally.
 LOCAL_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -320,6 +323,7 @@ class PipelineSettings:
     orchestrator: str = "local"
     beam_pipeline_args: tuple[str, ...] = tuple(LOCAL_BEAM_ARGS)
     enable_cache: bool = True
+    edge_tolerances: dict = dataclasses.field(default_factory=lambda: dict(EDGE_TOLERANCES))
 
     def __post_init__(self):
         self.validate()
@@ -337,6 +341,11 @@ class PipelineSettings:
             )
         if any(n < 1 for n in self.split_buckets.values()):
             raise ValueError(f"split_buckets={self.split_buckets!r}: every split needs a bucket")
+        if (
+            set(self.edge_tolerances) != set(EDGE_TOLERANCES)
+            or min(self.edge_tolerances.values()) < 0
+        ):
+            raise ValueError(f"edge_tolerances={self.edge_tolerances!r}: need float, int8 >= 0")
         missing = set(HYPERPARAMETERS) - set(self.hyperparameters)
         if missing:
             raise ValueError(f"hyperparameters: missing {sorted(missing)}")

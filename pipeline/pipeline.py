@@ -25,6 +25,7 @@ from tfx.extensions.google_cloud_big_query.example_gen.component import BigQuery
 
 from . import configs, drift, resolvers
 from .bigquery import natality_query
+from .edge import EdgeExport
 from .gate import DataValidationGate
 from .pusher import ServingPusher
 from .reports import DataReport, RunReport
@@ -260,14 +261,27 @@ def baseline_of(settings: configs.PipelineSettings) -> list:
     ]
 
 
-def pusher_of(settings: configs.PipelineSettings, model, blessing):
-    """Copy a blessed model to the serving directory (the stock Pusher skips unblessed ones),
-    unless it is already the newest version there (a cached rerun)."""
+def edge_export_of(settings: configs.PipelineSettings, trainer, transform, example_gen, blessing):
+    """The blessed model as TFLite variants on built-in ops, each gated on its test RMSE."""
+    return EdgeExport(
+        model=trainer.outputs["model"],
+        transform_graph=transform.outputs["transform_graph"],
+        examples=example_gen.outputs["examples"],
+        blessing=blessing,
+        float_tolerance=settings.edge_tolerances["float"],
+        int8_tolerance=settings.edge_tolerances["int8"],
+    ).with_id("EdgeExport")
+
+
+def pusher_of(settings: configs.PipelineSettings, model, blessing, edge_model):
+    """Copy a blessed model (and its passing edge variants) to the serving directory (the stock
+    Pusher skips unblessed ones), unless it is already the newest version there (a cached
+    rerun)."""
     destination = tfx.proto.PushDestination(
         filesystem=tfx.proto.PushDestination.Filesystem(base_directory=settings.serving_model_dir)
     )
     return ServingPusher(
-        model=model, model_blessing=blessing, push_destination=destination
+        model=model, model_blessing=blessing, edge_model=edge_model, push_destination=destination
     ).with_id("Pusher")
 
 
@@ -316,7 +330,9 @@ def create_pipeline(
         example_splits=[configs.EVAL_SPLIT],
     )
     evaluation, blessing = evaluator.outputs["evaluation"], evaluator.outputs["blessing"]
-    pusher = pusher_of(settings, trainer.outputs["model"], blessing)
+    # The blessed model as built-in-only TFLite variants for phones, each gated on test accuracy.
+    edge = edge_export_of(settings, trainer, transform, example_gen, blessing)
+    pusher = pusher_of(settings, trainer.outputs["model"], blessing, edge.outputs["edge_model"])
     # What the KFP UI shows of the run: report, summary and the Overall metrics.
     anomalies = validator.outputs["anomalies"]
     run_report = RunReport(
@@ -327,7 +343,7 @@ def create_pipeline(
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,
         pipeline_root=settings.pipeline_root,
-        components=[*components, evaluator, pusher, run_report],
+        components=[*components, evaluator, edge, pusher, run_report],
         enable_cache=settings.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(settings.beam_pipeline_args),

@@ -8,6 +8,10 @@ of the newest version first (over TFX's fileio, so gs:// works too). When they a
 PushedModel artifact is recorded in ML Metadata as not pushed (`pushed` = 0), with
 `already_serving_version` and `already_serving_destination` saying which version serves it.
 Otherwise it is the stock Pusher.
+
+With an `edge_model` input (pipeline/edge.py), a push also copies the edge variants that passed
+their accuracy gate to `<version>/edge/<variant>.tflite` (with codes.json and the report);
+nothing of a failed variant is copied. The pushed model records them as `edge_variants`.
 """
 
 from __future__ import annotations
@@ -16,16 +20,25 @@ import hashlib
 import os
 
 from babyweight import prediction_table, warmup_requests
+from babyweight.metadata.edge import CODES_FILE, REPORT_FILE
 from babyweight.metadata.summary import ALREADY_SERVING_DESTINATION, ALREADY_SERVING_VERSION
 
 from absl import logging
+from tfx import types
 from tfx.components.pusher import executor as stock
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter
 from tfx.utils import proto_utils
 from tfx.v1.components import Pusher
+
+from .edge import PASSED, EdgeModel
+
+EDGE_DIR = "edge"  # in a pushed version: <version>/edge/<variant>.tflite
+EDGE_MODEL_KEY = "edge_model"
+EDGE_VARIANTS = "edge_variants"  # custom property of the pushed model: the variants pushed
 
 
 def newest_version_dir(base_directory: str) -> tuple[str, str] | None:
@@ -41,9 +54,11 @@ def newest_version_dir(base_directory: str) -> tuple[str, str] | None:
 
 
 def _files(root: str) -> dict[str, str]:
-    """Relative path -> sha256 of every file under `root`."""
+    """Relative path -> sha256 of every file under `root`, but its edge/ directory."""
     found = {}
     for directory, _, names in fileio.walk(root):
+        if os.path.relpath(directory, root).split(os.sep)[0] == EDGE_DIR:
+            continue
         for name in names:
             path = os.path.join(directory, name)
             with fileio.open(path, "rb") as f:
@@ -105,6 +120,7 @@ class Executor(stock.Executor):
         if serving is None:
             super().Do(input_dict, output_dict, exec_properties)
             if pushed_model.get_int_custom_property("pushed"):
+                self._push_edge(input_dict.get(EDGE_MODEL_KEY) or [], pushed_model)
                 write_serving_extras(pushed_model.get_string_custom_property("pushed_destination"))
             return
         version, path = serving
@@ -112,6 +128,23 @@ class Executor(stock.Executor):
         pushed_model.set_string_custom_property(ALREADY_SERVING_VERSION, version)
         pushed_model.set_string_custom_property(ALREADY_SERVING_DESTINATION, path)
         logging.info("Model already serving as version %s (%s); nothing pushed.", version, path)
+
+    def _push_edge(self, edge_models: list, pushed_model) -> None:
+        """Copy the variants that passed the gate (and codes, report) to <version>/edge/."""
+        if not edge_models:
+            return
+        edge = edge_models[0]
+        passed = [v for v in edge.get_string_custom_property(PASSED).split(",") if v]
+        if not passed:
+            return
+        target = os.path.join(
+            pushed_model.get_string_custom_property("pushed_destination"), EDGE_DIR
+        )
+        fileio.makedirs(target)
+        for name in [f"{v}.tflite" for v in passed] + [CODES_FILE, REPORT_FILE]:
+            fileio.copy(os.path.join(edge.uri, name), os.path.join(target, name), overwrite=True)
+        pushed_model.set_string_custom_property(EDGE_VARIANTS, ",".join(passed))
+        logging.info("Edge variants pushed to %s: %s", target, ", ".join(passed))
 
     def _already_serving(self, input_dict, exec_properties) -> tuple[str, str] | None:
         """(version, path) when the blessed model is the newest version already, else None."""
@@ -129,7 +162,26 @@ class Executor(stock.Executor):
         return None
 
 
-class ServingPusher(Pusher):
-    """tfx.components.Pusher with the executor above (same inputs, outputs and parameters)."""
+class ServingPusherSpec(standard_component_specs.PusherSpec):
+    INPUTS = {
+        **standard_component_specs.PusherSpec.INPUTS,
+        EDGE_MODEL_KEY: ChannelParameter(type=EdgeModel, optional=True),
+    }
 
+
+class ServingPusher(Pusher):
+    """tfx.components.Pusher with the executor above and one more, optional input: the edge
+    model whose passing variants go beside the SavedModel."""
+
+    SPEC_CLASS = ServingPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(self, model, model_blessing, push_destination, edge_model=None):
+        spec = ServingPusherSpec(
+            model=model,
+            model_blessing=model_blessing,
+            push_destination=push_destination,
+            edge_model=edge_model,
+            pushed_model=types.Channel(type=standard_artifacts.PushedModel),
+        )
+        base_component.BaseComponent.__init__(self, spec=spec)

@@ -28,6 +28,7 @@ PIPELINE_COMPONENTS = [
     "Trainer",
     "latest_blessed_model_resolver",
     "Evaluator",
+    "EdgeExport",
     "Pusher",
     "RunReport",
 ]

@@ -32,6 +32,8 @@ def test_defaults_are_valid():
         ({"rmse_upper_bound": 0}, r"rmse_upper_bound=0"),
         ({"baseline_rmse_tolerance": -0.1}, r"baseline_rmse_tolerance=-0.1"),
         ({"hyperparameters": {"learning_rate": 0.1}}, r"hyperparameters: missing"),
+        ({"edge_tolerances": {"float": -0.1, "int8": 0.05}}, r"edge_tolerances=.*>= 0"),
+        ({"edge_tolerances": {"float": 0.1}}, r"edge_tolerances=.*need float, int8"),
     ],
 )
 def test_bad_settings_are_named(overrides, message):

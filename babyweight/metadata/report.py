@@ -24,6 +24,7 @@ from pathlib import Path
 
 from babyweight.layout import OutputLayout
 from babyweight.metadata import charts, history, statistics
+from babyweight.metadata import edge as edge_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.summary import RunSummary
 
@@ -214,6 +215,7 @@ def _outcome_section(summary: RunSummary, evaluation: bool) -> list[str]:
         if summary.already_serving_version and not summary.pushed_model:
             pushed = f"none new; already serving version {summary.already_serving_version}"
         out.append(f"<p>pushed model: <code>{E(pushed)}</code></p>")
+    out += _edge_section(summary)
     if summary.error:
         out.append(f"<p class='bad'>error: {E(summary.error)}</p>")
     return out
@@ -265,6 +267,25 @@ def render_html(
     out += _artifacts_and_lineage(summary, lineage_svg)
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _edge_section(summary: RunSummary) -> list[str]:
+    """The TFLite variants' table (babyweight/metadata/edge.py), and what was pushed."""
+    edge = summary.edge
+    if not edge:
+        return []
+    out = ["<h2 id='edge'>Edge (TFLite) variants</h2>"]
+    if edge.get("skipped"):
+        return out + [f"<p>nothing exported: {E(edge['skipped'])}</p>"]
+    out.append(
+        f"<p>SavedModel test RMSE {edge['saved_model_rmse']:.4f} lb on {edge['test_rows']} "
+        "rows; a variant is pushed only within its tolerance of it.</p>"
+    )
+    rows = [[E(cell) for cell in row] for row in edge_lib.rows(edge)]
+    out.append(_table(list(edge_lib.COLUMNS), rows, numeric={1, 2, 3, 4}))
+    if edge.get("pushed") is not None:
+        out.append(f"<p>pushed: {E(', '.join(edge['pushed']) or 'none')}</p>")
+    return out
 
 
 def _components_section(summary: RunSummary) -> list[str]:

@@ -29,6 +29,7 @@ from babyweight import run_lock
 from babyweight.errors import ExitCode
 from babyweight.metadata import continuous
 from babyweight.metadata import drift as drift_lib
+from babyweight.metadata import edge as edge_lib
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.anomalies import by_feature, read_anomalies
 from babyweight.metadata.statistics import split_counts
@@ -77,6 +78,8 @@ class RunSummary:
     model: str | None = None  # the trained model the Evaluator judged
     baseline: str | None = None  # the last blessed model it was compared with, if any
     artifacts: dict[str, dict] = dataclasses.field(default_factory=dict)  # role -> uri, splits
+    # TFLite variants (babyweight/metadata/edge.py): the table, and which the Pusher pushed.
+    edge: dict = dataclasses.field(default_factory=dict)
     error: str | None = None
     log_file: str | None = None
 
@@ -218,6 +221,7 @@ ARTIFACT_ROLES = {
     "blessing": ("Evaluator", "blessing"),
     "pushed_model": ("Pusher", "pushed_model"),
     "drift": ("DistributionValidator", "anomalies"),
+    "edge_model": ("EdgeExport", "edge_model"),
 }
 BLESSED_FILE = "BLESSED"  # what the Evaluator writes into its blessing's URI (or NOT_BLESSED)
 
@@ -265,6 +269,8 @@ def read_artifacts(summary: RunSummary, artifacts: dict[str, dict]) -> RunSummar
     if drift:
         found = drift_lib.read_drift(drift["uri"], drift.get("split_names", ""))
         summary.drift.update(found or {"features": {}, "measurements": {}})
+    if artifacts.get("edge_model"):
+        summary.edge = edge_lib.read_report(artifacts["edge_model"]["uri"])
     evaluation, blessing = artifacts.get("evaluation"), artifacts.get("blessing")
     if evaluation:
         summary.metrics = slice_metrics(evaluation["uri"])
@@ -369,6 +375,7 @@ def collect(layout, run_id: str | None = None, error=None, staging: bool = True)
     if staging:
         add_staging(summary, staging_report(layout.stage_report))
     add_push(summary, nodes.get("Pusher"), found.get("pushed_model"))
+    add_edge(summary, found.get("edge_model"), found.get("pushed_model"))
     decide_outcome(summary, error)
     return summary
 
@@ -384,6 +391,15 @@ def add_push(summary: RunSummary, pusher, pushed) -> None:
             summary.pushed_model = mlmd.custom_property(pushed, "pushed_destination")
     else:
         summary.already_serving_version = mlmd.custom_property(pushed, ALREADY_SERVING_VERSION)
+
+
+def add_edge(summary: RunSummary, edge_model, pushed) -> None:
+    """Why nothing was exported, or which variants this run pushed (a list, maybe empty)."""
+    if edge_model is not None and mlmd.custom_property(edge_model, "skipped"):
+        summary.edge = {"skipped": mlmd.custom_property(edge_model, "skipped")}
+    if summary.edge.get("variants") and summary.pushed_model and pushed is not None:
+        names = mlmd.custom_property(pushed, "edge_variants") or ""
+        summary.edge["pushed"] = [n for n in names.split(",") if n]
 
 
 def decide_outcome(summary: RunSummary, error=None) -> None:
@@ -456,6 +472,7 @@ def format_text(summary: RunSummary) -> str:
         )
     else:
         lines.append("pushed model: none")
+    lines += edge_lib.table_lines(summary.edge)
     if summary.error:
         lines.append(f"error: {summary.error}")
     lines.append(f"outcome: {summary.outcome} (exit {summary.exit_code})")
