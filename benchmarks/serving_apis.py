@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from babyweight import prediction_table, warmup_requests
-from babyweight.serving import loader, model_store
+from babyweight import model_store, prediction_table, warmup_requests
+from babyweight.serving import loader
 
 import numpy as np
 from serving import DATA, REPO, free_port, load_rows

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import shutil
 
-from babyweight import prediction_table
+from babyweight import model_store, prediction_table
 from babyweight.instances import parse_instance
-from babyweight.serving import loader, model_store
+from babyweight.serving import loader
 
 import numpy as np
 import pytest
