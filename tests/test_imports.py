@@ -129,3 +129,23 @@ def test_nothing_imports_a_runner_and_pipeline_not_the_local_package(edges):
         or (source.startswith("pipeline") and target.startswith("babyweight.local"))
     )
     assert wrong == []
+
+
+# The EdgeExport component's executor is the edge package's export (one conversion, used by the
+# DAG and by `babyweight edge-predict` alike); the one arrow from the DAG into a tool.
+PIPELINE_INTO_TOOLS = {
+    "pipeline.edge -> babyweight.edge",
+    "pipeline.edge -> babyweight.edge.export",
+}
+
+
+def test_the_dag_and_the_tools_stay_apart(edges):
+    """pipeline/ and models/ import no tool (but the one arrow above); no tool imports them."""
+    arrows = {
+        f"{source} -> {target}"
+        for source, targets in edges.items()
+        for target in targets
+        if (source.startswith(("pipeline", "models")) and tool_of(target))
+        or (tool_of(source) and target.startswith(("pipeline", "models")))
+    }
+    assert arrows == PIPELINE_INTO_TOOLS
