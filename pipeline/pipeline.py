@@ -3,8 +3,8 @@
 ExampleGen (one span) -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataReport ->
 gate, and StatisticsGen -> DistributionValidator (vs. the previous span) -> DriftGate; then
 Transform -> [Tuner] -> Trainer (warm-started from the last blessed model) -> Evaluator (vs. the
-latest blessed model) -> Pusher, RunReport. It reads no globals or environment and runs nothing;
-runners choose where it runs, and where it runs decides which resolvers it holds
+latest blessed model) -> EdgeExport -> Pusher, RunReport. It reads no globals or environment and
+runs nothing; runners choose where it runs, and where it runs decides which resolvers it holds
 (settings.orchestrator; pipeline/resolvers.py).
 
 What a person changes from run to run is a pipeline parameter (RUN_PARAMETERS): a field of the

@@ -178,7 +178,7 @@ def predictions(model_dir: str, path: Path, form: input_formats.InputFormat) -> 
 
 @pytest.mark.e2e
 def test_cdc_input_format_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path):
-    """natality2014_100k.csv (every 50th row) in the CDC layout, while the same rows in
+    """natality2014_100k.csv (every 50th row) in the CDC input format, while the same rows in
     BigQuery names try the same --output: refused, naming the PID. Rerun afterwards, they are
     the same data: everything is cached and nothing new is pushed."""
     cdc = write_rows(tmp_path / "cdc.csv", *natality_rows("natality2014_100k.csv", every=50))
