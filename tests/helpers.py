@@ -265,3 +265,27 @@ def open_in_chromium(page: Path, screenshot: Path | None = None) -> dict | None:
         finally:
             browser.close()
     return {**found, "url": page.resolve().as_uri(), "requested": requested}
+
+
+def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **extra) -> Path:
+    """The kfp target with everything local: a pipeline root a subprocess can write to (the
+    spec runner's tests and the KFP UI's)."""
+    import kubeflow_runner
+    from pipeline import configs
+
+    flags = {
+        "target": target,
+        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://bkt/root",
+        "serving_model_dir": str(tmp_path / "serving" / configs.MODEL_NAME),
+        "image": "babyweight-pipeline:test",
+        "data_source": "csv",
+        "data_root": data_root,
+        "beam_runner": "direct",
+        "schema_path": str(configs.SCHEMA_PATH),
+        "train_steps": TINY_TRAIN_STEPS,
+        "eval_steps": 5,
+        **extra,
+    }
+    cloud = configs.CloudSettings.resolve(flags, {})
+    settings = cloud.pipeline_settings()
+    return kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{target}.json")
