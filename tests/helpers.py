@@ -289,3 +289,21 @@ def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **ext
     cloud = configs.CloudSettings.resolve(flags, {})
     settings = cloud.pipeline_settings()
     return kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{target}.json")
+
+
+# A made-up feature for the tests that add one to the table (test_fifth_feature, test_signatures).
+FATHER_AGE = F.Feature(
+    name="father_age",
+    kind=F.NUMERIC,
+    dtype="int64",
+    bigquery_type="INTEGER",
+    label="Father's age",
+    description="the father's age in years",
+    sources={
+        F.BIGQUERY_FORMAT: F.Source("father_age"),
+        F.CDC_FORMAT: F.Source("fagecomb", not_stated="99"),
+    },
+    example=33,
+    domain=(14, 80),
+    unit="years",
+)
