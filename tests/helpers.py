@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -307,3 +310,25 @@ FATHER_AGE = F.Feature(
     domain=(14, 80),
     unit="years",
 )
+
+
+@contextlib.contextmanager
+def ui_server(pipeline_root: Path, spec: Path, *extra: str):
+    """`babyweight ui` on a free loopback port: yields (its URL, the process); leaving the block
+    sends Ctrl-C, which must end it with 130 (killed if it does not)."""
+    argv = [sys.executable, "-m", "babyweight", "ui", "--pipeline-root", str(pipeline_root)]
+    argv += ["--spec", str(spec), *extra, "--port", "0"]
+    proc = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert match, line + proc.stderr.read()
+        yield match.group(0), proc
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

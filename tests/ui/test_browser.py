@@ -9,7 +9,6 @@ them. Screenshots land in test-artifacts/ui/. Needs the UI's build (`make ui`); 
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from babyweight.ui.cli import DEFAULT_BUILD
 
 import pytest
-from helpers import CHROMIUM_ARGS, REPO, chromium, compile_local_kfp, tiny_slice
+from helpers import CHROMIUM_ARGS, REPO, chromium, compile_local_kfp, tiny_slice, ui_server
 from playwright.sync_api import expect
 
 BUILT = (DEFAULT_BUILD / "index.html").is_file()
@@ -69,29 +68,8 @@ def recorded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ui(recorded):
     root, spec, _, _ = recorded
-    argv = [
-        sys.executable,
-        "-m",
-        "babyweight",
-        "ui",
-        "--pipeline-root",
-        str(root),
-        "--spec",
-        str(spec),
-        "--port",
-        "0",
-    ]
-    proc = subprocess.Popen(
-        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert match, line + proc.stderr.read()
-        yield match.group(0)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+    with ui_server(root, spec) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
