@@ -332,3 +332,14 @@ def ui_server(pipeline_root: Path, spec: Path, *extra: str):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def run_babyweight(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`babyweight ARGS...` in a child process from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "babyweight", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -14,16 +14,7 @@ from babyweight.errors import BabyweightError, ExitCode, JobFailed, UsageError
 
 import pytest
 from helpers import REPO, births_rows, log_record
-
-
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "babyweight", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from helpers import run_babyweight as run
 
 
 def test_help_lists_every_command():
