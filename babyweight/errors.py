@@ -5,8 +5,8 @@ A command raises a `BabyweightError` (or a subclass named for its cause) with on
 the file, field or value and why. `babyweight/cli.py` (`call`) is the one place that turns it into
 `babyweight COMMAND: MESSAGE` on stderr and the error's `code`, without a traceback; the pipeline
 runner does the same with `local_runner: MESSAGE`. argparse's own usage errors (an unknown flag,
-a missing argument) keep argparse's usage text and exit 2. The codes are documented in the
-README ("Exit codes").
+a missing argument) keep argparse's usage text and exit 2. The codes are documented in
+docs/running.md ("Exit codes").
 
 The tools (`babyweight COMMAND`), one code per cause whatever the command:
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from babyweight.errors import MissingStoreError
 
 PIPELINE_NAME = "babyweight"  # the pipeline's name in ML Metadata
+SPEC_FILE = "babyweight_{target}.json"  # what kubeflow_runner.py writes, in the working directory
 MODEL_NAME = "babyweight"  # the served model's name: serving_model/<name>, /v1/models/<name>
 DEFAULT_OUTPUT = Path("outputs")
 # How staged spans are named under staged/examples/, in TFX's span placeholder: CsvExampleGen

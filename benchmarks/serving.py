@@ -71,15 +71,21 @@ def start_server(model_dir: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
         stdout=out,
         stderr=subprocess.STDOUT,
     )
+    wait_until_up(proc, port, "/v1/models/babyweight", tmp / "server.out")
+    return proc, port
+
+
+def wait_until_up(proc: subprocess.Popen, port: int, path: str, log: Path) -> None:
+    """Until GET `path` answers 200 (300 s at most); exits with the server's log if it dies."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"server exited:\n{(tmp / 'server.out').read_text()[-3000:]}")
+            sys.exit(f"server exited:\n{log.read_text()[-3000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/v1/models/babyweight")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
-                return proc, port
+                return
         except OSError:
             time.sleep(0.3)
     proc.kill()

@@ -35,7 +35,7 @@ from babyweight import model_store, prediction_table, warmup_requests
 from babyweight.serving import loader
 
 import numpy as np
-from serving import DATA, REPO, free_port, load_rows
+from serving import DATA, REPO, free_port, load_rows, wait_until_up
 
 REQUESTS = {1: 400, 100: 60}  # requests measured per case (after 20 not measured)
 
@@ -80,19 +80,8 @@ def start_server(model_dir: Path, log: Path) -> tuple[subprocess.Popen, int, int
     command += ["--port", str(port), "--grpc-port", str(grpc_port), "--serving-log", ""]
     with open(log, "w") as out:
         proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/v2/health/ready")
-            if conn.getresponse().status == 200:
-                return proc, port, grpc_port
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    sys.exit("server did not answer in 300 s")
+    wait_until_up(proc, port, "/v2/health/ready", log)
+    return proc, port, grpc_port
 
 
 def partial_table(table, rows):

@@ -1,4 +1,4 @@
-"""The babyweight TFX pipeline: settings, the DAG and data staging."""
+"""The babyweight TFX pipeline: settings, the DAG and its components."""
 
 
 def __getattr__(name: str):

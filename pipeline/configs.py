@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from babyweight import gcs_paths
-from babyweight.kfp.spec import SPEC_FILE
-from babyweight.layout import DEFAULT_OUTPUT, MODEL_NAME, PIPELINE_NAME  # noqa: F401
+from babyweight.layout import DEFAULT_OUTPUT, MODEL_NAME, PIPELINE_NAME, SPEC_FILE  # noqa: F401
 from babyweight.schema import SCHEMA_PATH
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -3,8 +3,8 @@
 ExampleGen (one span) -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataReport ->
 gate, and StatisticsGen -> DistributionValidator (vs. the previous span) -> DriftGate; then
 Transform -> [Tuner] -> Trainer (warm-started from the last blessed model) -> Evaluator (vs. the
-latest blessed model) -> Pusher, RunReport. It reads no globals or environment and runs nothing;
-runners choose where it runs, and where it runs decides which resolvers it holds
+latest blessed model) -> EdgeExport -> Pusher, RunReport. It reads no globals or environment and
+runs nothing; runners choose where it runs, and where it runs decides which resolvers it holds
 (settings.orchestrator; pipeline/resolvers.py).
 
 What a person changes from run to run is a pipeline parameter (RUN_PARAMETERS): a field of the
@@ -261,6 +261,17 @@ def baseline_of(settings: configs.PipelineSettings) -> list:
     ]
 
 
+def evaluator_of(settings: configs.PipelineSettings, example_gen, trainer, baseline_model):
+    """The Evaluator on the held-out split, against the baseline when there is one."""
+    return tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_model,
+        eval_config=eval_config(settings),
+        example_splits=[configs.EVAL_SPLIT],
+    )
+
+
 def edge_export_of(settings: configs.PipelineSettings, trainer, transform, example_gen, blessing):
     """The blessed model as TFLite variants on built-in ops, each gated on its test RMSE."""
     return EdgeExport(
@@ -322,13 +333,7 @@ def create_pipeline(
         **inputs,
     )
     # Metrics per slice on the held-out test split, and the blessing.
-    evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_model,
-        eval_config=eval_config(settings),
-        example_splits=[configs.EVAL_SPLIT],
-    )
+    evaluator = evaluator_of(settings, example_gen, trainer, baseline_model)
     evaluation, blessing = evaluator.outputs["evaluation"], evaluator.outputs["blessing"]
     # The blessed model as built-in-only TFLite variants for phones, each gated on test accuracy.
     edge = edge_export_of(settings, trainer, transform, example_gen, blessing)

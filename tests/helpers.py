@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -265,3 +268,78 @@ def open_in_chromium(page: Path, screenshot: Path | None = None) -> dict | None:
         finally:
             browser.close()
     return {**found, "url": page.resolve().as_uri(), "requested": requested}
+
+
+def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **extra) -> Path:
+    """The kfp target with everything local: a pipeline root a subprocess can write to (the
+    spec runner's tests and the KFP UI's)."""
+    import kubeflow_runner
+    from pipeline import configs
+
+    flags = {
+        "target": target,
+        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://bkt/root",
+        "serving_model_dir": str(tmp_path / "serving" / configs.MODEL_NAME),
+        "image": "babyweight-pipeline:test",
+        "data_source": "csv",
+        "data_root": data_root,
+        "beam_runner": "direct",
+        "schema_path": str(configs.SCHEMA_PATH),
+        "train_steps": TINY_TRAIN_STEPS,
+        "eval_steps": 5,
+        **extra,
+    }
+    cloud = configs.CloudSettings.resolve(flags, {})
+    settings = cloud.pipeline_settings()
+    return kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{target}.json")
+
+
+# A made-up feature for the tests that add one to the table (test_fifth_feature, test_signatures).
+FATHER_AGE = F.Feature(
+    name="father_age",
+    kind=F.NUMERIC,
+    dtype="int64",
+    bigquery_type="INTEGER",
+    label="Father's age",
+    description="the father's age in years",
+    sources={
+        F.BIGQUERY_FORMAT: F.Source("father_age"),
+        F.CDC_FORMAT: F.Source("fagecomb", not_stated="99"),
+    },
+    example=33,
+    domain=(14, 80),
+    unit="years",
+)
+
+
+@contextlib.contextmanager
+def ui_server(pipeline_root: Path, spec: Path, *extra: str):
+    """`babyweight ui` on a free loopback port: yields (its URL, the process); leaving the block
+    sends Ctrl-C, which must end it with 130 (killed if it does not)."""
+    argv = [sys.executable, "-m", "babyweight", "ui", "--pipeline-root", str(pipeline_root)]
+    argv += ["--spec", str(spec), *extra, "--port", "0"]
+    proc = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert match, line + proc.stderr.read()
+        yield match.group(0), proc
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def run_babyweight(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`babyweight ARGS...` in a child process from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "babyweight", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

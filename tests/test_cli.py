@@ -14,16 +14,7 @@ from babyweight.errors import BabyweightError, ExitCode, JobFailed, UsageError
 
 import pytest
 from helpers import REPO, births_rows, log_record
-
-
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "babyweight", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from helpers import run_babyweight as run
 
 
 def test_help_lists_every_command():
@@ -135,7 +126,7 @@ def test_commands_that_load_tensorflow_print_only_their_own_output(tiny_run, tmp
         ["skew", "--serving-log", str(log), "--output", str(output), "--results", str(tmp_path)],
         ["batch-predict", "--model", summary["pushed_model"], "--no-record", "--input", rows]
         + ["--predictions", str(tmp_path / "predictions")],
-        # Beam's worker processes, as the README's example starts them
+        # Beam's worker processes, as docs/batch-prediction.md's example starts them
         ["batch-predict", "--model", summary["pushed_model"], "--no-record", "--input", rows]
         + ["--predictions", str(tmp_path / "predictions2"), "--direct_num_workers=2"]
         + ["--direct_running_mode=multi_processing"],

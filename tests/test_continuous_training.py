@@ -30,6 +30,7 @@ from helpers import (
     TINY_TRAIN_STEPS,
     natality_span,
     open_in_chromium,
+    run_babyweight,
     run_local_pipeline,
 )
 
@@ -142,13 +143,7 @@ def test_watch_three_spans_warm_start_resume_after_a_kill_and_a_drift_stop(tmp_p
     assert "Transform" not in three.components and three.pushed_model is None
 
     # The history: lineage runs and the report show each run, the killed one ABANDONED.
-    shown = subprocess.run(
-        [sys.executable, "-m", "babyweight", "lineage", "runs", "--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    shown = run_babyweight("lineage", "runs", "--output", str(output), timeout=300)
     assert shown.returncode == 0, shown.stderr
     states = re.findall(r"^run \S+  pipeline=babyweight  (\w+)", shown.stdout, re.M)
     assert states == ["COMPLETE", "ABANDONED", "COMPLETE", "FAILED"]

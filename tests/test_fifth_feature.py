@@ -22,22 +22,8 @@ from babyweight.serving_log import read_records
 import jsonschema
 import pyarrow as pa
 import pytest
+from helpers import FATHER_AGE
 
-FATHER_AGE = F.Feature(
-    name="father_age",
-    kind=F.NUMERIC,
-    dtype="int64",
-    bigquery_type="INTEGER",
-    label="Father's age",
-    description="the father's age in years",
-    sources={
-        F.BIGQUERY_FORMAT: F.Source("father_age"),
-        F.CDC_FORMAT: F.Source("fagecomb", not_stated="99"),
-    },
-    example=33,
-    domain=(14, 80),
-    unit="years",
-)
 DELIVERY = F.Feature(
     name="delivery",
     kind=F.CATEGORICAL,

@@ -10,6 +10,7 @@ from babyweight import features as F
 
 import pytest
 import tensorflow as tf
+from helpers import FATHER_AGE
 
 from models import signatures
 
@@ -22,18 +23,7 @@ def test_serving_default_takes_one_tensor_per_feature_of_the_table():
 
 
 def test_a_feature_added_to_the_table_is_in_the_signature(monkeypatch):
-    extra = F.Feature(
-        name="father_age",
-        kind=F.NUMERIC,
-        dtype="int64",
-        bigquery_type="INTEGER",
-        label="Father's age",
-        description="the father's age in years",
-        sources={},
-        example=33,
-        domain=(14, 80),
-    )
-    monkeypatch.setattr(F, "FEATURES", (*F.FEATURES, extra))
+    monkeypatch.setattr(F, "FEATURES", (*F.FEATURES, FATHER_AGE))
     specs = {s.name: s.dtype for s in signatures.raw_input_signature()}
     assert specs["father_age"] == tf.int64
 

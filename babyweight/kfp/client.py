@@ -444,6 +444,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="babyweight kfp",
         description="The tfx pipeline verbs against a KFP v2 endpoint; tfx's flag spellings work.",
     )
+    common = _common_flags()
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        _add_command_flags(p, name)
+    return parser
+
+
+def _common_flags() -> argparse.ArgumentParser:
+    """The flags every verb takes (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--endpoint",
@@ -468,43 +478,44 @@ def build_parser() -> argparse.ArgumentParser:
         default="kubeflow",
         help="as the tfx CLI takes it: kubeflow (the only one here; Vertex: the tfx CLI)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
-        if name in ("compile", "create", "update"):
-            p.add_argument(
-                "--pipeline_path",
-                "--pipeline-path",
-                "--spec",
-                dest="spec",
-                metavar="FILE",
-                type=Path,
-                default=Path("kubeflow_runner.py" if name == "compile" else DEFAULT_SPEC),
-                help="the pipeline's Python file (compiled first), or a compiled spec "
-                "(YAML or PipelineJob JSON); default %(default)s",
-            )
-        if name in ("create", "update"):
-            p.add_argument("--description", help="shown in the KFP UI")
-        if name == "update":
-            p.add_argument("--version", help="version name (default NAME-<time>)")
-        if name in ("run", "runs"):
-            p.add_argument("--experiment", default=PIPELINE_NAME if name == "run" else None)
-        if name in ("create", "update", "run"):
-            p.add_argument(
-                "--pipeline-root",
-                help="gs:// artifact root; sent with every run (default: the uploaded "
-                "version's defaultPipelineRoot, which the KFP backend itself ignores)",
-            )
-        if name == "run":
-            p.add_argument("--run-name", help="default NAME-<time>")
-            add_runtime_parameter_argument(
-                p, "a pipeline parameter for this run (repeatable); the others keep defaults"
-            )
-            p.add_argument("--service-account", help="Kubernetes service account of the run")
-        if name == "status":
-            p.add_argument("run_id", nargs="?")
-            p.add_argument("--run_id", "--run-id", dest="run_id_flag", help="as tfx spells it")
-    return parser
+    return common
+
+
+def _add_command_flags(p: argparse.ArgumentParser, name: str) -> None:
+    """The flags of verb `name` beyond the common ones."""
+    if name in ("compile", "create", "update"):
+        p.add_argument(
+            "--pipeline_path",
+            "--pipeline-path",
+            "--spec",
+            dest="spec",
+            metavar="FILE",
+            type=Path,
+            default=Path("kubeflow_runner.py" if name == "compile" else DEFAULT_SPEC),
+            help="the pipeline's Python file (compiled first), or a compiled spec "
+            "(YAML or PipelineJob JSON); default %(default)s",
+        )
+    if name in ("create", "update"):
+        p.add_argument("--description", help="shown in the KFP UI")
+    if name == "update":
+        p.add_argument("--version", help="version name (default NAME-<time>)")
+    if name in ("run", "runs"):
+        p.add_argument("--experiment", default=PIPELINE_NAME if name == "run" else None)
+    if name in ("create", "update", "run"):
+        p.add_argument(
+            "--pipeline-root",
+            help="gs:// artifact root; sent with every run (default: the uploaded "
+            "version's defaultPipelineRoot, which the KFP backend itself ignores)",
+        )
+    if name == "run":
+        p.add_argument("--run-name", help="default NAME-<time>")
+        add_runtime_parameter_argument(
+            p, "a pipeline parameter for this run (repeatable); the others keep defaults"
+        )
+        p.add_argument("--service-account", help="Kubernetes service account of the run")
+    if name == "status":
+        p.add_argument("run_id", nargs="?")
+        p.add_argument("--run_id", "--run-id", dest="run_id_flag", help="as tfx spells it")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

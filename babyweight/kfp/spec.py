@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 from babyweight.errors import UsageError
+from babyweight.layout import SPEC_FILE as SPEC_FILE  # re-exported: the tool reads it here
 
 import yaml
 
-SPEC_FILE = "babyweight_{target}.json"  # what kubeflow_runner.py writes, in the working directory
 IR_SUFFIX = ".yaml"
 
 

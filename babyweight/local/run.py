@@ -313,12 +313,9 @@ def main(args) -> int:
         layout = prepare_output(args.output.resolve())
         run_id = args.run_id or new_run_id()
         run_lock.acquire(layout.run_lock, run_id)
-    except UserError as e:
+    except (UserError, run_lock.OutputLocked) as e:  # OutputLocked's code is ExitCode.LOCKED
         print(f"{PROG}: {e}", file=sys.stderr)
         return int(e.code)
-    except run_lock.OutputLocked as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return int(ExitCode.LOCKED)
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

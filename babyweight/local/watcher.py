@@ -240,12 +240,9 @@ def main(args, passed: list[str]) -> int:
         layout = prepare_output(args.output.resolve())
         held_as = f"--watch {data}" if every is None else f"--every {args.every} --data {data}"
         run_lock.acquire(layout.watch_lock, f"{run_lock.WATCHER}{held_as}")
-    except UserError as e:
+    except (UserError, run_lock.OutputLocked) as e:  # OutputLocked's code is ExitCode.LOCKED
         print(f"{PROG}: {e}", file=sys.stderr)
         return int(e.code)
-    except run_lock.OutputLocked as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return int(ExitCode.LOCKED)
     watcher = Watcher(args, passed, layout)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     try:

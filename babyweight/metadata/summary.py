@@ -15,7 +15,8 @@ the baseline model, the pushed model (or the version already serving it), and st
 writes it as run_summary.json; the report renders the same object.
 
 `outcome` names how the run ended and `exit_code` is the runner's exit status for it
-(`ExitCode`, documented in the README); no run ends 0 without an evaluated, blessed model.
+(`ExitCode`, documented in docs/running.md, "Exit codes"); no run ends 0 without an evaluated,
+blessed model.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""The REST server (TF Serving's API), its web page, the model store and the serving log."""
+"""The server: TF Serving's REST API and the APIs beside it (gRPC, v2, metrics), its web page,
+version labels and rollout, and the serving log's writer."""

@@ -19,23 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 
 from babyweight import model_store
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError, shown
-from babyweight.serving.rollout import CANARY, LABELS, STABLE, Rollout, RolloutError, RolloutFile
-
-log = logging.getLogger("babyweight.serving")
+from babyweight.serving.rollout import CANARY, LABELS, STABLE, Rollout, RolloutFile
+from babyweight.serving.rollout_labels import Labeller, RolloutView
 
 ROLLOUT_KEY_HEADER = "X-Rollout-Key"
 MAX_VERSION = 2**63 - 1  # TF Serving's versions are int64
-RECHECK_SECONDS = 0.1  # how stale the rollout file may be when a request is routed
 _BUCKETS = 10_000  # a key's share is decided to 0.01 %
 _MODEL_PATH = re.compile(
     r"/v1/models/(?P<name>[^/:]+)"
@@ -80,8 +76,8 @@ def version_number(text: str | None) -> int | None:
 
 
 class Router:
-    """Picks the loaded version for each request, from the registry and the rollout file (re-read
-    when it changes); labels newly loaded versions (registry.on_refresh)."""
+    """Picks the loaded version for each request, from the registry and the rollout file (its
+    RolloutView); its Labeller labels newly loaded versions (registry.on_refresh)."""
 
     def __init__(
         self,
@@ -93,32 +89,31 @@ class Router:
         canary_percent: float | None = None,
         record: Callable[[str, str, dict, dict], None] | None = None,
     ):
-        self.registry, self.file, self.serving_log = registry, rollout_file, serving_log
-        self.model_name = model_name
-        self.record = record  # (action, message, moved versions, labels) -> ML Metadata
-        self._rollout, self._signature, self._checked = Rollout(), None, -1.0
+        self.registry, self.model_name = registry, model_name
+        self.view = RolloutView(rollout_file, serving_log)
+        self.labeller = Labeller(self.view, registry, model_name, record)
         self._lock = threading.Lock()
         self._credit = 0.0  # the counter that deals unkeyed requests to the canary
-        self._last_error = ""
         registry.pinned = lambda: self.rollout().pinned()
-        registry.on_refresh = self.after_refresh
+        registry.on_refresh = self.labeller.after_refresh
         if canary_percent is not None:
-            self._change("canary_percent", lambda r: setattr(r, "canary_percent", canary_percent))
+            self.view.change(
+                "canary_percent", lambda r: setattr(r, "canary_percent", canary_percent)
+            )
+
+    @property
+    def file(self) -> RolloutFile:
+        return self.view.file
 
     def rollout(self) -> Rollout:
-        """The rollout file as it is now, at most RECHECK_SECONDS stale; an unreadable file is
-        logged and the last good rollout kept."""
-        now = time.monotonic()
-        if now - self._checked >= RECHECK_SECONDS:
-            self._checked = now
-            signature = self.file.signature()
-            if signature != self._signature:
-                self._signature = signature
-                try:
-                    self._rollout = self.file.read()
-                except RolloutError as e:
-                    log.error("%s; keeping the labels read before", e)
-        return self._rollout
+        """The rollout file as it is now (RolloutView.current)."""
+        return self.view.current()
+
+    def after_refresh(self) -> None:
+        self.labeller.after_refresh()
+
+    def label_new_versions(self) -> None:
+        self.labeller.label_new_versions()
 
     def pick(
         self, version: int | None = None, label: str | None = None, key: str | None = None
@@ -191,74 +186,3 @@ class Router:
                 self._credit -= 100
                 return True
             return False
-
-    def after_refresh(self) -> None:
-        """After every poll of the registry: stable off a version that is gone, then labels for
-        new versions."""
-        self.replace_gone_stable()
-        self.label_new_versions()
-
-    def replace_gone_stable(self) -> None:
-        """When the stable version's directory is gone (or it no longer loads), stable moves on
-        (Rollout.replace_stable); said in the rollout file, one log line, the serving log and,
-        through `record`, ML Metadata."""
-        gone = self.rollout().stable
-        if gone is None:
-            return
-        on_disk = model_store.versions(self.registry.base_dir)
-        failed = self.registry.failed
-        if gone in on_disk and gone not in failed:
-            return
-        why = "does not load" if gone in on_disk else "is gone from disk"
-        good = [v for v in on_disk if v not in failed]
-        message = self._change(
-            "stable_gone", lambda r: r.replace_stable(good, why) if r.stable == gone else None
-        )
-        if not message:
-            return
-        log.warning("%s", message)
-        after = self.rollout()
-        if self.record is not None:
-            self.record("stable_gone", message, {"gone": gone, "stable": after.stable},
-                        after.labels())  # fmt: skip
-
-    def label_new_versions(self) -> None:
-        """A loaded version newer than every one the rollout knows becomes canary (stable when
-        there is none); written to the rollout file and the serving log."""
-        loaded = self.registry.loaded
-        if not loaded:
-            return
-        newest = max(loaded)
-        rollout = self.rollout()
-        if rollout.stable is not None and not rollout.is_new(newest):
-            return
-        label = self._change("label", lambda r: r.take_new(newest))
-        if label:
-            log.warning("version %s of %s is labelled %s", newest, self.model_name, label)
-
-    def _change(self, event: str, change):
-        """Apply change(rollout) to the file; log the new labels when something changed."""
-
-        def apply(rollout: Rollout):
-            before = rollout.to_json()
-            return change(rollout), rollout.to_json() != before
-
-        try:
-            rollout, (result, changed) = self.file.update(apply)
-        except (OSError, RolloutError) as e:  # e.g. a read-only model directory
-            if str(e) != self._last_error:  # once, not on every poll
-                log.error("could not update %s: %s; serving without labels", self.file.path, e)
-            self._last_error = str(e)
-            return None
-        self._last_error = ""
-        if changed:
-            self.serving_log.write_event(
-                f"rollout.{event}",
-                by="server",
-                **({"message": result} if event == "stable_gone" else {}),
-                stable=rollout.stable,
-                canary=rollout.canary,
-                canary_percent=rollout.canary_percent,
-            )
-        self._rollout, self._signature = rollout, self.file.signature()
-        return result

@@ -4,7 +4,7 @@
 
 Needs only the LiteRT runtime (`pip install ai-edge-litert numpy`): no TensorFlow, no Flex
 delegate, no babyweight package. ROWS.csv has the columns is_male, mother_age, plurality and
-gestation_weeks (others are ignored), with values as the BigQuery layout writes them: is_male
+gestation_weeks (others are ignored), with values as the BigQuery input format writes them: is_male
 true/false (or 1/0, t/f; empty or "unknown" for not known), plurality 1..5 (or "Multiple(2+)"
 when only "more than one" is known), mother_age and gestation_weeks whole numbers. It prints one
 prediction, in pounds, per row, in row order.

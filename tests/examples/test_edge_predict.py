@@ -93,7 +93,7 @@ def test_predictions_match_the_server(tiny_run, pushed_model_dir, isolated, tmp_
         "test",
     )
     path = tmp_path / "rows.csv"
-    with path.open("w", newline="") as f:  # BigQuery layout, an extra column, spellings varied
+    with path.open("w", newline="") as f:  # BigQuery format, an extra column, spellings varied
         writer = csv.writer(f)
         writer.writerow(["weight_pounds", "is_male", "mother_age", "plurality", "gestation_weeks"])
         for i in range(len(test["is_male"])):

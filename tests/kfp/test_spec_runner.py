@@ -29,30 +29,16 @@ from babyweight.metadata import summary
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import LOCAL_ONLY, PIPELINE_COMPONENTS, REPO, TINY_TRAIN_STEPS, open_in_chromium
+from helpers import (
+    LOCAL_ONLY,
+    PIPELINE_COMPONENTS,
+    REPO,
+    TINY_TRAIN_STEPS,
+    compile_local_kfp,
+    open_in_chromium,
+)
 
-import kubeflow_runner
 from pipeline import configs
-
-
-def compile_local_kfp(tmp_path: Path, data_root: str, target: str = "kfp", **extra) -> Path:
-    """The kfp target with everything local: a pipeline root a subprocess can write to."""
-    flags = {
-        "target": target,
-        "pipeline_root": str(tmp_path / "root") if target == "kfp" else "gs://bkt/root",
-        "serving_model_dir": str(tmp_path / "serving" / configs.MODEL_NAME),
-        "image": "babyweight-pipeline:test",
-        "data_source": "csv",
-        "data_root": data_root,
-        "beam_runner": "direct",
-        "schema_path": str(configs.SCHEMA_PATH),
-        "train_steps": TINY_TRAIN_STEPS,
-        "eval_steps": 5,
-        **extra,
-    }
-    cloud = configs.CloudSettings.resolve(flags, {})
-    settings = cloud.pipeline_settings()
-    return kubeflow_runner.compile_pipeline(cloud, settings, tmp_path / f"{target}.json")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from helpers import (
     local_runner_command,
     natality_rows,
     read_rows,
+    run_babyweight,
     run_local_pipeline,
     write_rows,
 )
@@ -178,7 +178,7 @@ def predictions(model_dir: str, path: Path, form: input_formats.InputFormat) -> 
 
 @pytest.mark.e2e
 def test_cdc_input_format_end_to_end_one_run_per_output_and_no_duplicate_push(tmp_path):
-    """natality2014_100k.csv (every 50th row) in the CDC layout, while the same rows in
+    """natality2014_100k.csv (every 50th row) in the CDC input format, while the same rows in
     BigQuery names try the same --output: refused, naming the PID. Rerun afterwards, they are
     the same data: everything is cached and nothing new is pushed."""
     cdc = write_rows(tmp_path / "cdc.csv", *natality_rows("natality2014_100k.csv", every=50))
@@ -255,12 +255,7 @@ def test_ctrl_c_in_the_trainer_is_one_line_and_the_rerun_resumes(tmp_path, tiny_
     dropped = (output / "staged" / "dropped.csv").read_text().splitlines()
     assert dropped[1].startswith(f"{data},6,not UTF-8,")
 
-    runs = subprocess.run(
-        [sys.executable, "-m", "babyweight", "lineage", "runs", "--output", output],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    runs = run_babyweight("lineage", "runs", "--output", str(output)).stdout
     states = re.findall(r"^run \S+  pipeline=babyweight  (\w+)", runs, re.MULTILINE)
     assert states == ["CANCELED", "COMPLETE"]
     assert len(summary["components"]) == len(PIPELINE_COMPONENTS)

@@ -13,7 +13,7 @@ from babyweight.metadata import lineage, summary
 from babyweight.metadata import store as mlmd
 
 import lineage_store
-from helpers import REPO
+from helpers import run_babyweight
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 RUNNING, CANCELED = pb.Execution.RUNNING, pb.Execution.CANCELED
@@ -61,13 +61,7 @@ def test_the_cli_and_the_summary_ask_the_lock(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        out = subprocess.run(
-            [sys.executable, "-m", "babyweight", "lineage", "runs", "--output", str(tmp_path)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
+        out = run_babyweight("lineage", "runs", "--output", str(tmp_path)).stdout
         assert "run killed  pipeline=demo  ABANDONED" in out
         assert "run live  pipeline=demo  RUNNING" in out
         assert summary.collect(layout, "killed").run_state == "ABANDONED"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 from babyweight.batch import lineage as batch_lineage
 from babyweight.metadata import lineage, lineage_cli, pushed
@@ -14,7 +13,7 @@ from babyweight.metadata import trace as trace_lib
 
 import lineage_store
 import pytest
-from helpers import REPO
+from helpers import REPO, run_babyweight
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +25,7 @@ def demo(tmp_path_factory):
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "babyweight", "lineage", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_babyweight("lineage", *args)
 
 
 def nodes(steps) -> set[str]:

@@ -6,7 +6,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from babyweight import cli
@@ -18,7 +17,7 @@ from babyweight.schema import SCHEMA_PATH
 
 import lineage_store
 import pytest
-from helpers import REPO, births_rows, log_record
+from helpers import REPO, births_rows, log_record, run_babyweight
 
 
 def write_log(path, records) -> str:
@@ -114,13 +113,7 @@ def test_tfdv_skew_passes_same_distribution_and_names_the_shifted_features(drawn
 
 
 def run_skew(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "babyweight", "skew", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_babyweight("skew", *args, timeout=600)
 
 
 @pytest.mark.e2e

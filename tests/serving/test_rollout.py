@@ -138,7 +138,7 @@ def test_labels_versions_and_a_changed_file_take_effect_at_once(router):
     assert router.pick(label="stable")[0].version == "100"
     assert router.pick(version=100) == (router.registry.loaded[100], None)
     router.file.update(lambda r: r.promote())
-    router._checked = -1.0  # as RECHECK_SECONDS later
+    router.view._checked = -1.0  # as RECHECK_SECONDS later
     assert {router.pick()[0].version for _ in range(50)} == {"200"}
     with pytest.raises(RequestError, match="no version of babyweight is labelled canary") as e:
         router.pick(label="canary")
@@ -153,7 +153,7 @@ def test_an_unreadable_rollout_file_keeps_the_labels_read_before(router, caplog)
     router.file.update(lambda r: r.take_new(100))
     assert router.pick()[1] == "stable"
     router.file.path.write_text("{ half a file")
-    router._checked = -1.0
+    router.view._checked = -1.0
     assert router.pick() == (router.registry.loaded[100], "stable")
     assert "not JSON" in caplog.text
 

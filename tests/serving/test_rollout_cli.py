@@ -15,17 +15,11 @@ from babyweight.serving.log import ServingLog
 from babyweight.serving.rollout import Rollout, RolloutFile
 
 import pytest
-from helpers import REPO, SHARED_DATA
+from helpers import REPO, SHARED_DATA, run_babyweight
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "babyweight", "rollout", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_babyweight("rollout", *args)
 
 
 def fake_version(base, version: int) -> None:

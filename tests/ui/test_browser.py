@@ -9,7 +9,6 @@ them. Screenshots land in test-artifacts/ui/. Needs the UI's build (`make ui`); 
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,34 +16,13 @@ from pathlib import Path
 from babyweight.ui.cli import DEFAULT_BUILD
 
 import pytest
-from helpers import CHROMIUM_ARGS, REPO, TINY_TRAIN_STEPS, chromium, tiny_slice
+from helpers import CHROMIUM_ARGS, REPO, chromium, compile_local_kfp, tiny_slice, ui_server
 from playwright.sync_api import expect
 
 BUILT = (DEFAULT_BUILD / "index.html").is_file()
 pytestmark = pytest.mark.skipif(not BUILT, reason="KFP UI not built: run `make ui KFP_SRC=...`")
 SHOTS = REPO / "test-artifacts" / "ui"
 WAIT_MS = 60_000
-
-
-def compile_spec(tmp: Path, data_root: str) -> Path:
-    """The kfp target with local paths (as tests/kfp/test_spec_runner.py compiles it)."""
-    import kubeflow_runner
-    from pipeline import configs
-
-    flags = {
-        "target": "kfp",
-        "pipeline_root": str(tmp / "root"),
-        "serving_model_dir": str(tmp / "serving" / configs.MODEL_NAME),
-        "image": "babyweight-pipeline:test",
-        "data_source": "csv",
-        "data_root": data_root,
-        "beam_runner": "direct",
-        "schema_path": str(configs.SCHEMA_PATH),
-        "train_steps": TINY_TRAIN_STEPS,
-        "eval_steps": 5,
-    }
-    cloud = configs.CloudSettings.resolve(flags, {})
-    return kubeflow_runner.compile_pipeline(cloud, cloud.pipeline_settings(), tmp / "kfp.json")
 
 
 def spec_run(spec: Path, root: Path, run_id: str, *params: str) -> subprocess.CompletedProcess:
@@ -74,7 +52,7 @@ def recorded(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("ui_runs")
     staged = staging.stage_csv(tiny_slice(tmp / "tiny.csv"), OutputLayout(tmp))
-    spec = ir_path(compile_spec(tmp, staged.data_root))
+    spec = ir_path(compile_local_kfp(tmp, staged.data_root))
     root = tmp / "root"
     done = spec_run(spec, root, "ok")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -90,29 +68,8 @@ def recorded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ui(recorded):
     root, spec, _, _ = recorded
-    argv = [
-        sys.executable,
-        "-m",
-        "babyweight",
-        "ui",
-        "--pipeline-root",
-        str(root),
-        "--spec",
-        str(spec),
-        "--port",
-        "0",
-    ]
-    proc = subprocess.Popen(
-        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert match, line + proc.stderr.read()
-        yield match.group(0)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+    with ui_server(root, spec) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

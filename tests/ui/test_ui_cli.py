@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import socket
-import subprocess
-import sys
 import urllib.request
 
 from babyweight import cli
 
-from helpers import REPO
+from helpers import ui_server
 
 
 def run(capsys, *argv):
@@ -40,34 +35,11 @@ def test_it_serves_on_loopback_until_ctrl_c(tmp_path, kfp_root):
     build = tmp_path / "build"
     build.mkdir()
     (build / "index.html").write_text("<html>the UI</html>")
-    argv = [
-        sys.executable,
-        "-m",
-        "babyweight",
-        "ui",
-        "--pipeline-root",
-        str(kfp_root),
-        "--spec",
-        str(kfp_root.parent / "spec.yaml"),
-        "--build",
-        str(build),
-        "--port",
-        "0",
-    ]
-    proc = subprocess.Popen(
-        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+    spec = kfp_root.parent / "spec.yaml"
+    with ui_server(kfp_root, spec, "--build", str(build)) as (url, proc):
         assert urllib.request.urlopen(url, timeout=10).read() == b"<html>the UI</html>"
         runs = urllib.request.urlopen(url + "apis/v2beta1/runs", timeout=10).read()
         assert b'"run_id":"done"' in runs
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
     assert "Traceback" not in proc.stderr.read()
 
 
