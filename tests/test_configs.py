@@ -81,9 +81,9 @@ def test_a_setting_says_what_is_wrong_with_a_value(name, value, problem):
 
 
 def test_cloud_settings_hold_only_the_clouds_own_fields_next_to_the_pipelines():
-    cloud = configs.CloudSettings.resolve({"project": "p", "bucket": "b"}, {})
+    cloud = configs.CloudSettings.resolve({"project": "p", "bucket": "bkt"}, {})
     own = {f.name for f in dataclasses.fields(cloud)} - {"pipeline"}
     assert not own & configs.PIPELINE_FIELDS
-    assert cloud.pipeline.pipeline_root == "gs://b/babyweight/pipeline_root"
+    assert cloud.pipeline.pipeline_root == "gs://bkt/babyweight/pipeline_root"
     assert cloud.pipeline.orchestrator == "vertex" and cloud.use_baseline
     assert cloud.pipeline_settings(enable_cache=False).enable_cache is False
