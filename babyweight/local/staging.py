@@ -28,9 +28,10 @@ from pathlib import Path
 
 from babyweight import csv_records
 from babyweight import features as F
+from babyweight import mapping as M
 from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
-from babyweight.local import input_formats
+from babyweight.local import input_formats, plausibility
 from babyweight.local.splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
 
 from pipeline import configs
@@ -57,6 +58,7 @@ class StageReport:
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)
     files: list[str] = dataclasses.field(default_factory=list)
     input_formats: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> format
+    mapping: dict[str, str] = dataclasses.field(default_factory=dict)  # --mapping: file, TOML
     split_key: str = ""  # splits.YEAR_MONTH or splits.ROW
     split_key_reason: str = ""
     split_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # as ExampleGen will
@@ -86,15 +88,23 @@ def input_files(data: Path) -> list[Path]:
     return [data]
 
 
-def check_headers(data: Path) -> dict[str, str]:
+def input_format(header: list[str], where: str, mapping: M.Mapping | None):
+    """The file's input format: the user's mapping, checked against the header, or the
+    built-in one the header matches."""
+    if mapping is not None:
+        return input_formats.with_mapping(header, where, mapping)
+    return input_formats.detect(header, where)
+
+
+def check_headers(data: Path, mapping: M.Mapping | None = None) -> dict[str, str]:
     """Each input file's input format, from its header alone (a cheap check before a run
-    starts); StagingError or input_formats.InputFormatError naming the file otherwise."""
+    starts); StagingError, InputFormatError or MappingError naming the file otherwise."""
     found = {}
     for path in input_files(data):
         header = next(csv.reader(decoded_lines(path, [])), None)
         if header is None:
             raise StagingError(f"{path}: the file is empty")
-        found[str(path)] = input_formats.detect(header, str(path)).name
+        found[str(path)] = input_format(header, str(path), mapping).name
     return found
 
 
@@ -151,14 +161,14 @@ class _Writer:
         self._drop_f.close()
 
 
-def _stage_file(path, writer, report, dropped, keys) -> None:
+def _stage_file(path, writer, report, dropped, keys, mapping, seen) -> None:
     undecodable: list[tuple[int, bytes]] = []
     lines = decoded_lines(path, undecodable)
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
         raise StagingError(f"{path}: the file is empty")
-    form = input_formats.detect(header, str(path))
+    form = input_format(header, str(path), mapping)
     report.input_formats[str(path)] = form.name
     names = input_formats.header_names(header)
     end = reader.line_num
@@ -169,7 +179,7 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
         line = reader.line_num + len(undecodable)
         report.rows_read += 1
         raw = dict(zip(names, cells, strict=False))
-        values = form.model_row(raw)
+        values = form.model_row(raw, seen.unknown)
         reason = csv_records.swallowed_lines(start + len(undecodable), end - start + 1)
         if reason:
             line = start + len(undecodable)
@@ -178,6 +188,7 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
             dropped[reason] += 1
             writer.dropped.writerow([str(path), line, reason, *values])
             continue
+        seen.add(form, values)
         key = row_key(values)
         year_month = form.year_month_of(raw)
         keys.add(key, year_month)
@@ -219,6 +230,7 @@ def stage_csv(
     buckets: dict[str, int] | None = None,
     min_year_months: int = configs.YEAR_MONTH_MIN_KEYS,
     tolerance: float = configs.SPLIT_TOLERANCE,
+    mapping: M.Mapping | None = None,
 ) -> StageReport:
     """Write the staged examples of `span` (staged/examples/span-N/data.csv) and the dropped
     rows; return the counts.
@@ -233,14 +245,17 @@ def stage_csv(
         data_root=str(layout.staged_examples),
         examples_dir=str(layout.staged_span(span)),
         dropped_file=str(layout.dropped_rows),
+        mapping={"file": mapping.source, "toml": mapping.text} if mapping else {},
     )
     dropped = collections.Counter()
     keys = KeyCounter(buckets)
     writer = _Writer(layout, span)
+    seen = plausibility.Seen()
     try:
         for path in files:
             report.files.append(str(path))
-            _stage_file(path, writer, report, dropped, keys)
+            _stage_file(path, writer, report, dropped, keys, mapping, seen)
+        seen.check(mapping, str(data))
     except BaseException:
         writer.close()
         for tmp in (writer.rows_tmp, writer.dropped_tmp):
@@ -268,6 +283,9 @@ def describe(report: StageReport, data: Path) -> list[str]:
     for path, name in report.input_formats.items():
         by_format[name].append(Path(path).name)
     descriptions = {f.name: f.description for f in input_formats.INPUT_FORMATS}
+    if report.mapping:
+        mapping = M.parse(M.tomllib.loads(report.mapping["toml"]), report.mapping["file"])
+        descriptions[mapping.name] = f"mapping {mapping.source}: {M.summary(mapping)}"
     lines = [
         f"read {', '.join(files[:3])}{' ...' if len(files) > 3 else ''} "
         f"({len(files)} file{'s' * (len(files) > 1)}) as {descriptions[name]}"
