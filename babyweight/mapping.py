@@ -38,6 +38,8 @@ UNITS = {
     F.GESTATION_WEEKS: {"weeks": 1.0, "days": 7.0},
     F.MOTHER_AGE: {"years": 1.0},
 }  # fmt: skip
+# The range of a column's median, in the feature's unit, that a real file has.
+PLAUSIBLE = {F.LABEL_KEY: (3.0, 12.0), F.GESTATION_WEEKS: (28.0, 45.0)}
 _FIELD_KEYS = {"column", "unit", "codes", "missing"}
 _TOP_KEYS = {"name", "description", "year", "month", "unknown_values"}
 
@@ -208,3 +210,9 @@ def summary(mapping: Mapping) -> str:
             extra.append("missing " + ", ".join(sorted(f.missing)))
         parts.append(f"{name} <- {f.column}" + (f" ({'; '.join(extra)})" if extra else ""))
     return ", ".join(parts)
+
+
+def units_fitting(name: str, raw_median: float) -> list[str]:
+    """The units (of UNITS[name]) that make a column's median, in its own unit, plausible."""
+    lo, hi = PLAUSIBLE[name]
+    return [u for u, per in UNITS[name].items() if lo <= raw_median / per <= hi]

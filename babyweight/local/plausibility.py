@@ -18,8 +18,6 @@ from babyweight import mapping as M
 
 SAMPLE = 10_000  # values of each checked column kept for its median
 MIN_VALUES = 20  # fewer values than this say nothing about a unit
-# The range of a column's median, in the feature's unit, that a real file has.
-PLAUSIBLE = {F.LABEL_KEY: (3.0, 12.0), F.GESTATION_WEEKS: (28.0, 45.0)}
 _WORDS = {F.LABEL_KEY: "weight", F.GESTATION_WEEKS: "gestation"}
 
 
@@ -28,7 +26,7 @@ class Seen:
 
     def __init__(self):
         self.unknown: collections.Counter = collections.Counter()
-        self.samples: dict[str, list[float]] = {name: [] for name in PLAUSIBLE}
+        self.samples: dict[str, list[float]] = {name: [] for name in M.PLAUSIBLE}
 
     def add(self, form, values: list[str]) -> None:
         """A kept row's staged model columns (F.REQUIRED_COLUMNS order)."""
@@ -72,13 +70,13 @@ def unit_problem(name: str, sample: list[float], field: M.FieldMap) -> str | Non
     """Why the column's median refutes its declared unit, naming the unit that fits; or None."""
     if len(sample) < MIN_VALUES:
         return None
-    lo, hi = PLAUSIBLE[name]
+    lo, hi = M.PLAUSIBLE[name]
     median = statistics.median(sample)
     if lo <= median <= hi:
         return None
     raw = median * field.per_unit  # back in the column's own unit
     declared = field.unit or next(iter(M.UNITS[name]))
-    fits = [u for u, per in M.UNITS[name].items() if lo <= raw / per <= hi]
+    fits = M.units_fitting(name, raw)
     word = _WORDS[name]
     if fits:
         return (
