@@ -27,6 +27,11 @@ class FileKindError(UsageError, ValueError):
     """A file of a known kind that cannot be read: corrupt, truncated, a wrong column type."""
 
 
+def _one_line(error: Exception) -> str:
+    """A library's message (Arrow's span lines) as one line."""
+    return " ".join(str(error).split())
+
+
 def kind(path: Path) -> str:
     """CSV, CSV_GZ, PARQUET or AVRO, by the file's first bytes."""
     with open(path, "rb") as f:
@@ -105,7 +110,7 @@ def parquet_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
-        raise FileKindError(f"{path}: not a readable Parquet file ({e})") from None
+        raise FileKindError(f"{path}: not a readable Parquet file ({_one_line(e)})") from None
     schema = parquet.schema_arrow
     header = list(schema.names)
     check_types(path, schema, columns_of(header))
@@ -114,7 +119,9 @@ def parquet_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]
         try:
             yield from _batches_as_rows(parquet.iter_batches(batch_size=BATCH_ROWS), header)
         except (pa.ArrowException, OSError) as e:
-            raise FileKindError(f"{path}: a Parquet row group cannot be read ({e})") from None
+            raise FileKindError(
+                f"{path}: a Parquet row group cannot be read ({_one_line(e)})"
+            ) from None
 
     return header, rows()
 
@@ -130,7 +137,7 @@ def avro_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]]:
         reader = fastavro.reader(f)
     except Exception as e:  # noqa: BLE001  (fastavro raises plain ValueError and its own kinds)
         f.close()
-        raise FileKindError(f"{path}: not a readable Avro file ({e})") from None
+        raise FileKindError(f"{path}: not a readable Avro file ({_one_line(e)})") from None
     header = [field["name"] for field in reader.writer_schema.get("fields", [])]
     columns_of(header)
 
@@ -139,7 +146,7 @@ def avro_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]]:
             for record in reader:
                 yield [text(record.get(name)) for name in header]
         except (EOFError, ValueError) as e:
-            raise FileKindError(f"{path}: an Avro block cannot be read ({e})") from None
+            raise FileKindError(f"{path}: an Avro block cannot be read ({_one_line(e)})") from None
         finally:
             f.close()
 

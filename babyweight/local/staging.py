@@ -116,7 +116,9 @@ def check_headers(data: Path, mapping: M.Mapping | None = None) -> dict[str, str
         except file_kinds.FileKindError as e:
             raise StagingError(str(e)) from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-            raise StagingError(f"{path}: a truncated or corrupt gzip file ({e})") from None
+            raise StagingError(
+                f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
+            ) from None
         if header is None:
             raise StagingError(f"{path}: the file is empty")
         found[str(path)] = input_format(header, str(path), mapping).name
@@ -257,7 +259,9 @@ def _stage_file(path, run: _Staging) -> None:
     except file_kinds.FileKindError as e:
         raise StagingError(str(e)) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise StagingError(f"{path}: a truncated or corrupt gzip file ({e})") from None
+        raise StagingError(
+            f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
+        ) from None
     return None
 
 
