@@ -24,91 +24,13 @@ from collections.abc import Callable
 from babyweight import features as F
 from babyweight import mapping as M
 from babyweight.errors import UsageError
-from babyweight.values import InvalidValue, is_missing, read_category, read_whole_number
-from babyweight.values import reader as value_reader
+from babyweight.mapped_values import Uncovered, reader, whole
 
 YEAR, MONTH = "year", "month"
 
 
 class InputFormatError(UsageError, ValueError):
     """A header that matches no input format; the message lists each format's columns."""
-
-
-class Uncovered(ValueError):
-    """A raw value that no code or rule of the mapping reads."""
-
-
-def _whole(field: str) -> Callable[[str], str]:
-    def read(value: str) -> str:
-        if is_missing(value):
-            return ""
-        try:
-            return str(read_whole_number(field, value))
-        except InvalidValue:
-            raise Uncovered(value) from None  # "forty"
-
-    return read
-
-
-def _category(feature: F.Feature, field: M.FieldMap) -> Callable[[str], str]:
-    """A category by the mapping's codes, else by the feature's spellings, as the training data
-    holds it ("Twins(2)" -> 2)."""
-    if field.codes is None:
-        read_one = value_reader(feature)
-    else:
-
-        def read_one(value: str) -> str:
-            return read_category(field.column, value, field.codes, "no code covers it")
-
-    def read(value: str) -> str:
-        if is_missing(value):
-            return ""
-        try:
-            return str(feature.training_value(read_one(value)))
-        except InvalidValue:
-            raise Uncovered(value) from None  # "maybe", 9
-
-    return read
-
-
-def _number(feature: F.Feature, per_unit: float) -> Callable[[str], str]:
-    """A number in the column's unit to the feature's (dbwt grams -> pounds, days -> weeks)."""
-    if per_unit == 1.0:
-        return _whole(feature.name) if feature.stored_dtype == "int64" else _text
-
-    def read(value: str) -> str:
-        text = "" if is_missing(value) else value.strip()
-        if not text:
-            return ""
-        try:
-            number = float(text) / per_unit
-        except ValueError:
-            raise Uncovered(value) from None
-        return str(round(number)) if feature.stored_dtype == "int64" else repr(number)
-
-    return read
-
-
-def _text(value: str) -> str:
-    text = "" if is_missing(value) else value.strip()
-    if text:
-        try:
-            float(text)
-        except ValueError:
-            raise Uncovered(value) from None
-    return text
-
-
-def reader(field: M.FieldMap) -> Callable[[str], str]:
-    """Raw text of the mapped column to the staged text of the feature; Uncovered otherwise."""
-    feature = F.feature(field.name)
-    if feature.categorical:
-        read = _category(feature, field)
-    else:
-        read = _number(feature, field.per_unit)
-    if not field.missing:
-        return read
-    return lambda value: "" if value.strip() in field.missing else read(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +67,7 @@ class InputFormat:
         if not self.year_month:
             return None
         try:
-            year, month = (_whole(name)(raw.get(name) or "") for name in self.year_month)
+            year, month = (whole(name)(raw.get(name) or "") for name in self.year_month)
         except Uncovered:
             return None
         return f"{year}-{month}" if year and month else None
