@@ -126,3 +126,22 @@ def map_columns(mapping: M.Mapping, columns: dict, rows: int) -> dict:
                 mapped.append(text)
         out[f.name] = mapped
     return out
+
+
+def map_record(mapping: M.Mapping, record: dict) -> dict:
+    """One record (a serving log's features) by the mapping: each feature read from its column
+    (names in any case) into the feature's name; an absent column stays absent, for the
+    caller to name; an uncovered value goes on as written."""
+    by_lower = {str(name).lower(): name for name in record}
+    out = {}
+    for f in F.FEATURES:
+        field = mapping.fields[f.name]
+        name = by_lower.get(field.column)
+        if name is None:
+            continue
+        text = _as_text(record[name])
+        try:
+            out[f.name] = reader(field)(text)
+        except Uncovered:
+            out[f.name] = text
+    return out
