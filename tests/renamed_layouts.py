@@ -46,3 +46,17 @@ LAYOUTS = {"r_style": r_style, "state_extract": state_extract}
 def write_layout(path: Path, name: str, rows: list[list]) -> Path:
     """A CSV of `rows` (cdc() rows) in layout `name`."""
     return write_rows(path, *LAYOUTS[name](rows))
+
+
+def r_style_from_bigquery(header: list[str], rows: list[list]) -> tuple[list, list]:
+    """Rows of BigQuery's names (data/births.csv) as an R teaching set has them: weight in
+    whole grams, sex M/F, NA for missing."""
+    at = {name: header.index(name) for name in header}
+    out = []
+    for row in rows:
+        pounds, male = row[at["weight_pounds"]], row[at["is_male"]]
+        grams = str(round(float(pounds) * 453.59237)) if pounds else "NA"
+        sex = {"true": "M", "false": "F"}.get(male.lower(), "NA")
+        weeks = row[at["gestation_weeks"]] or "NA"
+        out.append([row[at["mother_age"]], weeks, grams, sex, row[at["plurality"]]])
+    return ["mage", "duration", "weight", "sex", "plural"], out

@@ -64,3 +64,11 @@ def test_the_script_is_thin():
     text = (REPO / "local_runner.py").read_text()
     assert "from babyweight.local.cli import main" in text and len(text.splitlines()) < 15
     assert Path(cli.__file__).parent.name == "local"
+
+
+def test_the_watcher_passes_mapping_on_to_every_run():
+    from babyweight.local import watcher
+
+    argv = ["--watch", "spans/", "--mapping", "m.toml", "--train-steps", "5"]
+    passed = cli.without(cli.build_parser(), argv, watcher.OWN_FLAGS)
+    assert passed == ["--mapping", "m.toml", "--train-steps", "5"]
