@@ -93,12 +93,11 @@ def text(value) -> str:
     return str(value)
 
 
-def _batches_as_rows(batches, names: list[str]) -> Iterator[list[str]]:
+def _batches_as_rows(batches) -> Iterator[list[str]]:
     for batch in batches:
         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
         for row in zip(*columns, strict=True):
             yield [text(v) for v in row]
-    del names
 
 
 def parquet_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]]:
@@ -117,7 +116,7 @@ def parquet_rows(path: Path, columns_of) -> tuple[list[str], Iterator[list[str]]
 
     def rows():
         try:
-            yield from _batches_as_rows(parquet.iter_batches(batch_size=BATCH_ROWS), header)
+            yield from _batches_as_rows(parquet.iter_batches(batch_size=BATCH_ROWS))
         except (pa.ArrowException, OSError) as e:
             raise FileKindError(
                 f"{path}: a Parquet row group cannot be read ({_one_line(e)})"
