@@ -18,6 +18,7 @@ from babyweight import mapping as M
 
 SAMPLE = 10_000  # values of each checked column kept for its median
 MIN_VALUES = 20  # fewer values than this say nothing about a unit
+_AT = {name: F.REQUIRED_COLUMNS.index(name) for name in M.PLAUSIBLE}
 _WORDS = {F.LABEL_KEY: "weight", F.GESTATION_WEEKS: "gestation"}
 
 
@@ -27,16 +28,18 @@ class Seen:
     def __init__(self):
         self.unknown: collections.Counter = collections.Counter()
         self.samples: dict[str, list[float]] = {name: [] for name in M.PLAUSIBLE}
+        self.kept = 0  # rows sampled
 
     def add(self, form, values: list[str]) -> None:
         """A kept row's staged model columns (F.REQUIRED_COLUMNS order)."""
-        row = dict(zip(F.REQUIRED_COLUMNS, values, strict=True))
+        if self.kept >= SAMPLE:
+            return  # every sample is full: nothing to do per row
+        self.kept += 1
         for name, sample in self.samples.items():
-            if len(sample) < SAMPLE:
-                try:
-                    sample.append(float(row[name]))
-                except ValueError:
-                    pass
+            try:
+                sample.append(float(values[_AT[name]]))
+            except ValueError:
+                pass
 
     def check(self, mapping: M.Mapping | None, where: str) -> None:
         """MappingError for a user's mapping that the values refute; nothing for built-ins."""
