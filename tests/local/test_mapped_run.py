@@ -22,3 +22,14 @@ def test_an_r_style_file_runs_blesses_and_pushes_with_its_mapping(tmp_path):
     assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
     assert summary["mapping"]["file"] == str(mapping)
     assert summary["input_formats"] == {str(data): "r_style"}
+
+
+def test_a_mapping_the_file_does_not_fit_is_one_line_before_anything_runs(tmp_path):
+    header, rows = read_rows(tiny_slice(tmp_path / "tiny.csv"))
+    data = write_rows(tmp_path / "ncbirths.csv", *r_style_from_bigquery(header, rows))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text((MAPPINGS / "r_style.toml").read_text().replace('"mage"', '"mgae"'))
+    result = run_local_pipeline(data, tmp_path / "out", "--mapping", str(mapping))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "no column 'mgae' for mother_age (did you mean 'mage'?)" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["runner.log"]
