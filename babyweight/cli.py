@@ -53,6 +53,7 @@ COMMANDS = {
     "skew": ("babyweight.monitoring.skew_cli", "training-serving skew and drift of a serving log"),
     "kfp": ("babyweight.kfp.client", "create/update/run/list/delete/status on a KFP endpoint"),
     "kfp-spec-run": ("babyweight.kfp.spec_runner", "run a compiled KFP spec here, task by task"),
+    "inspect": ("babyweight.inspect_cli", "a CSV's columns, sniffed: a mapping file to start from"),
     "ui": ("babyweight.ui.cli", "the Kubeflow Pipelines UI over the runs in a pipeline root"),
 }
 VERBOSE_FLAG = "--verbose"

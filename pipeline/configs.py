@@ -197,6 +197,9 @@ SETTINGS = (
     Setting("data", DEFAULT_DATA, "CSV file or directory of CSVs, with the samples.natality or "
             "the CDC columns; a directory of span-N/ directories holds spans", type=Path,
             runners=(LOCAL,)),
+    Setting("mapping", None, "TOML file mapping the CSV's own columns, units and codes to the "
+            "model's features (see `babyweight inspect FILE`); default: the header's built-in "
+            "format", type=Path, runners=(LOCAL,)),
     Setting("output", DEFAULT_OUTPUT, "where the pipeline root, MLMD, serving models and logs "
             "go", type=Path, runners=(LOCAL,)),
     Setting("span", None, "the span of --data to run, its span-N/ directory (default: the "

@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-record", action="store_true", help="do not record the run in ML Metadata"
     )
     parser.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML file mapping the input's own columns, units and codes to the features "
+        "(as local_runner.py --mapping; see `babyweight inspect`)",
+    )
+    parser.add_argument(
         "--counts", help="where the counts JSON goes (default <predictions>-counts.json)"
     )
     parser.add_argument(
@@ -171,11 +177,26 @@ def check_bigquery_access(args) -> None:
         raise UsageError(f"{flag} {spec}: {problem}; {AUTHENTICATE}")
 
 
+def load_mapping(path: Path):
+    """--mapping read and printed (babyweight/mapping.py); MappingError is one line."""
+    from babyweight import mapping as M
+
+    mapping = M.load(path)
+    print(f"reading --input by mapping {path}: {M.summary(mapping)}")
+    return mapping
+
+
 def check_columns(source, args) -> None:
     columns = source.columns()  # or CsvInputError, a UsageError naming the file
     if columns is None:
         return
-    wanted = [*F.FEATURE_KEYS, *([args.key_column] if args.key_column else [])]
+    mapping = getattr(args, "mapping_read", None)
+    if mapping is not None:
+        features = [mapping.fields[f].column for f in F.FEATURE_KEYS]
+        columns = [str(c).lower() for c in columns]
+    else:
+        features = list(F.FEATURE_KEYS)
+    wanted = [*features, *([args.key_column] if args.key_column else [])]
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise UsageError(f"--input {args.input}: no column {', '.join(missing)} in {columns}")
@@ -237,7 +258,9 @@ class PipelineStore:
 
 def open_input_and_output(args):
     """(source, sink) of --input and --predictions, checked before the job starts: the format,
-    the files, the columns, BigQuery credentials; and --model's SavedModel."""
+    the files, the columns (by --mapping's names when given), BigQuery credentials; and
+    --model's SavedModel."""
+    args.mapping_read = load_mapping(args.mapping) if getattr(args, "mapping", None) else None
     try:
         source = batch_io.make_source(args.input, args.input_format)
     except ValueError as e:
@@ -301,6 +324,7 @@ def run_and_record(args, source, sink, model_dir, options, counts_path, recordin
             counts_path=counts_path,
             min_batch_size=args.min_batch_size,
             max_batch_size=args.max_batch_size,
+            mapping=args.mapping_read,
         )
     except BaseException as e:  # run_job removed the files it staged
         if recording:

@@ -27,6 +27,7 @@ babyweight/batch/lineage.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -139,9 +140,18 @@ def failed_batch_rows(failed, key_column: str | None) -> list[dict]:
     ]  # fmt: skip
 
 
-def read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size):
+def mapped_batch(batch, mapping):
+    """A RecordBatch whose columns are read by a user's mapping (--mapping)."""
+    from babyweight.mapped_values import map_columns
+
+    return dataclasses.replace(batch, columns=map_columns(mapping, batch.columns, batch.rows))
+
+
+def read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size, mapping=None):
     """(RecordBatches, their check: `.valid` InstanceBatches and `[DEAD]` dead-letter rows)."""
     batches = source.read(pipeline, min_batch_size=min_batch_size, max_batch_size=max_batch_size)
+    if mapping is not None:
+        batches = batches | "Mapping" >> beam.Map(mapped_batch, mapping)
     checked = batches | "Check" >> beam.ParDo(Check(key_column)).with_outputs(DEAD, main="valid")
     return batches, checked
 
@@ -156,11 +166,14 @@ def build(
     counts_path: str,
     min_batch_size: int = MIN_BATCH_SIZE,
     max_batch_size: int = MAX_BATCH_SIZE,
+    mapping=None,
 ) -> None:
     """The whole job on `pipeline`: read, check, RunInference, write, count. Each worker's
     TensorFlow threads follow from the pipeline's options (worker_tf_threads)."""
     tf_threads = worker_tf_threads(pipeline.options)
-    batches, checked = read_and_check(pipeline, source, key_column, min_batch_size, max_batch_size)
+    batches, checked = read_and_check(
+        pipeline, source, key_column, min_batch_size, max_batch_size, mapping
+    )
     predicted, failed = (
         checked.valid
         | "RunInference"
@@ -220,7 +233,9 @@ def run_job(source, sink, model_dir: str, options: PipelineOptions, **kwargs) ->
     return counts
 
 
-def dead_letter_rows(source, *, key_column: str | None = None) -> tuple[int, list[dict]]:
+def dead_letter_rows(
+    source, *, key_column: str | None = None, mapping=None
+) -> tuple[int, list[dict]]:
     """The job's read-and-check half on DirectRunner, without a model: (input records, the
     dead-letter rows the job would write). For tests and dry runs of an input."""
     import tempfile
@@ -230,7 +245,7 @@ def dead_letter_rows(source, *, key_column: str | None = None) -> tuple[int, lis
     with tempfile.TemporaryDirectory(prefix="batch_check") as work:
         pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
         batches, checked = read_and_check(
-            pipeline, source, key_column, MIN_BATCH_SIZE, MAX_BATCH_SIZE
+            pipeline, source, key_column, MIN_BATCH_SIZE, MAX_BATCH_SIZE, mapping
         )
         _ = (
             batches

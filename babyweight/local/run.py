@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from babyweight import console as console_lib
+from babyweight import mapping as M
 from babyweight import run_lock
 from babyweight.errors import BabyweightError, ExitCode
 from babyweight.layout import OutputLayout
@@ -69,6 +70,7 @@ class RunInput:
     files: Path  # what is staged: --data itself, or its span's directory
     span: int  # 0 for a --data without spans
     has_spans: bool
+    mapping: M.Mapping | None = None  # --mapping, read and checked against the headers
 
 
 def input_span(args) -> RunInput:
@@ -98,10 +100,11 @@ def check_input(args) -> RunInput | None:
         return None
     source = input_span(args)
     try:
-        staging.check_headers(source.files)
-    except (staging.StagingError, InputFormatError) as e:
+        mapping = M.load(args.mapping) if getattr(args, "mapping", None) else None
+        staging.check_headers(source.files, mapping)
+    except (staging.StagingError, InputFormatError, M.MappingError) as e:
         raise UserError(str(e)) from None
-    return source
+    return dataclasses.replace(source, mapping=mapping)
 
 
 def prepare_output(path: Path) -> OutputLayout:
@@ -128,10 +131,12 @@ def stage(source: RunInput, layout: OutputLayout, out) -> staging.StageReport:
     if source.has_spans:
         print(f"span {source.span}: {source.files}", file=out)
     try:
-        stage_report = staging.stage_csv(source.files, layout, span=source.span)
+        stage_report = staging.stage_csv(
+            source.files, layout, span=source.span, mapping=source.mapping
+        )
     except staging.NoUsableRows as e:
         raise UserError(str(e), ExitCode.UNUSABLE_DATA) from None
-    except (staging.StagingError, InputFormatError) as e:
+    except (staging.StagingError, InputFormatError, M.MappingError) as e:
         raise UserError(str(e)) from None
     for line in staging.describe(stage_report, source.files):
         print(line, file=out)

@@ -21,22 +21,26 @@ import collections
 import csv
 import dataclasses
 import filecmp
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from babyweight import csv_records
 from babyweight import features as F
+from babyweight import mapping as M
 from babyweight.errors import ExitCode, UsageError
 from babyweight.layout import OutputLayout
-from babyweight.local import input_formats
+from babyweight.local import file_kinds, input_formats, plausibility
 from babyweight.local.splits import ROW, YEAR_MONTH, KeyCounter, SplitChoice, fingerprint
 
 from pipeline import configs
 
 STAGED_COLUMNS = [*F.REQUIRED_COLUMNS, F.SPLIT_KEY]
 NOT_UTF8 = "not UTF-8"
+INPUT_PATTERNS = ("*.csv", "*.csv.gz", "*.parquet", "*.avro")
 _UTF8_BOM = "\ufeff"
 
 
@@ -57,6 +61,7 @@ class StageReport:
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)
     files: list[str] = dataclasses.field(default_factory=list)
     input_formats: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> format
+    mapping: dict[str, str] = dataclasses.field(default_factory=dict)  # --mapping: file, TOML
     split_key: str = ""  # splits.YEAR_MONTH or splits.ROW
     split_key_reason: str = ""
     split_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # as ExampleGen will
@@ -75,26 +80,48 @@ class StageReport:
 
 
 def input_files(data: Path) -> list[Path]:
-    """The CSV files behind --data: the file itself, or every *.csv below a directory."""
+    """The files behind --data: the file itself, or every *.csv, *.csv.gz, *.parquet and *.avro
+    below a directory."""
     if data.is_dir():
-        files = sorted(p for p in data.rglob("*.csv") if p.is_file())
+        files = sorted(p for pattern in INPUT_PATTERNS for p in data.rglob(pattern) if p.is_file())
         if not files:
-            raise StagingError(f"--data {data}: the directory holds no .csv file")
+            raise StagingError(
+                f"--data {data}: the directory holds no {', '.join(INPUT_PATTERNS)} file"
+            )
         return files
     if not data.is_file():
         raise StagingError(f"--data {data}: no such file or directory")
     return [data]
 
 
-def check_headers(data: Path) -> dict[str, str]:
+def input_format(header: list[str], where: str, mapping: M.Mapping | None):
+    """The file's input format: the user's mapping, checked against the header, or the
+    built-in one the header matches."""
+    if mapping is not None:
+        return input_formats.with_mapping(header, where, mapping)
+    return input_formats.detect(header, where)
+
+
+def check_headers(data: Path, mapping: M.Mapping | None = None) -> dict[str, str]:
     """Each input file's input format, from its header alone (a cheap check before a run
-    starts); StagingError or input_formats.InputFormatError naming the file otherwise."""
+    starts); StagingError, InputFormatError or MappingError naming the file otherwise."""
     found = {}
     for path in input_files(data):
-        header = next(csv.reader(decoded_lines(path, [])), None)
+        try:
+            kind = file_kinds.kind(path)
+            if kind in (file_kinds.PARQUET, file_kinds.AVRO):
+                found[str(path)] = _table_rows(path, kind, mapping)[0].name
+                continue
+            header = next(csv.reader(decoded_lines(path, [], kind)), None)
+        except file_kinds.FileKindError as e:
+            raise StagingError(str(e)) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+            raise StagingError(
+                f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
+            ) from None
         if header is None:
             raise StagingError(f"{path}: the file is empty")
-        found[str(path)] = input_formats.detect(header, str(path)).name
+        found[str(path)] = input_format(header, str(path), mapping).name
     return found
 
 
@@ -118,10 +145,12 @@ def row_key(values: list[str]) -> int:
     return fingerprint("|".join(values))
 
 
-def decoded_lines(path: Path, undecodable: list[tuple[int, bytes]]) -> Iterator[str]:
+def decoded_lines(
+    path: Path, undecodable: list[tuple[int, bytes]], found: str = file_kinds.CSV
+) -> Iterator[str]:
     """The file's lines as text. A line that is not UTF-8 is skipped and appended, with its
     number, to `undecodable`; a BOM before the header is dropped."""
-    with open(path, "rb") as f:
+    with file_kinds.open_binary(path, found) as f:
         for number, raw in enumerate(f, start=1):
             try:
                 text = raw.decode("utf-8")
@@ -151,15 +180,42 @@ class _Writer:
         self._drop_f.close()
 
 
-def _stage_file(path, writer, report, dropped, keys) -> None:
+@dataclasses.dataclass
+class _Staging:
+    """What one staging pass writes and counts, shared by every file it reads."""
+
+    writer: _Writer
+    report: StageReport
+    dropped: collections.Counter
+    keys: KeyCounter
+    mapping: M.Mapping | None
+    seen: plausibility.Seen
+
+    def row(self, path, line: int, form, raw: dict, reason: str | None = None) -> None:
+        """One record: kept with its keys, or dropped with its reason."""
+        self.report.rows_read += 1
+        values = form.model_row(raw, self.seen.unknown)
+        reason = reason or drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
+        if reason:
+            self.dropped[reason] += 1
+            self.writer.dropped.writerow([str(path), line, reason, *values])
+            return
+        self.seen.add(form, values)
+        key = row_key(values)
+        year_month = form.year_month_of(raw)
+        self.keys.add(key, year_month)
+        self.writer.rows.writerow([*values, key, fingerprint(year_month) if year_month else ""])
+        self.report.rows_kept += 1
+
+
+def _stage_csv_file(path, found: str, run: _Staging) -> None:
     undecodable: list[tuple[int, bytes]] = []
-    lines = decoded_lines(path, undecodable)
-    reader = csv.reader(lines)
+    reader = csv.reader(decoded_lines(path, undecodable, found))
     header = next(reader, None)
     if header is None:
         raise StagingError(f"{path}: the file is empty")
-    form = input_formats.detect(header, str(path))
-    report.input_formats[str(path)] = form.name
+    form = input_format(header, str(path), run.mapping)
+    run.report.input_formats[str(path)] = form.name
     names = input_formats.header_names(header)
     end = reader.line_num
     for cells in reader:
@@ -167,28 +223,46 @@ def _stage_file(path, writer, report, dropped, keys) -> None:
         if not cells:
             continue  # a blank line
         line = reader.line_num + len(undecodable)
-        report.rows_read += 1
-        raw = dict(zip(names, cells, strict=False))
-        values = form.model_row(raw)
         reason = csv_records.swallowed_lines(start + len(undecodable), end - start + 1)
         if reason:
             line = start + len(undecodable)
-        reason = reason or drop_reason(dict(zip(F.REQUIRED_COLUMNS, values, strict=True)))
-        if reason:
-            dropped[reason] += 1
-            writer.dropped.writerow([str(path), line, reason, *values])
-            continue
-        key = row_key(values)
-        year_month = form.year_month_of(raw)
-        keys.add(key, year_month)
-        writer.rows.writerow([*values, key, fingerprint(year_month) if year_month else ""])
-        report.rows_kept += 1
+        run.row(path, line, form, dict(zip(names, cells, strict=False)), reason)
     for number, raw_line in undecodable:  # shown with U+FFFD for the bad bytes
-        report.rows_read += 1
-        dropped[NOT_UTF8] += 1
         cells = next(csv.reader([raw_line.decode("utf-8", errors="replace")]), [])
-        values = form.model_row(dict(zip(names, cells, strict=False)))
-        writer.dropped.writerow([str(path), number, NOT_UTF8, *values])
+        run.row(path, number, form, dict(zip(names, cells, strict=False)), NOT_UTF8)
+
+
+def _table_rows(path: Path, found: str, mapping: M.Mapping | None):
+    """(input format, header, rows) of a Parquet or Avro file, its columns checked first."""
+    forms = []
+
+    def columns_of(header):
+        forms.append(input_format(header, str(path), mapping))
+        return forms[0].columns
+
+    read = file_kinds.parquet_rows if found == file_kinds.PARQUET else file_kinds.avro_rows
+    header, rows = read(path, columns_of)
+    return forms[0], header, rows
+
+
+def _stage_file(path, run: _Staging) -> None:
+    """Stage one file of any kind (file_kinds); StagingError naming it when it cannot be read."""
+    try:
+        found = file_kinds.kind(path)
+        if found in (file_kinds.CSV, file_kinds.CSV_GZ):
+            return _stage_csv_file(path, found, run)
+        form, header, rows = _table_rows(path, found, run.mapping)
+        run.report.input_formats[str(path)] = form.name
+        names = input_formats.header_names(header)
+        for number, cells in enumerate(rows, start=1):
+            run.row(path, number, form, dict(zip(names, cells, strict=True)))
+    except file_kinds.FileKindError as e:
+        raise StagingError(str(e)) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise StagingError(
+            f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
+        ) from None
+    return None
 
 
 def _replace_if_changed(tmp: Path, dest: Path) -> None:
@@ -219,6 +293,7 @@ def stage_csv(
     buckets: dict[str, int] | None = None,
     min_year_months: int = configs.YEAR_MONTH_MIN_KEYS,
     tolerance: float = configs.SPLIT_TOLERANCE,
+    mapping: M.Mapping | None = None,
 ) -> StageReport:
     """Write the staged examples of `span` (staged/examples/span-N/data.csv) and the dropped
     rows; return the counts.
@@ -233,14 +308,17 @@ def stage_csv(
         data_root=str(layout.staged_examples),
         examples_dir=str(layout.staged_span(span)),
         dropped_file=str(layout.dropped_rows),
+        mapping={"file": mapping.source, "toml": mapping.text} if mapping else {},
     )
     dropped = collections.Counter()
     keys = KeyCounter(buckets)
     writer = _Writer(layout, span)
+    run = _Staging(writer, report, dropped, keys, mapping, plausibility.Seen())
     try:
         for path in files:
             report.files.append(str(path))
-            _stage_file(path, writer, report, dropped, keys)
+            _stage_file(path, run)
+        run.seen.check(mapping, str(data))
     except BaseException:
         writer.close()
         for tmp in (writer.rows_tmp, writer.dropped_tmp):
@@ -268,6 +346,9 @@ def describe(report: StageReport, data: Path) -> list[str]:
     for path, name in report.input_formats.items():
         by_format[name].append(Path(path).name)
     descriptions = {f.name: f.description for f in input_formats.INPUT_FORMATS}
+    if report.mapping:
+        mapping = M.parse(M.tomllib.loads(report.mapping["toml"]), report.mapping["file"])
+        descriptions[mapping.name] = f"mapping {mapping.source}: {M.summary(mapping)}"
     lines = [
         f"read {', '.join(files[:3])}{' ...' if len(files) > 3 else ''} "
         f"({len(files)} file{'s' * (len(files) > 1)}) as {descriptions[name]}"

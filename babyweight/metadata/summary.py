@@ -58,6 +58,7 @@ class RunSummary:
     components: dict[str, str] = dataclasses.field(default_factory=dict)  # node -> state
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # node -> duration
     input_formats: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> format
+    mapping: dict[str, str] = dataclasses.field(default_factory=dict)  # --mapping: file, toml
     split_key: str = ""  # "year-month" or "row" (babyweight/local/splits.py)
     split_key_reason: str = ""
     splits: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -303,6 +304,7 @@ def add_staging(summary: RunSummary, report: dict) -> None:
     """The staging step's part: dropped rows, input formats read, the split key and its reason."""
     summary.dropped = dropped_rows(report)
     summary.input_formats = report.get("input_formats", {})
+    summary.mapping = report.get("mapping", {})
     summary.split_key = report.get("split_key", "")
     summary.split_key_reason = report.get("split_key_reason", "")
     counts = report.get("split_counts") or {}

@@ -30,6 +30,7 @@ from babyweight import features as F
 from babyweight import serving_log as log_format
 from babyweight.errors import UsageError
 from babyweight.instances import InvalidInstance, parse_instance
+from babyweight.mapped_values import map_record
 
 
 class SkewInputError(UsageError, ValueError):
@@ -143,8 +144,9 @@ def parse_line(raw: bytes, where: str) -> dict:
     return record
 
 
-def read_serving_log(path) -> ServingLog:
-    """Every row of a JSON-lines serving log; a bad line is an error naming its number."""
+def read_serving_log(path, mapping=None) -> ServingLog:
+    """Every row of a JSON-lines serving log; a bad line is an error naming its number. With a
+    mapping (babyweight/mapping.py), each row's features are read by it first."""
     path = Path(path)
     if not path.is_file():
         raise SkewInputError(f"serving log {path}: no such file")
@@ -157,7 +159,10 @@ def read_serving_log(path) -> ServingLog:
             record = parse_line(raw, where)
             if not log_format.is_row(record):
                 continue  # a rollout event, not a served row
-            log.rows.append(parse_features(record[log_format.FEATURES], where))
+            features = record[log_format.FEATURES]
+            if mapping is not None and isinstance(features, dict):
+                features = map_record(mapping, features)
+            log.rows.append(parse_features(features, where))
             version = read_version(record.get(log_format.MODEL_VERSION), where)
             log.versions.append(version)
     if not log.rows:

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_argument(parser)
     parser.add_argument("--previous-log", type=Path, help="an earlier serving log, for drift")
     parser.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML file mapping the logged features' own names, units and codes to the model's "
+        "(as local_runner.py --mapping)",
+    )
+    parser.add_argument(
         "--model-version", help="check only the rows of this model version (default: each)"
     )
     parser.add_argument(
@@ -44,8 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_log(args: argparse.Namespace, layout: OutputLayout) -> dict:
     """{version: (TrainingSource, result)} for each model version of the log."""
-    log = read_serving_log(args.serving_log)
-    previous = read_serving_log(args.previous_log).rows if args.previous_log else None
+    mapping = None
+    if getattr(args, "mapping", None):
+        from babyweight import mapping as M
+
+        mapping = M.load(args.mapping)
+        print(
+            f"reading the serving logs by mapping {args.mapping}: {M.summary(mapping)}",
+            file=sys.stderr,
+        )
+    log = read_serving_log(args.serving_log, mapping)
+    previous = read_serving_log(args.previous_log, mapping).rows if args.previous_log else None
     versions = skew.select_versions(log, args.model_version)
     lin = skew.open_lineage(layout)
     training: dict[str, list[dict]] = {}  # examples URI -> rows: versions may share them

@@ -13,9 +13,11 @@ from helpers import REPO
 
 from pipeline import configs
 
-# The flags of local_runner.py before the settings were declared once (issue 21): all still work.
+# The flags of local_runner.py before the settings were declared once (issue 21): all still work;
+# --mapping came with issue 26.
 FLAGS = [
     "--bq-limit", "--bq-table", "--data", "--eval-steps", "--every", "--gcp-project", "--help",
+    "--mapping",
     "--no-cache", "--no-warm-start", "--on-drift", "--output", "--poll", "--quiet", "--run-id",
     "--source", "--span", "--span-window", "--temp-location", "--train-steps", "--tune",
     "--tuner-train-steps", "--tuner-trials", "--verbose", "--watch", "-h",
@@ -62,3 +64,11 @@ def test_the_script_is_thin():
     text = (REPO / "local_runner.py").read_text()
     assert "from babyweight.local.cli import main" in text and len(text.splitlines()) < 15
     assert Path(cli.__file__).parent.name == "local"
+
+
+def test_the_watcher_passes_mapping_on_to_every_run():
+    from babyweight.local import watcher
+
+    argv = ["--watch", "spans/", "--mapping", "m.toml", "--train-steps", "5"]
+    passed = cli.without(cli.build_parser(), argv, watcher.OWN_FLAGS)
+    assert passed == ["--mapping", "m.toml", "--train-steps", "5"]

@@ -1,0 +1,120 @@
+"""Staging .csv.gz, Parquet and Avro: the same rows as the CSV give the same staged examples
+and splits; a corrupt, truncated or wrong-typed file is one line and nothing is staged.
+
+The rows are real: ../shared/data/natality/babyweight_2014_100k.csv (BigQuery's names), written
+as BigQuery exports them (BOOL, INT64, FLOAT64, NULL) with pyarrow and fastavro."""
+
+import gzip
+
+from babyweight import mapping as M
+from babyweight.layout import OutputLayout
+from babyweight.local import staging
+
+import fastavro
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers import natality_rows, write_rows
+
+COLUMNS = ["weight_pounds", "is_male", "mother_age", "plurality", "gestation_weeks", "year"]
+TYPES = [pa.float64(), pa.bool_(), pa.int64(), pa.int64(), pa.int64(), pa.int64()]
+AVRO_TYPES = ["double", "boolean", "long", "long", "long", "long"]
+
+
+def real_rows(limit=1500) -> list[list[str]]:
+    header, rows = natality_rows("babyweight_2014_100k.csv", every=3, limit=limit)
+    at = [header.index(c) for c in COLUMNS]
+    return [[row[i] for i in at] for row in rows]
+
+
+def typed(rows) -> list[dict]:
+    """The rows as BigQuery's types: empty cells are NULL."""
+    casts = [float, lambda v: v == "True", int, int, int, int]
+    return [
+        {c: (cast(v) if v != "" else None) for c, cast, v in zip(COLUMNS, casts, row, strict=True)}
+        for row in rows
+    ]
+
+
+def write_parquet(path, rows, types=TYPES):
+    records = typed(rows)
+    arrays = [pa.array([r[c] for r in records], t) for c, t in zip(COLUMNS, types, strict=True)]
+    pq.write_table(pa.table(dict(zip(COLUMNS, arrays, strict=True))), path)
+    return path
+
+
+def write_avro(path, rows, columns=COLUMNS):
+    fields = [
+        {"name": c, "type": ["null", t]}
+        for c, t in zip(COLUMNS, AVRO_TYPES, strict=True)
+        if c in columns
+    ]
+    schema = {"type": "record", "name": "natality", "fields": fields}
+    records = [{c: r[c] for c in columns} for r in typed(rows)]
+    with open(path, "wb") as f:
+        fastavro.writer(f, schema, records)
+    return path
+
+
+def staged(tmp_path, path, mapping=None):
+    layout = OutputLayout(tmp_path / f"out-{path.name}")
+    report = staging.stage_csv(path, layout, mapping=mapping)
+    return report, (layout.staged_span(0) / "data.csv").read_bytes()
+
+
+def test_parquet_avro_and_gzip_exports_stage_as_the_csv(tmp_path):
+    rows = real_rows()
+    expected, data = staged(tmp_path, write_rows(tmp_path / "rows.csv", COLUMNS, rows))
+    gz = tmp_path / "rows.csv.gz"
+    gz.write_bytes(gzip.compress((tmp_path / "rows.csv").read_bytes()))
+    for path in (
+        write_parquet(tmp_path / "rows.parquet", rows),
+        write_avro(tmp_path / "rows.avro", rows),
+        gz,
+    ):
+        report, got = staged(tmp_path, path)
+        assert got == data, path.name
+        assert report.split_counts == expected.split_counts and report.dropped == expected.dropped
+        assert report.rows_read == len(rows) and report.input_formats == {str(path): "bigquery"}
+    assert expected.rows_kept > 1400
+
+
+def refused(tmp_path, path, mapping=None) -> str:
+    with pytest.raises((staging.StagingError, M.MappingError, ValueError)) as e:
+        staging.stage_csv(path, OutputLayout(tmp_path / "out"), mapping=mapping)
+    assert not (tmp_path / "out" / "staged" / "examples" / "span-0" / "data.csv").exists()
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_a_parquet_column_of_the_wrong_type_is_named(tmp_path):
+    types = [pa.string(), *TYPES[1:]]
+    path = tmp_path / "s.parquet"
+    records = typed(real_rows(50))
+    arrays = [pa.array([str(r["weight_pounds"]) for r in records], pa.string())]
+    arrays += [
+        pa.array([r[c] for r in records], t) for c, t in zip(COLUMNS[1:], types[1:], strict=True)
+    ]
+    pq.write_table(pa.table(dict(zip(COLUMNS, arrays, strict=True))), path)
+    why = refused(tmp_path, path)
+    assert "column 'weight_pounds' (weight_pounds) is of type string; it must be a number" in why
+
+
+def test_a_corrupt_parquet_footer_is_one_line(tmp_path):
+    path = write_parquet(tmp_path / "c.parquet", real_rows(50))
+    path.write_bytes(path.read_bytes()[:-12] + b"\0" * 8 + b"PAR1")
+    assert "not a readable Parquet file" in refused(tmp_path, path)
+
+
+def test_an_avro_schema_without_a_mapped_column_is_named(tmp_path):
+    path = write_avro(tmp_path / "a.avro", real_rows(50), [c for c in COLUMNS if c != "plurality"])
+    assert "missing column(s) ['plurality']" in refused(tmp_path, path)
+    mapping = M.builtin("bigquery")
+    assert "no column 'plurality' for plurality" in refused(tmp_path, path, mapping)
+
+
+def test_a_truncated_csv_gz_is_one_line(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    body = gzip.compress(write_rows(tmp_path / "t.csv", COLUMNS, real_rows(800)).read_bytes())
+    path.write_bytes(body[: len(body) // 2])
+    assert "a truncated or corrupt gzip file" in refused(tmp_path, path)

@@ -1,0 +1,35 @@
+"""A user's own layout runs end to end with one mapping file and no code change: the real
+pipeline (minutes) on the tiny slice of data/births.csv (real rows of ../shared/data/natality)
+rewritten as an R teaching set has them (mage, duration, weight in grams, sex M/F), blessed
+and pushed."""
+
+import json
+from pathlib import Path
+
+from helpers import read_rows, run_local_pipeline, tiny_slice, write_rows
+from renamed_layouts import MAPPINGS, r_style_from_bigquery
+
+
+def test_an_r_style_file_runs_blesses_and_pushes_with_its_mapping(tmp_path):
+    header, rows = read_rows(tiny_slice(tmp_path / "tiny.csv"))
+    data = write_rows(tmp_path / "ncbirths.csv", *r_style_from_bigquery(header, rows))
+    mapping = MAPPINGS / "r_style.toml"
+    output = tmp_path / "out"
+    result = run_local_pipeline(data, output, "--mapping", str(mapping))
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
+    assert f"as mapping {mapping}: weight_pounds <- weight (grams" in result.stdout
+    summary = json.loads((output / "run_summary.json").read_text())
+    assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
+    assert summary["mapping"]["file"] == str(mapping)
+    assert summary["input_formats"] == {str(data): "r_style"}
+
+
+def test_a_mapping_the_file_does_not_fit_is_one_line_before_anything_runs(tmp_path):
+    header, rows = read_rows(tiny_slice(tmp_path / "tiny.csv"))
+    data = write_rows(tmp_path / "ncbirths.csv", *r_style_from_bigquery(header, rows))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text((MAPPINGS / "r_style.toml").read_text().replace('"mage"', '"mgae"'))
+    result = run_local_pipeline(data, tmp_path / "out", "--mapping", str(mapping))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "no column 'mgae' for mother_age (did you mean 'mage'?)" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["runner.log"]
