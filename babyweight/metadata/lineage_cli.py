@@ -17,7 +17,7 @@ import sys
 
 from babyweight import run_lock
 from babyweight.errors import UsageError
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout, add_output_argument, layout_of
 from babyweight.metadata import history
 from babyweight.metadata import lineage as lineage_lib
 from babyweight.metadata import trace as trace_lib
@@ -149,7 +149,7 @@ def runs_with_history(lineage: Lineage, layout: OutputLayout) -> tuple[list[dict
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     lineage = open_lineage(layout)
     if args.command == "runs":
         data, text = runs_with_history(lineage, layout)

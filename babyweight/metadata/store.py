@@ -12,6 +12,7 @@ import os
 import sqlite3
 
 from babyweight.errors import UsageError
+from babyweight.metadata import connection
 
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
@@ -98,6 +99,11 @@ class _Store(metadata_store.MetadataStore):
         try:
             super().__init__(config)
         except RuntimeError as e:
+            if "mysql_real_connect failed" in str(e):  # reachable (checked), so it said no
+                raise StoreError(
+                    f"{path}: the MySQL server refused the connection (wrong user or password, "
+                    "or the user may not create or use this database)"
+                ) from None
             raise StoreError(unreadable_store(path, e)) from None
 
     def _call(self, method_name, request, response, extra_options=None):
@@ -107,20 +113,26 @@ class _Store(metadata_store.MetadataStore):
             raise StoreError(unreadable_store(self.sqlite_path, e)) from None
 
 
-def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:
-    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look.
+def open_store(name, *, readonly: bool = False) -> metadata_store.MetadataStore:
+    """The store a LocalDagRunner writes, named by a path (SQLite) or a mysql:// URL
+    (babyweight/metadata/connection.py); `readonly` for tools that only look.
 
-    A file that is not a readable store raises StoreError (at open, or at the query that meets
-    the damage), one line naming the file. An SQLite file of another application is refused
-    before MLMD opens it, which would otherwise add its tables to it."""
-    foreign = foreign_sqlite(sqlite_path)
-    if foreign:
-        raise StoreError(foreign)
-    modes = metadata_store_pb2.SqliteMetadataSourceConfig
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(sqlite_path)
-    config.sqlite.connection_mode = modes.READONLY if readonly else modes.READWRITE_OPENCREATE
-    return _Store(config, str(sqlite_path))
+    A store that cannot be read raises StoreError (at open, or at the query that meets the
+    damage), one line naming it (a URL with its password masked). An SQLite file of another
+    application is refused before MLMD opens it, which would otherwise add its tables to it."""
+    store_name = connection.parse(name)
+    if store_name.is_mysql:
+        connection.check_reachable(store_name)
+    else:
+        foreign = foreign_sqlite(store_name.path)
+        if foreign:
+            raise StoreError(foreign)
+    return _Store(store_name.connection_config(readonly=readonly), store_name.display)
+
+
+def display_name(name) -> str:
+    """A store's name as it may be printed: a URL's password masked."""
+    return connection.parse(name).display
 
 
 def event_keys(event) -> list[str]:
