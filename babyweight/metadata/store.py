@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import sqlite3
 
 from babyweight.errors import UsageError
@@ -54,6 +55,13 @@ def unreadable_store(path, error: BaseException) -> str:
     quoting a whole SQL statement, or nothing at all)."""
     text = str(error).strip().removeprefix("Error when executing query:").strip()
     reason = text.split(" query:", 1)[0].splitlines()[0][:200] if text else "unreadable"
+    newer = re.search(r"database version (\d+) is greater than library version (\d+)", text)
+    if newer:
+        return (
+            f"{path}: written by a newer ML Metadata (schema version {newer[1]}; this "
+            f"ml-metadata reads version {newer[2]}); upgrade ml-metadata to use it (it is "
+            "never migrated here)"
+        )
     if "readonly database" in reason:
         reason = "no ML Metadata tables in it"
     elif "subset of tables" in reason:

@@ -97,3 +97,13 @@ def test_a_missing_database_the_user_may_not_create_is_one_line(mariadb_server):
     with pytest.raises(mlmd.StoreError) as e:
         mlmd.open_store(url)
     assert "\n" not in str(e.value) and "bw_forbidden" in str(e.value)
+
+
+def test_a_store_of_a_newer_mlmd_schema_is_refused_by_name_and_left_alone(mariadb_server):
+    mariadb_server.sql("DROP DATABASE IF EXISTS bw_newer")
+    mlmd.open_store(mariadb_server.url("bw_newer")).get_artifact_types()
+    mariadb_server.sql("UPDATE bw_newer.MLMDEnv SET schema_version = 100")
+    with pytest.raises(mlmd.StoreError) as e:
+        mlmd.open_store(mariadb_server.url("bw_newer"))
+    assert "newer ML Metadata (schema version 100" in str(e.value)
+    assert mariadb_server.sql("SELECT schema_version FROM bw_newer.MLMDEnv").strip() == "100"
