@@ -38,6 +38,7 @@ class MariaDB:
 
     def __init__(self, base: Path):
         self.base = Path(base)
+        self.base.mkdir(parents=True, exist_ok=True)
         self.datadir = self.base / "data"
         self.socket = self.base / "mysqld.sock"
         self.port = free_port()

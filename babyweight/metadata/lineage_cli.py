@@ -22,7 +22,7 @@ from babyweight.metadata import history
 from babyweight.metadata import lineage as lineage_lib
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.lineage import Lineage
-from babyweight.metadata.store import open_store
+from babyweight.metadata.store import display_name, open_store
 
 
 # -- text output ------------------------------------------------------------------------------
@@ -162,6 +162,8 @@ def main(argv=None) -> int:
         except LookupError as e:
             raise UsageError(f"trace: {e}") from None
         text = format_trace(data)
+    if not args.json:  # which store answered (a URL's password masked)
+        print(f"ML Metadata: {display_name(layout.store())}")
     print(json.dumps(data, indent=2) if args.json else text)
     return 0
 

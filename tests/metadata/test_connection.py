@@ -59,7 +59,9 @@ def test_a_bad_url_is_one_line(url, words):
     assert words in str(e.value) and "\n" not in str(e.value)
 
 
-def test_a_server_that_is_down_is_named_by_host_and_port_and_nothing_is_written(tmp_path, tiny_data):
+def test_a_server_that_is_down_is_named_by_host_and_port_and_nothing_is_written(
+    tmp_path, tiny_data
+):
     port = free_port()
     output = tmp_path / "out"
     result = subprocess.run(
