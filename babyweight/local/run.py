@@ -105,13 +105,13 @@ def check_input(args) -> RunInput | None:
 
 
 def check_store(args) -> None:
-    """--metadata: a mysql:// URL is parsed and its server reached before anything is written
-    (one line naming host and port, exit 2); a path is checked when MLMD opens it."""
+    """--metadata: a mysql:// URL is parsed and its server opened before anything is written
+    (a server that is down, wrong credentials, a newer schema: one line, exit 2); a path is
+    checked when MLMD opens it."""
     name = OutputLayout(args.output, args.metadata).store()
     try:
-        store_name = mlmd.connection.parse(name)
-        if store_name.is_mysql:
-            mlmd.connection.check_reachable(store_name)
+        if mlmd.connection.parse(name).is_mysql:
+            mlmd.open_store(name).get_artifact_types()
     except BabyweightError as e:
         raise UserError(str(e), ExitCode.USAGE) from None
 

@@ -59,16 +59,20 @@ def test_a_bad_url_is_one_line(url, words):
     assert words in str(e.value) and "\n" not in str(e.value)
 
 
+def run_runner(tiny_data, output, url) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "local_runner.py"), "--data", str(tiny_data),
+         "--output", str(output), "--metadata", url],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
 def test_a_server_that_is_down_is_named_by_host_and_port_and_nothing_is_written(
     tmp_path, tiny_data
 ):
     port = free_port()
     output = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "local_runner.py"), "--data", str(tiny_data),
-         "--output", str(output), "--metadata", f"mysql://root:{PASSWORD}@127.0.0.1:{port}/x"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = run_runner(tiny_data, output, f"mysql://root:{PASSWORD}@127.0.0.1:{port}/x")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], lines
@@ -109,3 +113,14 @@ def test_a_store_of_a_newer_mlmd_schema_is_refused_by_name_and_left_alone(mariad
         mlmd.open_store(mariadb_server.url("bw_newer"))
     assert "newer ML Metadata (schema version 100" in str(e.value)
     assert mariadb_server.sql("SELECT schema_version FROM bw_newer.MLMDEnv").strip() == "100"
+
+
+def test_the_runner_refuses_wrong_credentials_in_one_line_before_writing(
+    mariadb_server, tmp_path, tiny_data
+):
+    output = tmp_path / "out"
+    result = run_runner(tiny_data, output, mariadb_server.url("bw_x", password="nope-pw"))
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("local_runner")]
+    assert len(lines) == 1 and "refused" in lines[0] and "nope-pw" not in result.stderr
+    assert not output.exists()
