@@ -281,6 +281,7 @@ def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | No
     console = console_lib.capture_run_log(
         layout.run_log(run_id), verbose=args.verbose, quiet=args.quiet
     )
+    mlmd.connection.mask_passwords_in_logs()  # TFX logs the ConnectionConfig
     signal.signal(signal.SIGINT, interrupt_handler(layout, run_id, console))
     started_at = time.time()
     steps = progress.show_training_steps(console.out, started_at)

@@ -10,7 +10,9 @@ BABYWEIGHT_METADATA_PASSWORD_FILE) or in BABYWEIGHT_METADATA_PASSWORD; it is nev
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import re
 import socket
 import urllib.parse
 
@@ -126,3 +128,27 @@ def check_reachable(name: StoreName, timeout: float = 5.0) -> None:
         raise UsageError(
             f"--metadata {name.display}: no MySQL server answers at {name.host}:{name.port} ({why})"
         ) from None
+
+
+_PASSWORD_FIELD = re.compile(r'(password:\s*)"(?:[^"\\]|\\.)*"')
+_URL_PASSWORD = re.compile(r"(mysql://[^:/@\s]+:)[^@\s]+@")
+
+
+class MaskPasswords(logging.Filter):
+    """Masks MySQL passwords in log records: TFX logs the whole ConnectionConfig (text proto)
+    when a component starts, and the pipeline IR with it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _URL_PASSWORD.sub(r"\1***@", _PASSWORD_FIELD.sub(r'\1"***"', text))
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def mask_passwords_in_logs(logger: logging.Logger | None = None) -> None:
+    """Every handler of `logger` (default: the root) masks passwords, and so does the `absl`
+    logger (TFX's), whatever handlers are added later."""
+    for where in [*(logger or logging.getLogger()).handlers, logging.getLogger("absl")]:
+        if not any(isinstance(f, MaskPasswords) for f in where.filters):
+            where.addFilter(MaskPasswords())

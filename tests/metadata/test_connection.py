@@ -124,3 +124,15 @@ def test_the_runner_refuses_wrong_credentials_in_one_line_before_writing(
     lines = [line for line in result.stderr.splitlines() if line.startswith("local_runner")]
     assert len(lines) == 1 and "refused" in lines[0] and "nope-pw" not in result.stderr
     assert not output.exists()
+
+
+def test_log_lines_never_show_a_password(caplog):
+    import logging
+
+    connection.mask_passwords_in_logs(logging.getLogger())
+    absl = logging.getLogger("absl")
+    with caplog.at_level(logging.INFO):
+        absl.info('Using connection config:\n mysql {\n  password: "s3cr\\"et"\n}')
+        absl.info("store %s", "mysql://team:s3cret@db:3306/mlmd")
+    assert "s3cr" not in caplog.text
+    assert 'password: "***"' in caplog.text and "mysql://team:***@db" in caplog.text
