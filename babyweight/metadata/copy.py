@@ -44,6 +44,9 @@ def _copy_nodes(items, type_ids: dict[int, int], put) -> dict[int, int]:
     items = sorted(items, key=lambda n: n.id)
     old_ids = [n.id for n in items]
     for n in items:
+        for field in mlmd.ORIGINAL_TIMES:  # MLMD stamps its own: keep the first store's
+            if f"copied_{field}" not in n.custom_properties:
+                n.custom_properties[f"copied_{field}"].int_value = getattr(n, field)
         n.ClearField("id")
         n.type_id = type_ids[n.type_id]
     return dict(zip(old_ids, put(items) if items else [], strict=True))

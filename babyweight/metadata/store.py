@@ -143,6 +143,20 @@ def display_name(name) -> str:
     return connection.parse(name).display
 
 
+# A copied record's times in its first store (babyweight/metadata/copy.py): MLMD stamps its own
+# create and update times on every put, and lineage's answers read them.
+ORIGINAL_TIMES = ("create_time_since_epoch", "last_update_time_since_epoch")
+
+
+def original_times(record):
+    """The record with the times of its first store, when it is a copy (ORIGINAL_TIMES)."""
+    for field in ORIGINAL_TIMES:
+        value = custom_property(record, f"copied_{field}")
+        if value is not None:
+            setattr(record, field, value)
+    return record
+
+
 def event_keys(event) -> list[str]:
     """Every key an event's path names. TFX records an artifact that fills several inputs of one
     execution (a cached rerun's Evaluator: `model` and `baseline_model`) as ONE event whose path
