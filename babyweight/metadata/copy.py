@@ -44,9 +44,10 @@ def _copy_nodes(items, type_ids: dict[int, int], put) -> dict[int, int]:
     items = sorted(items, key=lambda n: n.id)
     old_ids = [n.id for n in items]
     for n in items:
-        for field in mlmd.ORIGINAL_TIMES:  # MLMD stamps its own: keep the first store's
+        # MLMD stamps its own times: keep the first store's (a double: MySQL's int is 32 bits)
+        for field in mlmd.ORIGINAL_TIMES:
             if f"copied_{field}" not in n.custom_properties:
-                n.custom_properties[f"copied_{field}"].int_value = getattr(n, field)
+                n.custom_properties[f"copied_{field}"].double_value = getattr(n, field)
         n.ClearField("id")
         n.type_id = type_ids[n.type_id]
     return dict(zip(old_ids, put(items) if items else [], strict=True))

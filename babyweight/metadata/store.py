@@ -153,7 +153,7 @@ def original_times(record):
     for field in ORIGINAL_TIMES:
         value = custom_property(record, f"copied_{field}")
         if value is not None:
-            setattr(record, field, value)
+            setattr(record, field, int(value))
     return record
 
 
