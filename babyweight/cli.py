@@ -50,6 +50,7 @@ COMMANDS = {
     ),
     "lineage": ("babyweight.metadata.lineage_cli", "runs, artifacts and traces from ML Metadata"),
     "report": ("babyweight.metadata.report_cli", "the static HTML report of a run"),
+    "metadata": ("babyweight.metadata.copy_cli", "copy an ML Metadata store (SQLite to MySQL)"),
     "skew": ("babyweight.monitoring.skew_cli", "training-serving skew and drift of a serving log"),
     "kfp": ("babyweight.kfp.client", "create/update/run/list/delete/status on a KFP endpoint"),
     "kfp-spec-run": ("babyweight.kfp.spec_runner", "run a compiled KFP spec here, task by task"),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from babyweight.errors import MissingStoreError
@@ -44,6 +45,9 @@ DEFAULT_OUTPUT = Path("outputs")
 # How staged spans are named under staged/examples/, in TFX's span placeholder: CsvExampleGen
 # reads the pattern SPAN_DIR + "/*.csv" with a range_config that picks the span.
 SPAN_DIR = "span-{SPAN}"
+# The ML Metadata store every command uses when --metadata is not given (default: the SQLite
+# file below); a path or mysql://user[:password]@host:port/database (metadata/connection.py).
+METADATA_ENV = "BABYWEIGHT_METADATA"
 
 
 def span_dir_name(span: int) -> str:
@@ -55,6 +59,7 @@ class OutputLayout:
     """The paths of one output directory; nothing is created until a caller writes."""
 
     root: Path
+    metadata_name: str | None = None  # --metadata: a path or a mysql:// URL
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root))
@@ -129,15 +134,24 @@ class OutputLayout:
     def skew_dir(self, log_name: str) -> Path:
         return self.root / "skew" / log_name
 
-    def require_metadata(self) -> Path:
-        """The store's path; MissingStoreError (a FileNotFoundError) naming it and the flag when
-        there is none."""
-        if not self.metadata.is_file():
+    def store(self) -> str:
+        """The ML Metadata store's name: --metadata, else BABYWEIGHT_METADATA, else the SQLite
+        file in this directory."""
+        return str(self.metadata_name or os.environ.get(METADATA_ENV) or self.metadata)
+
+    def has_store(self) -> bool:
+        """Whether there is a store to read (a server is always asked: it answers at open)."""
+        return "://" in self.store() or os.path.isfile(self.store())
+
+    def require_metadata(self) -> str:
+        """The store's name; MissingStoreError (a FileNotFoundError) naming it and the flag when
+        it is a file that is not there."""
+        if not self.has_store():
             raise MissingStoreError(
-                f"no ML Metadata store at {self.metadata}; is --output {self.root} the "
+                f"no ML Metadata store at {self.store()}; is --output {self.root} the "
                 "directory of a pipeline run?"
             )
-        return self.metadata
+        return self.store()
 
 
 def rollout_file_of(model_dir: str | Path) -> Path:
@@ -149,6 +163,16 @@ def rollout_file_of(model_dir: str | Path) -> Path:
     return model_dir.parent / f"{model_dir.name}.rollout.json"
 
 
+def add_metadata_argument(parser: argparse.ArgumentParser) -> None:
+    """The one flag every command uses for the ML Metadata store (OutputLayout.metadata_name)."""
+    parser.add_argument(
+        "--metadata",
+        default=None,
+        help="the ML Metadata store: a path (SQLite) or mysql://user[:password]@host:port/"
+        f"database [{METADATA_ENV}] (default: OUTPUT/metadata.sqlite)",
+    )
+
+
 def add_output_argument(parser: argparse.ArgumentParser, help_text: str = "") -> None:
     """The one flag every command uses for the run's output directory."""
     parser.add_argument(
@@ -157,3 +181,9 @@ def add_output_argument(parser: argparse.ArgumentParser, help_text: str = "") ->
         default=DEFAULT_OUTPUT,
         help=help_text or f"the pipeline run's output directory (default: {DEFAULT_OUTPUT}/)",
     )
+    add_metadata_argument(parser)
+
+
+def layout_of(args: argparse.Namespace) -> OutputLayout:
+    """The layout of a command's --output, with its --metadata store."""
+    return OutputLayout(args.output, getattr(args, "metadata", None))

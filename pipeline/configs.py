@@ -202,6 +202,9 @@ SETTINGS = (
             "format", type=Path, runners=(LOCAL,)),
     Setting("output", DEFAULT_OUTPUT, "where the pipeline root, MLMD, serving models and logs "
             "go", type=Path, runners=(LOCAL,)),
+    Setting("metadata", None, "the ML Metadata store: a path (SQLite) or "
+            "mysql://user[:password]@host:port/database (default: OUTPUT/metadata.sqlite)",
+            env="BABYWEIGHT_METADATA", runners=(LOCAL,)),
     Setting("span", None, "the span of --data to run, its span-N/ directory (default: the "
             "latest complete)", type=int, minimum=0, runners=(LOCAL,)),
     Setting("data_source", "csv", "where the examples come from", choices=DATA_SOURCES,

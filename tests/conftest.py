@@ -74,3 +74,25 @@ def pytest_collection_modifyitems(items):
         return [i for i, f in enumerate(RERUN_FIXTURES, start=1) if f in names][-1:] or [0]
 
     items.sort(key=order)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory):
+    """A real MariaDB server (tests/mariadb.py) for the whole session, stopped at the end;
+    tests that need it skip with one line when Debian's mariadb-server is not installed."""
+    from mariadb import MariaDB, server_binary
+
+    if server_binary() is None:
+        pytest.skip("no MariaDB server binary (apt-get install mariadb-server)")
+    server = MariaDB(tmp_path_factory.mktemp("mariadb"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mysql_url(mariadb_server, request) -> str:
+    """A fresh database on the server for one test module, as a --metadata URL."""
+    name = "bw_" + request.module.__name__.rsplit(".", 1)[-1].replace("-", "_")
+    mariadb_server.sql(f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`")
+    return mariadb_server.url(name)

@@ -245,8 +245,8 @@ def prepare_predictions(sink) -> None:
 class PipelineStore:
     """The run's ML Metadata store: read-only to find the model, read-write only to record."""
 
-    def __init__(self, output: Path):
-        self.path = str(OutputLayout(output).require_metadata())  # or MissingStoreError
+    def __init__(self, output: Path, metadata: str | None = None):
+        self.path = OutputLayout(output, metadata).require_metadata()  # or MissingStoreError
 
     def use(self, action, *, readonly: bool):
         """action(store) on a fresh connection; an unreadable store is a StoreError, one line
@@ -281,7 +281,7 @@ def find_model(args) -> tuple[PipelineStore | None, object, str]:
     """(the store, or None with --model --no-record; the model's record; its directory)."""
     if args.model and args.no_record:
         return None, None, args.model
-    store = PipelineStore(args.output)
+    store = PipelineStore(args.output, args.metadata)
     record = store.use(lambda s: resolve_model(s, args.model), readonly=True)
     return store, record, record.model_dir
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 from babyweight.kfp import launcher
 
 from google.protobuf import json_format, struct_pb2
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 PIPELINE_CONTEXT = "system.Pipeline"
@@ -57,13 +56,13 @@ def value_of(v: pb.Value):
 
 
 class KfpMetadata:
-    """The records of one KFP deployment's MLMD, kept in a SQLite file."""
+    """The records of one KFP deployment's MLMD: a SQLite file or a mysql:// URL
+    (babyweight/metadata/connection.py)."""
 
     def __init__(self, path: str):
-        config = pb.ConnectionConfig()
-        config.sqlite.filename_uri = str(path)
-        config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-        self.store = metadata_store.MetadataStore(config)
+        from babyweight.metadata import store as bw_store
+
+        self.store = bw_store.open_store(path)
 
     def _type_id(self, kind: str, name: str) -> int:
         if kind == "artifact":

@@ -419,7 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_runtime_parameter_argument(parser, "a pipeline parameter for this run (repeatable)")
     parser.add_argument("--run-id", help="run id (default: run-<time>)")
-    parser.add_argument("--metadata", help="MLMD SQLite file (default: ROOT/metadata.sqlite)")
+    parser.add_argument(
+        "--metadata",
+        default=os.environ.get("BABYWEIGHT_METADATA"),
+        help="ML Metadata: an SQLite path or mysql://user[:password]@host:port/database "
+        "[BABYWEIGHT_METADATA] (default: ROOT/metadata.sqlite)",
+    )
     parser.add_argument(
         "--no-cache", action="store_true", help="as the server's cache_disabled: run every task"
     )

@@ -107,7 +107,19 @@ def check_input(args) -> RunInput | None:
     return dataclasses.replace(source, mapping=mapping)
 
 
-def prepare_output(path: Path) -> OutputLayout:
+def check_store(args) -> None:
+    """--metadata: a mysql:// URL is parsed and its server opened before anything is written
+    (a server that is down, wrong credentials, a newer schema: one line, exit 2); a path is
+    checked when MLMD opens it."""
+    name = OutputLayout(args.output, args.metadata).store()
+    try:
+        if mlmd.connection.parse(name).is_mysql:
+            mlmd.open_store(name).get_artifact_types()
+    except BabyweightError as e:
+        raise UserError(str(e), ExitCode.USAGE) from None
+
+
+def prepare_output(path: Path, metadata: str | None = None) -> OutputLayout:
     """The output directory, created; UserError naming it when it cannot be used."""
     if path.exists() and not path.is_dir():
         raise UserError(f"--output {path}: is a file, not a directory")
@@ -117,7 +129,7 @@ def prepare_output(path: Path) -> OutputLayout:
         raise UserError(f"--output {path}: cannot create it ({e.strerror})") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"--output {path}: not writable")
-    return OutputLayout(path)
+    return OutputLayout(path, metadata)
 
 
 def new_run_id() -> str:
@@ -150,7 +162,6 @@ def stage(source: RunInput, layout: OutputLayout, out) -> staging.StageReport:
 
 def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -> Exception | None:
     """LocalDagRunner under our run id; the pipeline's error, or None."""
-    from tfx import v1 as tfx  # heavy: after the cheap checks, with the log captured
     from tfx.dsl.compiler import constants
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.portable import runtime_parameter_utils
@@ -165,9 +176,9 @@ def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -
             )
             return super().run_with_ir(pipeline, run_options, **kwargs)
 
-    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(layout.metadata))
+    connection = mlmd.connection.connection_config(layout.store())
     try:
-        watch = progress.Progress(layout.metadata, stream=out, run_id=run_id, started_at=started_at)
+        watch = progress.Progress(layout.store(), stream=out, run_id=run_id, started_at=started_at)
         steps.progress = watch
         with watch:
             RunWithId().run(create_pipeline(settings, connection))
@@ -181,9 +192,9 @@ def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -
 
 def cancel_running(layout: OutputLayout, run_id: str) -> None:
     """Record what this run was doing when interrupted as CANCELED, not RUNNING forever."""
-    if not layout.metadata.is_file():
+    if not layout.has_store():
         return
-    store = mlmd.open_store(layout.metadata)
+    store = mlmd.open_store(layout.store())
     context = store.get_context_by_type_and_name("pipeline_run", run_id)
     if context is None:
         return
@@ -243,6 +254,7 @@ def record_span_run(layout: OutputLayout, source: RunInput | None, result: RunSu
 
 def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput | None) -> int:
     result.log_file = str(console.log_path)
+    result.metadata_store = mlmd.display_name(layout.store())
     result.write_json(layout.run_summary)
     record_span_run(layout, source, result)
     print(summary.format_text(result), file=console.out)
@@ -274,11 +286,13 @@ def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | No
     console = console_lib.capture_run_log(
         layout.run_log(run_id), verbose=args.verbose, quiet=args.quiet
     )
+    mlmd.connection.mask_passwords_in_logs()  # TFX logs the ConnectionConfig
     signal.signal(signal.SIGINT, interrupt_handler(layout, run_id, console))
     started_at = time.time()
     steps = progress.show_training_steps(console.out, started_at)
     try:
         print(f"run {run_id}; full log in {console.log_path}", file=console.out)
+        print(f"ML Metadata: {mlmd.display_name(layout.store())}", file=console.out)
         if source is not None:
             try:
                 stage(source, layout, console.out)
@@ -295,7 +309,7 @@ def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | No
         else:
             layout.stage_report.unlink(missing_ok=True)  # nothing staged: no earlier counts
         error = run_pipeline(settings, layout, run_id, console.out, started_at, steps)
-        if not layout.metadata.is_file():  # TFX failed before it recorded anything
+        if not layout.has_store():  # TFX failed before it recorded anything
             failed = error or RuntimeError("the pipeline recorded nothing")
             result = stopped_early(run_id, ExitCode.FAILED, str(failed), layout)
             return finish(layout, result, console, source)
@@ -314,8 +328,9 @@ def main(args) -> int:
     try:
         source = check_input(args)
         span = source.span if source else None
+        check_store(args)
         settings = settings_from_args(args, OutputLayout(args.output.resolve()), span)
-        layout = prepare_output(args.output.resolve())
+        layout = prepare_output(args.output.resolve(), args.metadata)
         run_id = args.run_id or new_run_id()
         run_lock.acquire(layout.run_lock, run_id)
     except (UserError, run_lock.OutputLocked) as e:  # OutputLocked's code is ExitCode.LOCKED

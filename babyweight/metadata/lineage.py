@@ -16,6 +16,7 @@ from babyweight.metadata.store import (
     STATE_NAMES,
     custom_property,
     event_keys,
+    original_times,
 )
 
 from ml_metadata import errors
@@ -36,8 +37,8 @@ class Lineage:
     """Every execution, artifact, event and context of one MLMD store, indexed both ways."""
 
     def __init__(self, store):
-        self.executions = {e.id: e for e in store.get_executions()}
-        self.artifacts = {a.id: a for a in store.get_artifacts()}
+        self.executions = {e.id: original_times(e) for e in store.get_executions()}
+        self.artifacts = {a.id: original_times(a) for a in store.get_artifacts()}
         self.inputs: dict[int, list[tuple[int, str]]] = {e: [] for e in self.executions}
         self.outputs: dict[int, list[tuple[int, str]]] = {e: [] for e in self.executions}
         self.consumers: dict[int, list[tuple[int, str]]] = {a: [] for a in self.artifacts}

@@ -17,12 +17,12 @@ import sys
 
 from babyweight import run_lock
 from babyweight.errors import UsageError
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout, add_output_argument, layout_of
 from babyweight.metadata import history
 from babyweight.metadata import lineage as lineage_lib
 from babyweight.metadata import trace as trace_lib
 from babyweight.metadata.lineage import Lineage
-from babyweight.metadata.store import open_store
+from babyweight.metadata.store import display_name, open_store
 
 
 # -- text output ------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def runs_with_history(lineage: Lineage, layout: OutputLayout) -> tuple[list[dict
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     lineage = open_lineage(layout)
     if args.command == "runs":
         data, text = runs_with_history(lineage, layout)
@@ -162,6 +162,8 @@ def main(argv=None) -> int:
         except LookupError as e:
             raise UsageError(f"trace: {e}") from None
         text = format_trace(data)
+    if not args.json:  # which store answered (a URL's password masked)
+        print(f"ML Metadata: {display_name(layout.store())}")
     print(json.dumps(data, indent=2) if args.json else text)
     return 0
 

@@ -21,7 +21,6 @@ import logging
 import sys
 import threading
 import time
-from pathlib import Path
 
 from babyweight.metadata import store as mlmd
 
@@ -64,7 +63,7 @@ class Progress:
     def __init__(
         self, metadata_path, stream=None, interval_s: float = 1.0, run_id=None, started_at=None
     ):
-        self.metadata_path = Path(metadata_path)
+        self.metadata_path = str(metadata_path)  # a path or a mysql:// URL
         self.stream = stream or sys.stdout
         self.interval_s = interval_s
         self.run_id = run_id
@@ -93,7 +92,7 @@ class Progress:
             self.poll()
 
     def _run_ids(self) -> set[int]:
-        if not self.metadata_path.is_file():
+        if not mlmd.connection.parse(self.metadata_path).exists():
             return set()
         try:
             store = mlmd.open_store(self.metadata_path, readonly=True)
@@ -108,7 +107,7 @@ class Progress:
         return [c for c in store.get_contexts_by_type("pipeline_run") if c.id not in self._old_runs]
 
     def poll(self) -> None:
-        if not self.metadata_path.is_file():
+        if not mlmd.connection.parse(self.metadata_path).exists():
             return
         try:
             store = mlmd.open_store(self.metadata_path, readonly=True)

@@ -361,10 +361,10 @@ def write_report(layout: OutputLayout, summary: RunSummary) -> Path:
     found = summary.artifacts.get("statistics")
     if found:
         stats = statistics.by_split(found["uri"], found.get("split_names", ""))
-    if summary.run_id and layout.metadata.is_file():
+    if summary.run_id and layout.has_store():
         from babyweight.metadata import lineage
 
-        lin = lineage.Lineage(mlmd.open_store(layout.metadata, readonly=True))
+        lin = lineage.Lineage(mlmd.open_store(layout.store(), readonly=True))
         ids = [e for e, run in lin.run.items() if run == summary.run_id]
         if ids:
             lineage_svg = charts.lineage_svg(lin, ids)

@@ -10,7 +10,7 @@ import sys
 import time
 
 from babyweight.errors import UsageError
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import add_output_argument, layout_of
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     started = time.monotonic()
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     try:
         page = write_report(layout, collect(layout, args.run_id))
     except UsageError:

@@ -9,9 +9,11 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import sqlite3
 
 from babyweight.errors import UsageError
+from babyweight.metadata import connection
 
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
@@ -53,6 +55,13 @@ def unreadable_store(path, error: BaseException) -> str:
     quoting a whole SQL statement, or nothing at all)."""
     text = str(error).strip().removeprefix("Error when executing query:").strip()
     reason = text.split(" query:", 1)[0].splitlines()[0][:200] if text else "unreadable"
+    newer = re.search(r"database version (\d+) is greater than library version (\d+)", text)
+    if newer:
+        return (
+            f"{path}: written by a newer ML Metadata (schema version {newer[1]}; this "
+            f"ml-metadata reads version {newer[2]}); upgrade ml-metadata to use it (it is "
+            "never migrated here)"
+        )
     if "readonly database" in reason:
         reason = "no ML Metadata tables in it"
     elif "subset of tables" in reason:
@@ -98,6 +107,11 @@ class _Store(metadata_store.MetadataStore):
         try:
             super().__init__(config)
         except RuntimeError as e:
+            if "mysql_real_connect failed" in str(e):  # reachable (checked), so it said no
+                raise StoreError(
+                    f"{path}: the MySQL server refused the connection (wrong user or password, "
+                    "or the user may not create or use this database)"
+                ) from None
             raise StoreError(unreadable_store(path, e)) from None
 
     def _call(self, method_name, request, response, extra_options=None):
@@ -107,20 +121,40 @@ class _Store(metadata_store.MetadataStore):
             raise StoreError(unreadable_store(self.sqlite_path, e)) from None
 
 
-def open_store(sqlite_path, *, readonly: bool = False) -> metadata_store.MetadataStore:
-    """The SQLite store a LocalDagRunner writes; `readonly` for tools that only look.
+def open_store(name, *, readonly: bool = False) -> metadata_store.MetadataStore:
+    """The store a LocalDagRunner writes, named by a path (SQLite) or a mysql:// URL
+    (babyweight/metadata/connection.py); `readonly` for tools that only look.
 
-    A file that is not a readable store raises StoreError (at open, or at the query that meets
-    the damage), one line naming the file. An SQLite file of another application is refused
-    before MLMD opens it, which would otherwise add its tables to it."""
-    foreign = foreign_sqlite(sqlite_path)
-    if foreign:
-        raise StoreError(foreign)
-    modes = metadata_store_pb2.SqliteMetadataSourceConfig
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(sqlite_path)
-    config.sqlite.connection_mode = modes.READONLY if readonly else modes.READWRITE_OPENCREATE
-    return _Store(config, str(sqlite_path))
+    A store that cannot be read raises StoreError (at open, or at the query that meets the
+    damage), one line naming it (a URL with its password masked). An SQLite file of another
+    application is refused before MLMD opens it, which would otherwise add its tables to it."""
+    store_name = connection.parse(name)
+    if store_name.is_mysql:
+        connection.check_reachable(store_name)
+    else:
+        foreign = foreign_sqlite(store_name.path)
+        if foreign:
+            raise StoreError(foreign)
+    return _Store(store_name.connection_config(readonly=readonly), store_name.display)
+
+
+def display_name(name) -> str:
+    """A store's name as it may be printed: a URL's password masked."""
+    return connection.parse(name).display
+
+
+# A copied record's times in its first store (babyweight/metadata/copy.py): MLMD stamps its own
+# create and update times on every put, and lineage's answers read them.
+ORIGINAL_TIMES = ("create_time_since_epoch", "last_update_time_since_epoch")
+
+
+def original_times(record):
+    """The record with the times of its first store, when it is a copy (ORIGINAL_TIMES)."""
+    for field in ORIGINAL_TIMES:
+        value = custom_property(record, f"copied_{field}")
+        if value is not None:
+            setattr(record, field, int(value))
+    return record
 
 
 def event_keys(event) -> list[str]:

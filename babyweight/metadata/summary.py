@@ -84,6 +84,7 @@ class RunSummary:
     edge: dict = dataclasses.field(default_factory=dict)
     error: str | None = None
     log_file: str | None = None
+    metadata_store: str | None = None  # the ML Metadata store used (a URL's password masked)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -342,8 +343,8 @@ def interrupted(layout, run_id: str, log_file: str | None = None) -> RunSummary:
     summary.run_state, summary.log_file = "CANCELED", log_file
     summary.blessing_reason = "interrupted; rerun the same command to resume from the cache"
     try:
-        if layout.metadata.is_file():
-            store = mlmd.open_store(str(layout.metadata), readonly=True)
+        if layout.has_store():
+            store = mlmd.open_store(layout.store(), readonly=True)
             add_components(summary, mlmd.run_nodes(store, run_id))
     except Exception:  # noqa: BLE001  (the summary and the exit status matter more)
         logging.getLogger(__name__).exception("reading the interrupted run's components failed")
@@ -358,7 +359,7 @@ def collect(layout, run_id: str | None = None, error=None, staging: bool = True)
     from babyweight.layout import PIPELINE_NAME
     from babyweight.metadata.lineage import run_state
 
-    store = mlmd.open_store(str(layout.require_metadata()), readonly=True)
+    store = mlmd.open_store(layout.require_metadata(), readonly=True)
     run_id = run_id or mlmd.latest_run_id(store, PIPELINE_NAME)
     nodes = mlmd.run_nodes(store, run_id) if run_id else {}
     summary = RunSummary(run_id=run_id, error=str(error) if error else None)

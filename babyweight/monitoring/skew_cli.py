@@ -18,7 +18,7 @@ from pathlib import Path
 
 from babyweight import console
 from babyweight.errors import BabyweightError, ExitCode, UsageError
-from babyweight.layout import OutputLayout, add_output_argument
+from babyweight.layout import OutputLayout, add_output_argument, layout_of
 from babyweight.monitoring import skew
 from babyweight.monitoring.serving_log import read_serving_log
 
@@ -97,7 +97,7 @@ def format_checked(checked: dict) -> str:
 def check_and_write(args: argparse.Namespace) -> tuple[dict, Path]:
     """The checks and their files; any failure is a BabyweightError of exit 2 (the check could
     not be done), never the 1 of "skew found"."""
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     try:
         checked = check_log(args, layout)
         results_dir = args.results or layout.skew_dir(args.serving_log.stem)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from babyweight.errors import UsageError
-from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
+from babyweight.layout import add_output_argument, layout_of, rollout_file_of
 from babyweight.serving.api_flags import (
     add_api_arguments,
     check_api_arguments,
@@ -110,7 +110,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> BabyweightServer:
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     model_dir = args.model_dir or layout.serving_model_dir
     registry = ModelRegistry(
         model_dir, num_versions=args.num_versions, poll_seconds=args.poll_seconds
@@ -122,10 +122,10 @@ def build(args: argparse.Namespace) -> BabyweightServer:
     )
     model_name = args.model_name or Path(model_dir).resolve().name
     record = None
-    if layout.metadata.is_file():  # label changes the server makes are recorded with the run's
+    if layout.has_store():  # label changes the server makes are recorded with the run's
         from babyweight.serving.rollout_lineage import server_recorder
 
-        record = server_recorder(layout.metadata, Path(model_dir))
+        record = server_recorder(layout.store(), Path(model_dir))
     router = Router(
         registry,
         RolloutFile(rollout_file_of(model_dir)),

@@ -31,7 +31,7 @@ from pathlib import Path
 from babyweight import model_store
 from babyweight import serving_log as log_format
 from babyweight.errors import BabyweightError, JobFailed, MissingStoreError, UsageError
-from babyweight.layout import OutputLayout, add_output_argument, rollout_file_of
+from babyweight.layout import OutputLayout, add_output_argument, layout_of, rollout_file_of
 from babyweight.serving.log import ServingLog, path_from_flag
 from babyweight.serving.rollout import CANARY, Rollout, RolloutError, RolloutFile
 
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    layout = OutputLayout(args.output)
+    layout = layout_of(args)
     model_dir = args.model_dir or layout.serving_model_dir
     if not model_dir.is_dir():
         raise UsageError(f"no model directory {model_dir}; give the run's --output, or --model-dir")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from babyweight.metadata import store as mlmd
 from babyweight.metadata.pushed import find_pushed
+from babyweight.metadata.store import display_name
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
@@ -41,7 +42,9 @@ def server_recorder(metadata_path: Path, model_dir: Path):
             store = mlmd.open_store(str(metadata_path))
             execution, _ = record_rollout(store, model_dir, action, message, moved, labels)
         except Exception as e:  # noqa: BLE001  (serving matters more than the record)
-            log.error("not recorded in ML Metadata %s: %s", metadata_path, str(e)[:300])
+            log.error(
+                "not recorded in ML Metadata %s: %s", display_name(metadata_path), str(e)[:300]
+            )
             return
         log.info("recorded in ML Metadata: execution %s (%s)", execution.id, action)
 
