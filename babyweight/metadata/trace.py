@@ -51,7 +51,15 @@ def _upstream(lin: Lineage, artifact_id: int) -> tuple[set[int], set[int]]:
 
 def _data_checks(lin: Lineage, up_artifacts: set[int], up_executions: set[int]) -> set[int]:
     """Same-run readers of the upstream data that finished before an upstream step of their run
-    started (and what read their outputs, under the same rule)."""
+    started (and what read their outputs, under the same rule). Where the trace reaches a
+    training step, that step is the mark: a reader that ends after the model exists (the run
+    report, while the edge export holds the Pusher back) reads results, not data."""
+    trainers = {
+        u
+        for u in up_executions
+        if any(lin.artifacts[a].type == MODEL_TYPE for a, _ in lin.outputs[u])
+    }
+    marks = trainers or up_executions
     checks: set[int] = set()
     frontier = set(up_artifacts)
     while frontier:
@@ -63,7 +71,7 @@ def _data_checks(lin: Lineage, up_artifacts: set[int], up_executions: set[int]) 
                 end = lin.executions[e].last_update_time_since_epoch
                 if any(
                     lin.run[u] == lin.run[e] and end <= lin.executions[u].create_time_since_epoch
-                    for u in up_executions
+                    for u in marks
                 ):
                     checks.add(e)
                     next_frontier |= {a for a, _ in lin.outputs[e]}
