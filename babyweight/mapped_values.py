@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 from babyweight import features as F
 from babyweight import mapping as M
+from babyweight.errors import UsageError
 from babyweight.values import InvalidValue, is_missing, read_category, read_whole_number
 from babyweight.values import reader as value_reader
 
 
-class Uncovered(ValueError):
+class Uncovered(UsageError, ValueError):
     """A raw value that no code or rule of the mapping reads."""
 
 

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML file mapping the input's own columns, units and codes to the features "
         "(as local_runner.py --mapping; see `babyweight inspect`)",
     )
+    add_output_flags(parser)
+    return parser
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the counts go, and the batch sizes of record inputs."""
     parser.add_argument(
         "--counts", help="where the counts JSON goes (default <predictions>-counts.json)"
     )
@@ -126,7 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="most records per Beam batch of those inputs, one model call each (a CSV range of "
         "about 1 MiB is one batch and one call)",
     )
-    return parser
 
 
 def default_counts_path(sink, options: PipelineOptions) -> str:

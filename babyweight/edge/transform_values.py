@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from babyweight import features as F
+from babyweight.errors import BabyweightError, ExitCode
 
 import numpy as np
 import tensorflow as tf
@@ -35,8 +36,10 @@ CHECK_RANGE = range(-5, 121)  # whole numbers compared with the layer after read
 Z_TOLERANCE = 1e-4
 
 
-class TransformMismatchError(ValueError):
-    """The values read do not reproduce the Transform layer."""
+class TransformMismatchError(BabyweightError, ValueError):
+    """The values read do not reproduce the Transform layer (the EdgeExport step fails)."""
+
+    code = ExitCode.FAILED
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,13 +38,17 @@ from __future__ import annotations
 import json
 import sys
 
+from babyweight.errors import BabyweightError, ExitCode
+
 LOGS_KEY = "executor-logs"
 EXAMPLE_GEN_PARAMETERS = ("input_base", "input_config")
 RESOLVED = "input_fingerprint"
 
 
-class EntryError(RuntimeError):
-    """The executor input cannot be made into TFX's: names the input and why."""
+class EntryError(BabyweightError, RuntimeError):
+    """The executor input cannot be made into TFX's: names the input and why (the task fails)."""
+
+    code = ExitCode.FAILED
 
 
 def drop_launcher_outputs(executor_input: dict) -> dict:

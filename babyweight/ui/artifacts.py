@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from babyweight.errors import BabyweightError
+
 SOURCE = "minio"
 BUCKET = "mlpipeline"
 PREFIX = "v2/artifacts/"  # the key prefix of the cluster's default pipeline root
@@ -21,8 +23,9 @@ MAX_BYTES = 32 * 1024 * 1024
 MAX_LISTED = 200  # files named when a directory is asked for
 
 
-class ArtifactError(Exception):
-    """A request the endpoint refuses: (HTTP status, one line why)."""
+class ArtifactError(BabyweightError):
+    """A request the endpoint refuses: (HTTP status, one line why); answered over HTTP, never
+    an exit."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)

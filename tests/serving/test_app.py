@@ -129,7 +129,7 @@ def test_unknown_sex_and_multiple_plurality_are_served(server, pushed_model_dir)
 BAD_REQUESTS = [
     # (body, status, words the error must contain)
     (b'{"instances": [', 400, ["malformed JSON"]),
-    (b"\xff\xfe\x00garbage", 400, ["malformed JSON"]),
+    (b"\xff\xfe\x00garbage", 400, ["not UTF-8", "byte offset 0"]),
     (b"[" * 100_000, 400, ["malformed JSON"]),
     (b"", 400, ["empty"]),
     ({"instances": []}, 400, ["instances", "empty"]),
