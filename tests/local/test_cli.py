@@ -17,7 +17,7 @@ from pipeline import configs
 # --mapping came with issue 26.
 FLAGS = [
     "--bq-limit", "--bq-table", "--data", "--eval-steps", "--every", "--gcp-project", "--help",
-    "--mapping",
+    "--mapping", "--metadata",
     "--no-cache", "--no-warm-start", "--on-drift", "--output", "--poll", "--quiet", "--run-id",
     "--source", "--span", "--span-window", "--temp-location", "--train-steps", "--tune",
     "--tuner-train-steps", "--tuner-trials", "--verbose", "--watch", "-h",
