@@ -47,8 +47,7 @@ def recorded(tmp_path_factory):
     done) and `bad` (the span resolution or ExampleGen fails: no data there)."""
     from babyweight.kfp.spec import ir_path
     from babyweight.layout import OutputLayout
-
-    from pipeline import staging
+    from babyweight.local import staging
 
     tmp = tmp_path_factory.mktemp("ui_runs")
     staged = staging.stage_csv(tiny_slice(tmp / "tiny.csv"), OutputLayout(tmp))
