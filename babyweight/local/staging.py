@@ -18,6 +18,7 @@ splits of a span never change when other spans arrive.
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import dataclasses
 import filecmp
@@ -107,18 +108,12 @@ def check_headers(data: Path, mapping: M.Mapping | None = None) -> dict[str, str
     starts); StagingError, InputFormatError or MappingError naming the file otherwise."""
     found = {}
     for path in input_files(data):
-        try:
+        with _file_errors(path):
             kind = file_kinds.kind(path)
             if kind in (file_kinds.PARQUET, file_kinds.AVRO):
                 found[str(path)] = _table_rows(path, kind, mapping)[0].name
                 continue
             header = next(csv.reader(decoded_lines(path, [], kind)), None)
-        except file_kinds.FileKindError as e:
-            raise StagingError(str(e)) from None
-        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-            raise StagingError(
-                f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
-            ) from None
         if header is None:
             raise StagingError(f"{path}: the file is empty")
         found[str(path)] = input_format(header, str(path), mapping).name
@@ -247,7 +242,7 @@ def _table_rows(path: Path, found: str, mapping: M.Mapping | None):
 
 def _stage_file(path, run: _Staging) -> None:
     """Stage one file of any kind (file_kinds); StagingError naming it when it cannot be read."""
-    try:
+    with _file_errors(path):
         found = file_kinds.kind(path)
         if found in (file_kinds.CSV, file_kinds.CSV_GZ):
             return _stage_csv_file(path, found, run)
@@ -256,13 +251,20 @@ def _stage_file(path, run: _Staging) -> None:
         names = input_formats.header_names(header)
         for number, cells in enumerate(rows, start=1):
             run.row(path, number, form, dict(zip(names, cells, strict=True)))
+    return None
+
+
+@contextlib.contextmanager
+def _file_errors(path: Path):
+    """A file of no known kind, or a truncated gzip, as one StagingError line naming the file."""
+    try:
+        yield
     except file_kinds.FileKindError as e:
         raise StagingError(str(e)) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise StagingError(
             f"{path}: a truncated or corrupt gzip file ({' '.join(str(e).split())})"
         ) from None
-    return None
 
 
 def _replace_if_changed(tmp: Path, dest: Path) -> None:
