@@ -10,6 +10,7 @@ import sys
 import time
 
 from babyweight.batch import lineage as batch_lineage
+from babyweight.errors import ExitCode
 from babyweight.metadata import store as mlmd
 
 import pytest
@@ -98,7 +99,9 @@ def test_two_runs_and_a_batch_job_write_one_store_at_once(
             time.sleep(2)
     for out, process in runs.items():
         stdout, stderr = process.communicate()
-        assert process.returncode == 0, f"{out}: {stderr[-3000:]}"
+        # Evaluated either way: the shared store's newest blessed model is the baseline of both
+        # outputs, so the later run may be refused by it (exit 6); never failed or locked.
+        assert process.returncode in (ExitCode.BLESSED, ExitCode.NOT_BLESSED), f"{out}: {stderr}"
         assert "lock" not in stderr.lower()
     assert [j.returncode for j in jobs] == [0] * len(jobs) and jobs
 
