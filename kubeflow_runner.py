@@ -136,18 +136,18 @@ def finish_spec(path: Path, parameters: dict, target: str = "vertex") -> None:
 def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -> list[str]:
     """What the target cannot run of the local DAG, in words (pipeline/resolvers.py)."""
     lines = []
-    if not cloud.use_baseline:
+    if cloud.target == "kfp":
         lines.append(
-            "no latest_blessed_model_resolver; blessing needs only RMSE < "
-            f"{settings.rmse_upper_bound} on the Overall slice"
+            "no Resolver nodes (OSS KFP refuses them): ResolveSpan reads the baseline, the warm "
+            f"start and the previous span's statistics from {settings.serving_model_dir} and its "
+            "state record (pipeline/baseline.py)"
         )
-        lines.append("no warm start: the Trainer trains from scratch (no resolver to find a model)")
     else:
         lines.append("warm start from the latest blessed model (latest_blessed_model_resolver)")
-    lines.append(
-        "no drift gate between spans: its resolver of the previous span's statistics runs only "
-        "locally (local_runner.py)"
-    )
+        lines.append(
+            "no drift gate between spans: its resolver of the previous span's statistics runs "
+            "only locally (local_runner.py)"
+        )
     if settings.data_source == "csv":
         lines.append(
             f"CsvExampleGen reads {settings.data_root}/span-N/, the span set by the range_config "

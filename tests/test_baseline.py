@@ -1,11 +1,11 @@
-"""pipeline/baseline.py: the baseline, warm start and previous statistics from a real serving
+"""babyweight/baseline.py: the baseline, warm start and previous statistics from a real serving
 directory (numbered versions, as the Pusher writes them) and its state record."""
 
 import json
 
-import pytest
+from babyweight import baseline
 
-from pipeline import baseline
+import pytest
 
 
 def push(serving, version, span=None, fingerprint=None):
