@@ -104,14 +104,24 @@ def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target)
     assert set(order[-2:]) == {"Pusher", "RunReport"}  # both after the Evaluator
 
 
-def test_oss_kfp_has_no_resolver_and_only_the_absolute_threshold(compiled):
+def test_oss_kfp_has_no_resolver_but_a_baseline_warm_start_and_drift_gate(compiled):
     job, _ = compiled["kfp"]
     assert not [n for n, e in executors(job).items() if "resolver" in e]
-    assert "baseline_model" not in tasks(job)["Evaluator"]["inputs"]["artifacts"]
+    wired = {
+        "Evaluator": ("baseline_model", "baseline_model"),
+        "Trainer": ("base_model", "base_model"),
+        "DistributionValidator": ("baseline_statistics", "previous_span_statistics"),
+    }
+    for task, (key, producer) in wired.items():
+        given = tasks(job)[task]["inputs"]["artifacts"][key]["taskOutputArtifact"]
+        assert given["producerTask"] == producer
+        source = tasks(job)[producer]["inputs"]["parameters"]["source"]
+        assert source["taskOutputParameter"]["producerTask"] == "ResolveSpan"
     config = json.loads(parameter(job, "Evaluator", "eval_config"))
     (rmse,) = [m for m in config["metrics_specs"][0]["metrics"] if "per_slice_thresholds" in m]
     threshold = rmse["per_slice_thresholds"][0]["threshold"]
-    assert threshold == {"value_threshold": {"upper_bound": configs.RMSE_UPPER_BOUND}}
+    assert threshold["value_threshold"] == {"upper_bound": configs.RMSE_UPPER_BOUND}
+    assert threshold["change_threshold"]["direction"] == "LOWER_IS_BETTER"
 
 
 def test_vertex_has_the_resolver_and_the_baseline(compiled):
@@ -322,9 +332,9 @@ def test_main_reads_the_environment_flags_win_and_says_what_the_target_drops(
     out = tmp_path / "spec.json"
     assert kubeflow_runner.main(["--target", "kfp", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "target kfp" in printed and "no latest_blessed_model_resolver" in printed
-    assert "no warm start: the Trainer trains from scratch" in printed
-    assert "no drift gate between spans" in printed
+    assert "target kfp" in printed and "no Resolver nodes (OSS KFP refuses them)" in printed
+    assert "state record" in printed
+    assert "no drift gate" not in printed and "no warm start" not in printed
     job = json.loads(out.read_text())
     assert json.loads(pipeline_parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://envbkt/babyweight/pipeline_root"
