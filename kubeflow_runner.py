@@ -136,11 +136,17 @@ def finish_spec(path: Path, parameters: dict, target: str = "vertex") -> None:
 def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -> list[str]:
     """What the target cannot run of the local DAG, in words (pipeline/resolvers.py)."""
     lines = []
-    if cloud.target == "kfp":
+    if cloud.target == "kfp" and settings.data_source == "csv":
         lines.append(
             "no Resolver nodes (OSS KFP refuses them): ResolveSpan reads the baseline, the warm "
             f"start and the previous span's statistics from {settings.serving_model_dir} and its "
             "state record (pipeline/baseline.py)"
+        )
+    elif cloud.target == "kfp":
+        lines.append(
+            "no Resolver nodes (OSS KFP refuses them) and, with BigQuery, no ResolveSpan task to "
+            "read the push destination's state record: no baseline, warm start or drift gate; "
+            f"blessing needs only RMSE < {settings.rmse_upper_bound} on the Overall slice"
         )
     else:
         lines.append("warm start from the latest blessed model (latest_blessed_model_resolver)")
