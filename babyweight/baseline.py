@@ -12,8 +12,9 @@ with the same rules:
 
 - baseline: the newest pushed version (LatestBlessedModelStrategy: only blessed models are
   pushed), for the Evaluator;
-- base_model: the newest pushed version trained on other data than this run's (BaseModel: a
-  rerun is not its own starting point), for the Trainer's warm start;
+- base_model: the newest pushed version trained on other data than this run's (another span,
+  or other files; BaseModel: a rerun is not its own starting point), for the Trainer's warm
+  start;
 - previous_statistics: the statistics of the highest span below this run's
   (PreviousSpanStatistics), for the drift gate.
 
@@ -104,10 +105,15 @@ def pushed_versions(serving_dir: str) -> list[str]:
     return sorted((n for n in names if n.isdigit()), key=int, reverse=True)
 
 
-def _base_model(serving_dir: str, versions: list[str], record: dict, fingerprint: str):
+def _base_model(serving_dir: str, versions: list[str], record: dict, span: int, fingerprint: str):
+    """Other data: another span, or the same span's files changed (TFX's fingerprint holds the
+    files' sizes and times, not their paths, so two spans can share one)."""
     for version in versions:
         trained_on = record.get(version)
-        if trained_on and trained_on.get("fingerprint") != fingerprint:
+        if trained_on and (trained_on.get("span"), trained_on.get("fingerprint")) != (
+            int(span),
+            fingerprint,
+        ):
             return os.path.join(serving_dir, version), (
                 f"warm start from version {version} (trained on span {trained_on.get('span')})"
             )
@@ -132,7 +138,7 @@ def choose(serving_dir: str, span: int, fingerprint: str) -> Choice:
         baseline_note = f"baseline: version {versions[0]}"
     else:
         baseline, baseline_note = None, f"no blessed model yet: nothing pushed to {serving_dir}"
-    base_model, base_note = _base_model(serving_dir, versions, state["versions"], fingerprint)
+    base_model, base_note = _base_model(serving_dir, versions, state["versions"], span, fingerprint)
     statistics, statistics_note = _previous_statistics(state["statistics"], int(span))
     if statistics is not None and not fileio.exists(statistics):
         statistics, statistics_note = None, f"span statistics recorded at {statistics} are gone"

@@ -40,16 +40,21 @@ def _absent(artifact, why: str) -> None:
     logging.info("%s: %s", artifact.type_name, why)
 
 
-@tfx.dsl.components.component
-def ImportModel(  # noqa: N802  (TFX component names are classes by convention)
-    model: Output[standard.Model], source: Parameter[str], note: Parameter[str] = ""
-) -> None:
+def import_model(model, source: str, note: str) -> None:
+    """The pushed version `source` as the Model artifact `model`, or `model` marked ABSENT."""
     if not source:
         _absent(model, note or "no model chosen")
         return
     io_utils.copy_dir(source, path_utils.serving_model_dir(model.uri))
     model.set_string_custom_property(state.SOURCE, source)
     logging.info("model from %s", source)
+
+
+@tfx.dsl.components.component
+def ImportModel(  # noqa: N802  (TFX component names are classes by convention)
+    model: Output[standard.Model], source: Parameter[str], note: Parameter[str] = ""
+) -> None:
+    import_model(model, source, note)
 
 
 def _split_names(uri: str) -> list[str]:
@@ -65,13 +70,18 @@ def PreviousStatistics(  # noqa: N802
     serving_model_dir: Parameter[str],
     source: Parameter[str],
 ) -> None:
+    previous_statistics_of(examples, statistics, previous_statistics, serving_model_dir, source)
+
+
+def previous_statistics_of(examples, statistics, previous, serving_model_dir: str, source: str):
+    """Record `statistics` as the span's, then hand on `source` as `previous` (or ABSENT)."""
     state.record_statistics(serving_model_dir, examples.span, statistics.uri)
     if not source:
-        _absent(previous_statistics, f"no span before span {examples.span} to compare with")
+        _absent(previous, f"no span before span {examples.span} to compare with")
         return
-    io_utils.copy_dir(source, previous_statistics.uri)
-    previous_statistics.split_names = artifact_utils.encode_split_names(_split_names(source))
-    previous_statistics.set_string_custom_property(state.SOURCE, source)
+    io_utils.copy_dir(source, previous.uri)
+    previous.split_names = artifact_utils.encode_split_names(_split_names(source))
+    previous.set_string_custom_property(state.SOURCE, source)
 
 
 @tfx.dsl.components.component
@@ -80,6 +90,11 @@ def RecordPush(  # noqa: N802
     examples: Input[standard.Examples],
     serving_model_dir: Parameter[str],
 ) -> None:
+    record_push(pushed_model, examples, serving_model_dir)
+
+
+def record_push(pushed_model, examples, serving_model_dir: str) -> None:
+    """Record what a pushed version was trained on; nothing when nothing was pushed."""
     if not pushed_model.get_int_custom_property("pushed"):
         logging.info("nothing pushed: the state record is unchanged")
         return

@@ -101,3 +101,11 @@ def test_a_broken_record_is_one_line_naming_the_file(tmp_path):
     (serving / baseline.STATE_FILE).write_text("{not json")
     with pytest.raises(baseline.StateError, match=r"babyweight_state\.json: not JSON"):
         baseline.choose(str(serving), 0, "f")
+
+
+def test_another_span_is_other_data_even_with_the_same_fingerprint(tmp_path):
+    """TFX's fingerprint holds sizes and times, not paths: two spans can share one."""
+    serving = tmp_path / "serving"
+    push(serving, 1, span=0, fingerprint="same")
+    assert baseline.choose(str(serving), 1, "same").base_model == str(serving / "1")
+    assert baseline.choose(str(serving), 0, "same").base_model is None
