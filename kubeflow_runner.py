@@ -10,8 +10,9 @@ babyweight_TARGET.yaml, the bare pipeline spec (KFP IR YAML) that a KFP server u
             resolver, whose latest blessed model is also the Trainer's warm start; Vertex runs
             no other resolver strategy, so the drift gate between spans is left out
     kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
-            Resolver nodes, so there is no baseline (the Evaluator keeps only its absolute
-            threshold), no warm start (the Trainer trains from scratch) and no drift gate
+            Resolver nodes; with --source csv the never-cached ResolveSpan task finds the
+            baseline, the warm start and the previous span's statistics in the push destination
+            and its state record (pipeline/baseline.py); with BigQuery there are none yet
 
 With --source csv, CsvExampleGen reads one span of the data root (span-N/ directories) per run,
 chosen by the `range_config` pipeline parameter: the latest by default, so a recurring run

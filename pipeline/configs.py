@@ -315,8 +315,8 @@ class PipelineSettings:
     tuner_train_steps: int = TUNER_TRAIN_STEPS
     rmse_upper_bound: float = RMSE_UPPER_BOUND
     baseline_rmse_tolerance: float = BASELINE_RMSE_TOLERANCE
-    # OSS KFP v2 cannot run the resolver that finds the baseline: without it the Evaluator keeps
-    # only its absolute threshold.
+    # Without a baseline the Evaluator keeps only its absolute threshold. (OSS KFP v2 runs no
+    # resolver: its baseline comes from the push destination, pipeline/baseline.py.)
     use_baseline: bool = True
     split_buckets: dict = dataclasses.field(default_factory=lambda: dict(SPLIT_BUCKETS))
     # The span CsvExampleGen reads: a number, or None for the latest span under data_root.
