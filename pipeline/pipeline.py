@@ -314,6 +314,20 @@ def pusher_of(settings: configs.PipelineSettings, model, blessing, edge_model):
     ).with_id("Pusher")
 
 
+def record_push_of(settings: configs.PipelineSettings, pusher, example_gen) -> list:
+    """[RecordPush] on OSS KFP: what a push was trained on, for the next run's ResolveSpan
+    (pipeline/baseline.py); [] elsewhere (ML Metadata holds it)."""
+    if settings.orchestrator != "kfp":
+        return []
+    return [
+        kfp_baseline.RecordPush(
+            pushed_model=pusher.outputs["pushed_model"],
+            examples=example_gen.outputs["examples"],
+            serving_model_dir=settings.serving_model_dir,
+        ).with_id("RecordPush")
+    ]
+
+
 def create_pipeline(
     settings: configs.PipelineSettings, metadata_connection_config=None
 ) -> tfx.dsl.Pipeline:
@@ -363,14 +377,7 @@ def create_pipeline(
     ).with_id("RunReport")
     components = [example_gen, statistics_gen, schema_gen, validator, data_report, gate]
     components += [*drift_nodes, *window, transform, *tuner, *baseline, *found, trainer]
-    if settings.orchestrator == "kfp":  # what a push was trained on, for the next run
-        components.append(
-            kfp_baseline.RecordPush(
-                pushed_model=pusher.outputs["pushed_model"],
-                examples=example_gen.outputs["examples"],
-                serving_model_dir=settings.serving_model_dir,
-            ).with_id("RecordPush")
-        )
+    components += record_push_of(settings, pusher, example_gen)
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,
         pipeline_root=settings.pipeline_root,

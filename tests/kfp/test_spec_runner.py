@@ -34,7 +34,6 @@ import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from helpers import (
-    LOCAL_ONLY,
     PIPELINE_COMPONENTS,
     REPO,
     TINY_TRAIN_STEPS,
