@@ -339,6 +339,13 @@ def test_a_new_span_warm_starts_from_the_first_model_and_is_evaluated_against_it
     stage_rows(tmp_path, 1, lambda i, header, row: i % 8 == 2)  # other rows, same mix
     run = run_again(tmp_path, "spec-span-1")
     assert metadata(run, "CsvExampleGen", "examples")["span"] == 1.0
+    # New files, a new cache key: CsvExampleGen runs again and reads span 1's rows, not span 0's.
+    assert {t.name: t.state for t in run.tasks}["CsvExampleGen"] == "COMPLETE"
+    staged = OutputLayout(tmp_path).staged_span(1) / "data.csv"
+    with open(staged, newline="") as f:
+        rows = sum(1 for _ in csv.reader(f)) - 1
+    examples = run.outputs("CsvExampleGen", "examples")[0]["uri"]
+    assert sum(count_examples(examples, s) for s in configs.SPLIT_BUCKETS) == rows
     resolve_log = Path(next(t.log for t in run.tasks if t.name == "ResolveSpan")).read_text()
     assert f"warm start from version {Path(first_version).name} (trained on span 0)" in resolve_log
     assert "drift compared with span 0" in resolve_log
