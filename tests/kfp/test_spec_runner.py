@@ -235,6 +235,34 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     assert [t["name"] for t in recorded["tasks"]] == [t.name for t in run.tasks]
 
 
+def task_log(run, task: str) -> str:
+    return Path(next(t.log for t in run.tasks if t.name == task)).read_text()
+
+
+@pytest.mark.e2e
+def test_the_first_run_goes_the_same_way_with_nothing_pushed_and_says_so(spec_run):
+    tmp_path, first, _ = spec_run
+    serving = tmp_path / "serving" / configs.MODEL_NAME
+    resolve_log = task_log(first, "ResolveSpan")
+    assert f"no blessed model yet: nothing pushed to {serving}" in resolve_log
+    assert "no span before span 0 to compare with" in resolve_log
+    # Each of pipeline/baseline.py's tasks ran and handed on "none", which the task entry drops:
+    for task, key in [
+        ("baseline_model", "model"),
+        ("base_model", "model"),
+        ("previous_span_statistics", "previous_statistics"),
+    ]:
+        assert metadata(first, task, key)[baseline_state.ABSENT] == 1.0, task
+    # ... so the Evaluator had no baseline (its absolute threshold only) ...
+    assert "baseline_model" not in metadata(first, "Evaluator", "blessing")
+    # ... the Trainer trained from scratch and said why ...
+    warm = model_config.read_warm_start(first.outputs("Trainer", "model")[0]["uri"])
+    assert warm["warm_start"] is False
+    assert "no blessed model trained on other data yet" in warm["reason"]
+    # ... and the drift gate had nothing to compare with.
+    assert "drift: no previous span to compare with" in task_log(first, "DriftGate")
+
+
 @pytest.mark.e2e
 def test_a_rerun_over_the_same_files_is_cached_and_pushes_nothing_new(spec_run):
     tmp_path, first, _ = spec_run
@@ -256,6 +284,8 @@ def test_a_rerun_over_the_same_files_is_cached_and_pushes_nothing_new(spec_run):
     ran = {name for name, state in states.items() if state != "CACHED"}
     assert ran <= after_baseline | {"RunReport"}, states
     assert states["Trainer"] == states["Transform"] == states["CsvExampleGen"] == "CACHED"
+    first_version = metadata(first, "Pusher", "pushed_model")["pushed_destination"]
+    assert metadata(again, "baseline_model", "model")[baseline_state.SOURCE] == first_version
     assert metadata(again, "Pusher", "pushed_model")["pushed"] == 0.0
     assert sorted(p.name for p in serving.iterdir()) == before
 
@@ -346,7 +376,7 @@ def test_a_new_span_warm_starts_from_the_first_model_and_is_evaluated_against_it
         rows = sum(1 for _ in csv.reader(f)) - 1
     examples = run.outputs("CsvExampleGen", "examples")[0]["uri"]
     assert sum(count_examples(examples, s) for s in configs.SPLIT_BUCKETS) == rows
-    resolve_log = Path(next(t.log for t in run.tasks if t.name == "ResolveSpan")).read_text()
+    resolve_log = task_log(run, "ResolveSpan")
     assert f"warm start from version {Path(first_version).name} (trained on span 0)" in resolve_log
     assert "drift compared with span 0" in resolve_log
     # Warm-started from the first run's pushed model ...
