@@ -10,8 +10,9 @@ babyweight_TARGET.yaml, the bare pipeline spec (KFP IR YAML) that a KFP server u
             resolver, whose latest blessed model is also the Trainer's warm start; Vertex runs
             no other resolver strategy, so the drift gate between spans is left out
     kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
-            Resolver nodes, so there is no baseline (the Evaluator keeps only its absolute
-            threshold), no warm start (the Trainer trains from scratch) and no drift gate
+            Resolver nodes; with --source csv the never-cached ResolveSpan task finds the
+            baseline, the warm start and the previous span's statistics in the push destination
+            and its state record (pipeline/baseline.py); with BigQuery there are none yet
 
 With --source csv, CsvExampleGen reads one span of the data root (span-N/ directories) per run,
 chosen by the `range_config` pipeline parameter: the latest by default, so a recurring run
@@ -136,18 +137,24 @@ def finish_spec(path: Path, parameters: dict, target: str = "vertex") -> None:
 def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -> list[str]:
     """What the target cannot run of the local DAG, in words (pipeline/resolvers.py)."""
     lines = []
-    if not cloud.use_baseline:
+    if cloud.target == "kfp" and settings.data_source == "csv":
         lines.append(
-            "no latest_blessed_model_resolver; blessing needs only RMSE < "
-            f"{settings.rmse_upper_bound} on the Overall slice"
+            "no Resolver nodes (OSS KFP refuses them): ResolveSpan reads the baseline, the warm "
+            f"start and the previous span's statistics from {settings.serving_model_dir} and its "
+            "state record (pipeline/baseline.py)"
         )
-        lines.append("no warm start: the Trainer trains from scratch (no resolver to find a model)")
+    elif cloud.target == "kfp":
+        lines.append(
+            "no Resolver nodes (OSS KFP refuses them) and, with BigQuery, no ResolveSpan task to "
+            "read the push destination's state record: no baseline, warm start or drift gate; "
+            f"blessing needs only RMSE < {settings.rmse_upper_bound} on the Overall slice"
+        )
     else:
         lines.append("warm start from the latest blessed model (latest_blessed_model_resolver)")
-    lines.append(
-        "no drift gate between spans: its resolver of the previous span's statistics runs only "
-        "locally (local_runner.py)"
-    )
+        lines.append(
+            "no drift gate between spans: its resolver of the previous span's statistics runs "
+            "only locally (local_runner.py)"
+        )
     if settings.data_source == "csv":
         lines.append(
             f"CsvExampleGen reads {settings.data_root}/span-N/, the span set by the range_config "

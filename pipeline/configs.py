@@ -108,8 +108,8 @@ LOCAL_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # Kubeflow Pipelines v2 and Vertex AI Pipelines (kubeflow_runner.py, babyweight/kfp/).
 KFP_TARGETS = {
     "vertex": "Vertex AI Pipelines: the DAG with the baseline resolver (also the warm start)",
-    "kfp": "OSS KFP v2 (AI Platform Pipelines / Kubeflow): no resolver, so no baseline model; "
-    "the Evaluator keeps only its absolute threshold",
+    "kfp": "OSS KFP v2 (AI Platform Pipelines / Kubeflow): no resolver; the baseline, warm "
+    "start and previous span's statistics come from the push destination and its state record",
 }
 DEFAULT_KFP_TARGET = "vertex"  # what `tfx pipeline compile/create --engine vertex` compiles
 BEAM_RUNNERS = ("dataflow", "direct")  # the heavy steps on Dataflow, or in the component's pod
@@ -315,8 +315,8 @@ class PipelineSettings:
     tuner_train_steps: int = TUNER_TRAIN_STEPS
     rmse_upper_bound: float = RMSE_UPPER_BOUND
     baseline_rmse_tolerance: float = BASELINE_RMSE_TOLERANCE
-    # OSS KFP v2 cannot run the resolver that finds the baseline: without it the Evaluator keeps
-    # only its absolute threshold.
+    # Without a baseline the Evaluator keeps only its absolute threshold. (OSS KFP v2 runs no
+    # resolver: its baseline comes from the push destination, pipeline/baseline.py.)
     use_baseline: bool = True
     split_buckets: dict = dataclasses.field(default_factory=lambda: dict(SPLIT_BUCKETS))
     # The span CsvExampleGen reads: a number, or None for the latest span under data_root.
@@ -404,7 +404,7 @@ class CloudSettings:
         own = {f.name: values[f.name] for f in dataclasses.fields(cls) if f.name != "pipeline"}
         pipeline = PipelineSettings(
             **{k: v for k, v in values.items() if k in PIPELINE_FIELDS},
-            use_baseline=values["target"] == "vertex",
+            use_baseline=True,
             orchestrator=values["target"],
             beam_pipeline_args=cloud_beam_args(values),
         )

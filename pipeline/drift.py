@@ -19,8 +19,11 @@ from babyweight.metadata import drift as drift_lib
 from absl import logging
 from tensorflow_metadata.proto.v0 import path_pb2, schema_pb2
 from tfx import v1 as tfx
+from tfx.components.distribution_validator import executor as validator_executor
 from tfx.components.distribution_validator.component import DistributionValidator
+from tfx.dsl.components.base import executor_spec
 from tfx.proto import distribution_validator_pb2
+from tfx.utils import proto_utils
 
 from . import configs
 
@@ -53,13 +56,33 @@ def validator_config(thresholds: dict) -> distribution_validator_pb2.Distributio
     return config
 
 
+CONFIG_KEY = "distribution_validator_config"
+
+
+class ConfigParsingExecutor(validator_executor.Executor):
+    """TFX 1.16's DistributionValidator executor uses its config as a proto; under TFX's KFP v2
+    entrypoint (OSS KFP and Vertex) exec properties arrive as the JSON text of the proto, and
+    it fails with `'str' object has no attribute 'default_slice_config'` (executor.py
+    _make_schema_from_config). Parse it first; a proto (the local runner's) passes unchanged."""
+
+    def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802  (TFX's name)
+        config = exec_properties.get(CONFIG_KEY)
+        if isinstance(config, str):
+            parsed = distribution_validator_pb2.DistributionValidatorConfig()
+            proto_utils.json_to_proto(config, parsed)
+            exec_properties = {**exec_properties, CONFIG_KEY: parsed}
+        return super().Do(input_dict, output_dict, exec_properties)
+
+
 def distribution_validator(statistics, previous_statistics, settings: configs.PipelineSettings):
-    return DistributionValidator(
+    validator = DistributionValidator(
         statistics=statistics,
         baseline_statistics=previous_statistics,
         config=validator_config(settings.drift_thresholds),
         include_split_pairs=[(configs.DRIFT_SPLIT, configs.DRIFT_SPLIT)],
     )
+    validator.executor_spec = executor_spec.ExecutorClassSpec(ConfigParsingExecutor)
+    return validator
 
 
 def check(anomalies_uri: str, split_names: str, stop: bool) -> str | None:

@@ -23,6 +23,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
 
+from . import baseline as kfp_baseline
 from . import configs, drift, resolvers
 from .bigquery import natality_query
 from .edge import EdgeExport
@@ -46,7 +47,7 @@ RUN_PARAMETERS = {
 NO_BASE_MODEL = {
     "local": "no blessed model trained on other data yet",
     "vertex": "no blessed model yet",
-    "kfp": "OSS KFP cannot run the resolver that finds the last blessed model",
+    "kfp": "no blessed model trained on other data yet (push destination's state record)",
 }
 
 
@@ -151,11 +152,20 @@ def example_gen_of(settings: configs.PipelineSettings):
 
 
 def drift_gate_of(settings: configs.PipelineSettings, example_gen, statistics) -> list:
-    """[resolver of the previous span's statistics, DistributionValidator, DriftGate], or []
-    when drift is off or the orchestrator cannot run the resolver (KFP, Vertex)."""
-    if settings.drift_action == "off" or settings.orchestrator != "local":
+    """[the previous span's statistics (a resolver locally; on OSS KFP the state record's,
+    pipeline/baseline.py), DistributionValidator, DriftGate], or [] when drift is off or the
+    orchestrator is Vertex."""
+    if settings.drift_action == "off" or settings.orchestrator == "vertex":
         return []
-    previous = resolvers.previous_span_statistics(example_gen.outputs["examples"])
+    if settings.orchestrator == "kfp":
+        previous = kfp_baseline.PreviousStatistics(
+            examples=example_gen.outputs["examples"],
+            statistics=statistics,
+            serving_model_dir=settings.serving_model_dir,
+            source="",  # ResolveSpan's answer (babyweight/kfp/spec_patch.py)
+        ).with_id("previous_span_statistics")
+    else:
+        previous = resolvers.previous_span_statistics(example_gen.outputs["examples"])
     validator = drift.distribution_validator(
         statistics,
         previous.outputs["previous_statistics"].as_optional(),  # none for the first span
@@ -170,7 +180,8 @@ def drift_gate_of(settings: configs.PipelineSettings, example_gen, statistics) -
 def base_model_of(settings: configs.PipelineSettings, transform, baseline):
     """(base model channel or None, why there is none, resolver nodes to add). Locally: the last
     blessed model trained on other data; on Vertex: the latest blessed model, the baseline (its
-    resolver tasks know no other strategy); on OSS KFP: none."""
+    resolver tasks know no other strategy); on OSS KFP: the state record's (pipeline/baseline.py),
+    by the local rule."""
     if not settings.warm_start:
         return None, "warm start is off", []
     no_base = NO_BASE_MODEL[settings.orchestrator]
@@ -179,7 +190,8 @@ def base_model_of(settings: configs.PipelineSettings, transform, baseline):
         return found.outputs["model"], no_base, [found]
     if settings.orchestrator == "vertex":
         return baseline, no_base, []
-    return None, no_base, []
+    found = kfp_baseline.ImportModel(source="", note=no_base).with_id("base_model")
+    return found.outputs["model"], no_base, [found]
 
 
 def data_checks(statistics, schema) -> list:
@@ -248,10 +260,16 @@ def tuner_of(settings: configs.PipelineSettings, inputs: dict) -> list:
 
 
 def baseline_of(settings: configs.PipelineSettings) -> list:
-    """[the resolver of the latest blessed model, the Evaluator's baseline], or [] where the
-    orchestrator cannot run a resolver (OSS KFP v2)."""
+    """[the resolver of the latest blessed model, the Evaluator's baseline; on OSS KFP, which
+    runs no resolver, the newest pushed version (pipeline/baseline.py)], or []."""
     if not settings.use_baseline:
         return []
+    if settings.orchestrator == "kfp":
+        return [
+            kfp_baseline.ImportModel(source="", note="no blessed model yet").with_id(
+                "baseline_model"
+            )
+        ]
     return [
         tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -294,6 +312,20 @@ def pusher_of(settings: configs.PipelineSettings, model, blessing, edge_model):
     return ServingPusher(
         model=model, model_blessing=blessing, edge_model=edge_model, push_destination=destination
     ).with_id("Pusher")
+
+
+def record_push_of(settings: configs.PipelineSettings, pusher, example_gen) -> list:
+    """[RecordPush] on OSS KFP: what a push was trained on, for the next run's ResolveSpan
+    (pipeline/baseline.py); [] elsewhere (ML Metadata holds it)."""
+    if settings.orchestrator != "kfp":
+        return []
+    return [
+        kfp_baseline.RecordPush(
+            pushed_model=pusher.outputs["pushed_model"],
+            examples=example_gen.outputs["examples"],
+            serving_model_dir=settings.serving_model_dir,
+        ).with_id("RecordPush")
+    ]
 
 
 def create_pipeline(
@@ -345,6 +377,7 @@ def create_pipeline(
     ).with_id("RunReport")
     components = [example_gen, statistics_gen, schema_gen, validator, data_report, gate]
     components += [*drift_nodes, *window, transform, *tuner, *baseline, *found, trainer]
+    components += record_push_of(settings, pusher, example_gen)
     return tfx.dsl.Pipeline(
         pipeline_name=settings.pipeline_name,
         pipeline_root=settings.pipeline_root,

@@ -17,6 +17,8 @@ resolver as one more producer of this run's own artifacts.
   artifact of each), for Transform and Trainer when configs.SPAN_WINDOW > 1.
 
 LocalDagRunner runs them; KFP and Vertex cannot (pipeline/pipeline.py leaves them out there).
+On OSS KFP the tasks of pipeline/baseline.py stand in for PreviousSpanStatistics and BaseModel,
+with the same rules over the push destination's state record (babyweight/baseline.py).
 """
 
 from __future__ import annotations

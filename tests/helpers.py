@@ -36,7 +36,8 @@ PIPELINE_COMPONENTS = [
     "RunReport",
 ]
 # The nodes only LocalDagRunner can run (custom resolver strategies; pipeline/resolvers.py) and
-# the drift gate that needs one: KFP and Vertex compile without them.
+# the drift gate that needs one: Vertex compiles without them. (OSS KFP runs the drift gate with
+# pipeline/baseline.py's tasks in place of the resolvers.)
 LOCAL_ONLY = [
     "previous_span_statistics_resolver",
     "DistributionValidator",

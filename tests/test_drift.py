@@ -113,3 +113,30 @@ def test_the_gate_stops_or_warns_as_configured(statistics):
     assert drift.check(alike.uri, alike.split_names, stop=True) is None
     first = run_validator(tmp, stats[1], None, "gate-first")
     assert drift.check(first.uri, first.split_names, stop=True) is None
+
+
+def test_the_config_as_json_text_kfp_v2_hands_it_finds_the_same_drift(statistics, tmp_path):
+    """Under TFX's KFP v2 entrypoint the config arrives as JSON text; the stock executor fails
+    on it ('str' object has no attribute 'default_slice_config'), ours parses it."""
+    from tfx.utils import proto_utils
+
+    tmp, stats = statistics
+    anomalies = standard_artifacts.ExampleAnomalies()
+    anomalies.uri = str(tmp_path / "as-text")
+    drift.ConfigParsingExecutor().Do(
+        {
+            standard_component_specs.STATISTICS_KEY: [stats[3]],
+            standard_component_specs.BASELINE_STATISTICS_KEY: [stats[2]],
+        },
+        {standard_component_specs.ANOMALIES_KEY: [anomalies]},
+        {
+            standard_component_specs.INCLUDE_SPLIT_PAIRS_KEY: json_utils.dumps(
+                [(configs.DRIFT_SPLIT, configs.DRIFT_SPLIT)]
+            ),
+            standard_component_specs.DISTRIBUTION_VALIDATOR_CONFIG_KEY: proto_utils.proto_to_json(
+                drift.validator_config(configs.DRIFT_THRESHOLDS)
+            ),
+        },
+    )
+    found = drift_lib.read_drift(anomalies.uri, anomalies.split_names)
+    assert list(found["features"]) == [F.MOTHER_AGE]

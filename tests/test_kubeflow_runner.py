@@ -34,6 +34,9 @@ RESOLVER = "latest_blessed_model_resolver"
 BASE_FLAGS = {"project": "proj", "bucket": "bkt", "image": IMAGE}
 
 
+KFP_BASELINE_TASKS = ["baseline_model", "base_model", "previous_span_statistics", "RecordPush"]
+
+
 def compile_target(tmp_path, **flags):
     cloud = configs.CloudSettings.resolve({**BASE_FLAGS, **flags}, {})
     settings = cloud.pipeline_settings()
@@ -85,8 +88,10 @@ def parameter(job, task, name):
 def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target):
     job, settings = compiled[target]
     spec = job["pipelineSpec"]
-    expected = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY]
-    expected = [c for c in expected if target == "vertex" or c != RESOLVER]
+    if target == "vertex":
+        expected = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY]
+    else:  # pipeline/baseline.py's tasks in place of the resolvers
+        expected = [c for c in PIPELINE_COMPONENTS if "resolver" not in c] + KFP_BASELINE_TASKS
     expected[expected.index("CsvExampleGen")] = "BigQueryExampleGen"  # the cloud default source
     assert sorted({node_of(t) for t in tasks(job)}) == sorted(expected)
     pipeline = create_pipeline(settings)
@@ -101,17 +106,33 @@ def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target)
         upstream = spec_runner.upstream_tasks(tasks(job)[name])
         assert all(order.index(u) < order.index(name) for u in upstream)
     assert node_of(order[0]) in ("BigQueryExampleGen", "ImportSchemaGen")
-    assert set(order[-2:]) == {"Pusher", "RunReport"}  # both after the Evaluator
+    assert set(order[-2:]) <= {"Pusher", "RunReport", "RecordPush"}  # after the Evaluator
 
 
-def test_oss_kfp_has_no_resolver_and_only_the_absolute_threshold(compiled):
-    job, _ = compiled["kfp"]
+def test_oss_kfp_has_no_resolver_but_a_baseline_warm_start_and_drift_gate(tmp_path):
+    job, settings = compile_target(tmp_path, target="kfp", data_source="csv", bigquery_limit=None)
+    cloud = configs.CloudSettings.resolve(
+        {**BASE_FLAGS, "target": "kfp", "data_source": "csv", "bigquery_limit": None}, {}
+    )
+    said = " ".join(kubeflow_runner.left_out(cloud, settings))
+    assert "ResolveSpan reads the baseline, the warm start and the previous span's" in said
+    assert "no drift gate" not in said and "no warm start" not in said
     assert not [n for n, e in executors(job).items() if "resolver" in e]
-    assert "baseline_model" not in tasks(job)["Evaluator"]["inputs"]["artifacts"]
+    wired = {
+        "Evaluator": ("baseline_model", "baseline_model"),
+        "Trainer": ("base_model", "base_model"),
+        "DistributionValidator": ("baseline_statistics", "previous_span_statistics"),
+    }
+    for task, (key, producer) in wired.items():
+        given = tasks(job)[task]["inputs"]["artifacts"][key]["taskOutputArtifact"]
+        assert given["producerTask"] == producer
+        source = tasks(job)[producer]["inputs"]["parameters"]["source"]
+        assert source["taskOutputParameter"]["producerTask"] == "ResolveSpan"
     config = json.loads(parameter(job, "Evaluator", "eval_config"))
     (rmse,) = [m for m in config["metrics_specs"][0]["metrics"] if "per_slice_thresholds" in m]
     threshold = rmse["per_slice_thresholds"][0]["threshold"]
-    assert threshold == {"value_threshold": {"upper_bound": configs.RMSE_UPPER_BOUND}}
+    assert threshold["value_threshold"] == {"upper_bound": configs.RMSE_UPPER_BOUND}
+    assert threshold["change_threshold"]["direction"] == "LOWER_IS_BETTER"
 
 
 def test_vertex_has_the_resolver_and_the_baseline(compiled):
@@ -322,9 +343,8 @@ def test_main_reads_the_environment_flags_win_and_says_what_the_target_drops(
     out = tmp_path / "spec.json"
     assert kubeflow_runner.main(["--target", "kfp", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "target kfp" in printed and "no latest_blessed_model_resolver" in printed
-    assert "no warm start: the Trainer trains from scratch" in printed
-    assert "no drift gate between spans" in printed
+    assert "target kfp" in printed and "no Resolver nodes (OSS KFP refuses them)" in printed
+    assert "with BigQuery, no ResolveSpan task" in printed  # the cloud default source
     job = json.loads(out.read_text())
     assert json.loads(pipeline_parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://envbkt/babyweight/pipeline_root"

@@ -5,7 +5,7 @@ import json
 from helpers import PIPELINE_COMPONENTS
 
 from pipeline import configs
-from pipeline.pipeline import RUN_PARAMETERS, create_pipeline
+from pipeline.pipeline import NO_BASE_MODEL, RUN_PARAMETERS, create_pipeline
 
 
 def build(tmp_path, **overrides):
@@ -86,10 +86,19 @@ def test_what_each_orchestrator_can_run(tmp_path):
     assert not set(vertex) & {"base_model_resolver", "DistributionValidator", "DriftGate"}
     base = vertex["Trainer"].inputs["base_model"]
     assert base.producer_component_id == "latest_blessed_model_resolver"  # its only strategy
-    kfp = {c.id: c for c in build(tmp_path, orchestrator="kfp", use_baseline=False).components}
-    assert "base_model" not in kfp["Trainer"].inputs and not any("resolver" in n for n in kfp)
+    # OSS KFP: no resolver; pipeline/baseline.py's tasks hand on what ResolveSpan chose.
+    kfp = {c.id: c for c in build(tmp_path, orchestrator="kfp").components}
+    assert not any("resolver" in n for n in kfp)
+    wired = {
+        ("Trainer", "base_model"): "base_model",
+        ("Evaluator", "baseline_model"): "baseline_model",
+        ("DistributionValidator", "baseline_statistics"): "previous_span_statistics",
+    }
+    for (node, key), producer in wired.items():
+        assert kfp[node].inputs[key].producer_component_id == producer
+    assert kfp["RecordPush"].inputs["pushed_model"].producer_component_id == "Pusher"
     custom = json.loads(kfp["Trainer"].exec_properties["custom_config"])
-    assert "OSS KFP cannot run the resolver" in custom["no_base_model"]
+    assert custom["no_base_model"] == NO_BASE_MODEL["kfp"]
     off = {c.id: c for c in build(tmp_path, warm_start=False).components}
     assert "base_model" not in off["Trainer"].inputs and "base_model_resolver" not in off
 

@@ -7,6 +7,11 @@ This task, never cached, resolves the span, the span's own pattern and the files
 (TFX's FileBasedInputProcessor, as TFX's driver does) and hands them to ExampleGen as
 parameters, so ExampleGen's cache key changes exactly when its input does.
 
+Given `serving_model_dir` (the Pusher's destination), it also answers what the run builds on,
+as babyweight/baseline.py decides from that directory and its state record (the OSS backend
+runs no Resolver): `baseline`, `base_model` and `previous_statistics`, each a directory or ""
+for none, with the reasons printed. spec_patch.py hands them to the tasks of pipeline/baseline.py.
+
     python -m babyweight.kfp.resolve_span --executor_input '{{$}}'
 
 It writes its output parameters to the executor input's output metadata file, as a KFP v2
@@ -22,6 +27,8 @@ import os
 import sys
 
 OUTPUTS = {"input_config": "STRING", "input_fingerprint": "STRING", "span": "NUMBER_INTEGER"}
+CHOICES = {"baseline": "STRING", "base_model": "STRING", "previous_statistics": "STRING"}
+SERVING_MODEL_DIR = "serving_model_dir"
 
 
 def outputs_of(executor_input: dict) -> dict:
@@ -33,7 +40,20 @@ def outputs_of(executor_input: dict) -> dict:
     )
     if "version" in resolved:
         raise ValueError("a {VERSION} pattern is not supported on KFP (no version parameter)")
-    return {key: resolved[key] for key in OUTPUTS}
+    values = {key: resolved[key] for key in OUTPUTS}
+    if SERVING_MODEL_DIR in params:
+        values.update(choices_of(params[SERVING_MODEL_DIR], values))
+    return values
+
+
+def choices_of(serving_model_dir: str, resolved: dict) -> dict:
+    """What the run builds on (babyweight/baseline.py), "" for none; prints why."""
+    from babyweight import baseline
+
+    choice = baseline.choose(serving_model_dir, resolved["span"], resolved["input_fingerprint"])
+    for note in choice.notes:
+        print(note)
+    return {key: getattr(choice, key) or "" for key in CHOICES}
 
 
 def main(argv=None) -> int:
@@ -43,7 +63,7 @@ def main(argv=None) -> int:
     executor_input = json.loads(args.executor_input)
     try:
         values = outputs_of(executor_input)
-    except (ValueError, KeyError) as e:
+    except (ValueError, KeyError) as e:  # babyweight.baseline.StateError is a ValueError
         print(f"babyweight.kfp.resolve_span: {e}", file=sys.stderr)
         return 1
     path = executor_input["outputs"]["outputFile"]

@@ -13,6 +13,10 @@ cannot read (see task_entry.py). So, for the `kfp` target only:
   `span` and `input_fingerprint` become ExampleGen's parameters. KFP's cache key of a task holds
   its parameters (driver/cache.go), so ExampleGen is reused exactly when the files are the same,
   and the tasks downstream with it; new files run it again.
+- the OSS backend refuses Resolver nodes, so ResolveSpan also answers what the run builds on
+  (resolve_span.py, from the push destination and its state record): its outputs `baseline`,
+  `base_model` and `previous_statistics` become the `source` parameter of the tasks of
+  pipeline/baseline.py (CHOICE_TASKS), cached by that answer like any parameter.
 
 The Vertex spec is left as TFX writes it.
 """
@@ -90,9 +94,41 @@ def add_resolve_span(spec: dict, example_gen: str) -> None:
     args[at] = json.dumps(component["inputDefinitions"], indent=2, sort_keys=True)
 
 
+CHOICE_TASKS = {
+    "baseline_model": "baseline",
+    "base_model": "base_model",
+    "previous_span_statistics": "previous_statistics",
+}
+SERVING_MODEL_DIR = "serving_model_dir"
+
+
+def add_choices(spec: dict) -> list[str]:
+    """Feed ResolveSpan's choices to the CHOICE_TASKS there are; returns the tasks fed."""
+    tasks = spec["root"]["dag"]["tasks"]
+    present = [name for name in CHOICE_TASKS if name in tasks]
+    given = [
+        task["inputs"]["parameters"][SERVING_MODEL_DIR]
+        for task in tasks.values()
+        if SERVING_MODEL_DIR in task.get("inputs", {}).get("parameters", {})
+    ]
+    if not present or not given or RESOLVE_TASK not in tasks:
+        return []
+    resolver = spec["components"][RESOLVE_TASK]
+    tasks[RESOLVE_TASK]["inputs"]["parameters"][SERVING_MODEL_DIR] = given[0]
+    resolver["inputDefinitions"]["parameters"][SERVING_MODEL_DIR] = {"parameterType": "STRING"}
+    for name in present:
+        key = CHOICE_TASKS[name]
+        resolver["outputDefinitions"]["parameters"][key] = {"parameterType": "STRING"}
+        tasks[name]["inputs"]["parameters"]["source"] = {
+            "taskOutputParameter": {"producerTask": RESOLVE_TASK, "outputParameterKey": key}
+        }
+    return present
+
+
 def for_oss_kfp(spec: dict) -> dict:
     """The spec, patched in place for OSS KFP (see the module docstring); returns it."""
     use_task_entry(spec)
     for name in file_based_example_gens(spec):
         add_resolve_span(spec, name)
+    add_choices(spec)
     return spec

@@ -31,6 +31,9 @@ kubeflow/pipelines@7b70c7b9):
    span's own file pattern are resolved here (TFX's own FileBasedInputProcessor, as its driver
    does), unless an upstream task resolved them already (`input_fingerprint` given); the output
    Examples get span and version, as the driver would have set.
+5. No resolver runs on KFP: an input artifact marked `babyweight_absent` (pipeline/baseline.py's
+   "nothing found", babyweight/baseline.py ABSENT) is taken out of the inputs, so the executor
+   sees no baseline, base model or previous statistics, as after a resolver that found none.
 """
 
 from __future__ import annotations
@@ -73,6 +76,18 @@ def restore_input_types(executor_input: dict, inputs_spec: dict) -> dict:
                 artifact = {**artifact, "type": declared[key]["artifactType"]}
             fixed.append(artifact)
         artifacts[key] = {**listed, "artifacts": fixed}
+    inputs = {**executor_input.get("inputs", {}), "artifacts": artifacts}
+    return {**executor_input, "inputs": inputs}
+
+
+def drop_absent_inputs(executor_input: dict) -> dict:
+    """Take the artifacts marked ABSENT out of every input list (item 5 above)."""
+    from babyweight.baseline import ABSENT
+
+    artifacts = {}
+    for key, listed in executor_input.get("inputs", {}).get("artifacts", {}).items():
+        kept = [a for a in listed.get("artifacts", []) if not (a.get("metadata") or {}).get(ABSENT)]
+        artifacts[key] = {**listed, "artifacts": kept}
     inputs = {**executor_input.get("inputs", {}), "artifacts": artifacts}
     return {**executor_input, "inputs": inputs}
 
@@ -132,6 +147,7 @@ def resolve_example_gen(executor_input: dict) -> dict:
 
 def fix(executor_input: dict, inputs_spec: dict, file_based_example_gen: bool) -> dict:
     fixed = restore_input_types(drop_launcher_outputs(executor_input), inputs_spec)
+    fixed = drop_absent_inputs(fixed)
     return resolve_example_gen(fixed) if file_based_example_gen else fixed
 
 

@@ -119,3 +119,52 @@ def test_resolve_span_writes_its_outputs_where_the_launcher_reads_them(tmp_path)
     assert resolve_span.main(["--executor_input", json.dumps(executor_input)]) == 0
     values = json.loads(out.read_text())["parameterValues"]
     assert values["span"] == 4 and set(values) == set(resolve_span.OUTPUTS)
+
+
+def with_choice_tasks(spec: dict) -> dict:
+    """The spec with the tasks of pipeline/baseline.py, as the compiler writes them."""
+    serving = {"runtimeValue": {"constant": "/serving/babyweight"}}
+    tasks = spec["root"]["dag"]["tasks"]
+    for name in [*spec_patch.CHOICE_TASKS, "RecordPush"]:
+        spec["components"][name] = {"executorLabel": f"{name}_executor"}
+        executor = {"container": {"image": "img", "command": list(TFX)}}
+        spec["deploymentSpec"]["executors"][f"{name}_executor"] = executor
+        source = {"runtimeValue": {"constant": ""}}
+        tasks[name] = {"componentRef": {"name": name}, "inputs": {"parameters": {"source": source}}}
+    tasks["RecordPush"]["inputs"]["parameters"] = {"serving_model_dir": serving}
+    return spec
+
+
+def test_the_choice_tasks_take_their_source_from_resolve_span():
+    spec = spec_patch.for_oss_kfp(with_choice_tasks(tfx_spec()))
+    tasks = spec["root"]["dag"]["tasks"]
+    resolve = tasks["ResolveSpan"]["inputs"]["parameters"]
+    assert resolve["serving_model_dir"] == {"runtimeValue": {"constant": "/serving/babyweight"}}
+    outputs = spec["components"]["ResolveSpan"]["outputDefinitions"]["parameters"]
+    for name, key in spec_patch.CHOICE_TASKS.items():
+        assert tasks[name]["inputs"]["parameters"]["source"] == {
+            "taskOutputParameter": {"producerTask": "ResolveSpan", "outputParameterKey": key}
+        }
+        assert outputs[key] == {"parameterType": "STRING"}
+
+
+def test_resolve_span_answers_what_the_run_builds_on_from_the_serving_directory(tmp_path, capsys):
+    from babyweight import baseline
+
+    data, serving = tmp_path / "data", tmp_path / "serving"
+    (data / "span-0").mkdir(parents=True)
+    (data / "span-0" / "a.csv").write_text("x\n1\n")
+    params = {"input_base": str(data), "input_config": CONFIG, "serving_model_dir": str(serving)}
+    first = resolve_span.outputs_of({"inputs": {"parameterValues": params}})
+    assert (first["baseline"], first["base_model"], first["previous_statistics"]) == ("", "", "")
+    assert "no blessed model yet" in capsys.readouterr().out
+    (serving / "1").mkdir(parents=True)
+    baseline.record_push(str(serving), "1", 0, first["input_fingerprint"])
+    (tmp_path / "stats-0").mkdir()
+    baseline.record_statistics(str(serving), 0, str(tmp_path / "stats-0"))
+    (data / "span-1").mkdir()
+    (data / "span-1" / "a.csv").write_text("x\n2\n")
+    second = resolve_span.outputs_of({"inputs": {"parameterValues": params}})
+    assert second["span"] == 1
+    assert second["baseline"] == second["base_model"] == str(serving / "1")
+    assert second["previous_statistics"] == str(tmp_path / "stats-0")

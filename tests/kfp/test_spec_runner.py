@@ -11,13 +11,16 @@ system.HTML in headless Chromium, system.Metrics against the run's own evaluatio
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
 from pathlib import Path
 
+from babyweight import baseline as baseline_state
 from babyweight import cli as babyweight_cli
 from babyweight import features as F
+from babyweight import model_config
 from babyweight.kfp import spec_runner
 from babyweight.kfp.kfp_mlmd import KfpMetadata
 from babyweight.kfp.spec import ir_path
@@ -29,8 +32,8 @@ from babyweight.metadata import summary
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
 from helpers import (
-    LOCAL_ONLY,
     PIPELINE_COMPONENTS,
     REPO,
     TINY_TRAIN_STEPS,
@@ -39,6 +42,11 @@ from helpers import (
 )
 
 from pipeline import configs
+
+# The tasks of the kfp spec that the local DAG does not have: ResolveSpan (the span and what the
+# run builds on) and pipeline/baseline.py's tasks in place of the resolvers.
+KFP_ONLY = ["ResolveSpan", "baseline_model", "base_model", "previous_span_statistics", "RecordPush"]
+ON_KFP = [c for c in PIPELINE_COMPONENTS if "resolver" not in c] + KFP_ONLY
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +58,7 @@ def kfp_spec(tmp_path_factory):
 def test_tasks_run_in_dependency_order(kfp_spec):
     spec, _ = spec_runner.read_spec(kfp_spec)
     order = spec_runner.task_order(spec)
-    on_kfp = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY and "resolver" not in c]
-    assert sorted(order) == sorted([*on_kfp, "ResolveSpan"])
+    assert sorted(order) == sorted(ON_KFP)
     before = {name: i for i, name in enumerate(order)}
     for a, b in [
         ("ResolveSpan", "CsvExampleGen"),
@@ -63,6 +70,13 @@ def test_tasks_run_in_dependency_order(kfp_spec):
         ("Trainer", "Evaluator"),
         ("Evaluator", "Pusher"),
         ("Evaluator", "RunReport"),
+        ("ResolveSpan", "baseline_model"),
+        ("baseline_model", "Evaluator"),
+        ("ResolveSpan", "base_model"),
+        ("base_model", "Trainer"),
+        ("previous_span_statistics", "DistributionValidator"),
+        ("DriftGate", "Transform"),
+        ("Pusher", "RecordPush"),
     ]:
         assert before[a] < before[b]
 
@@ -171,7 +185,7 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     tmp_path, run, lines = spec_run
     local_dir, local = tiny_run
     assert Path(run.run_dir).parent.parent == tmp_path / "root"  # the run's root
-    assert len(run.tasks) == len(PIPELINE_COMPONENTS) - len(LOCAL_ONLY)  # - resolver + ResolveSpan
+    assert sorted(t.name for t in run.tasks) == sorted(ON_KFP)
     assert [line.split()[0] for line in lines if not line.startswith(" ")] == [
         t.name for t in run.tasks
     ]
@@ -184,12 +198,12 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     # The same components and artifacts (key and type) as the local run, less the resolver;
     # every task also has the launcher's executor-logs.
     expected = local_outputs(local_dir)
-    for local_only in [*LOCAL_ONLY, "latest_blessed_model_resolver"]:
+    for local_only in [c for c in expected if "resolver" in c]:
         expected.pop(local_only)
     got = {
         t.name: {k: v[0]["type"].removeprefix("tfx.") for k, v in t.outputs.items()}
         for t in run.tasks
-        if t.name != "ResolveSpan"
+        if t.name not in KFP_ONLY
     }
     assert all(outputs.pop("executor-logs") == "system.Artifact" for outputs in got.values())
     assert got == expected
@@ -221,6 +235,34 @@ def test_the_compiled_kfp_spec_runs_here_like_the_local_run(spec_run, tiny_run):
     assert [t["name"] for t in recorded["tasks"]] == [t.name for t in run.tasks]
 
 
+def task_log(run, task: str) -> str:
+    return Path(next(t.log for t in run.tasks if t.name == task)).read_text()
+
+
+@pytest.mark.e2e
+def test_the_first_run_goes_the_same_way_with_nothing_pushed_and_says_so(spec_run):
+    tmp_path, first, _ = spec_run
+    serving = tmp_path / "serving" / configs.MODEL_NAME
+    resolve_log = task_log(first, "ResolveSpan")
+    assert f"no blessed model yet: nothing pushed to {serving}" in resolve_log
+    assert "no span before span 0 to compare with" in resolve_log
+    # Each of pipeline/baseline.py's tasks ran and handed on "none", which the task entry drops:
+    for task, key in [
+        ("baseline_model", "model"),
+        ("base_model", "model"),
+        ("previous_span_statistics", "previous_statistics"),
+    ]:
+        assert metadata(first, task, key)[baseline_state.ABSENT] == 1.0, task
+    # ... so the Evaluator had no baseline (its absolute threshold only) ...
+    assert "baseline_model" not in metadata(first, "Evaluator", "blessing")
+    # ... the Trainer trained from scratch and said why ...
+    warm = model_config.read_warm_start(first.outputs("Trainer", "model")[0]["uri"])
+    assert warm["warm_start"] is False
+    assert "no blessed model trained on other data yet" in warm["reason"]
+    # ... and the drift gate had nothing to compare with.
+    assert "drift: no previous span to compare with" in task_log(first, "DriftGate")
+
+
 @pytest.mark.e2e
 def test_a_rerun_over_the_same_files_is_cached_and_pushes_nothing_new(spec_run):
     tmp_path, first, _ = spec_run
@@ -236,8 +278,15 @@ def test_a_rerun_over_the_same_files_is_cached_and_pushes_nothing_new(spec_run):
     )
     states = {t.name: t.state for t in again.tasks}
     assert states.pop("ResolveSpan") == "COMPLETE"  # never cached: it looks at the files
-    assert set(states.values()) == {"CACHED"}, states
-    assert again.outputs("Pusher", "pushed_model") == first.outputs("Pusher", "pushed_model")
+    # The first push is now the baseline (as locally, the model is evaluated against itself);
+    # everything up to the Trainer is reused, and the Pusher sees the model already serving.
+    after_baseline = {"baseline_model", "Evaluator", "EdgeExport", "Pusher", "RecordPush"}
+    ran = {name for name, state in states.items() if state != "CACHED"}
+    assert ran <= after_baseline | {"RunReport"}, states
+    assert states["Trainer"] == states["Transform"] == states["CsvExampleGen"] == "CACHED"
+    first_version = metadata(first, "Pusher", "pushed_model")["pushed_destination"]
+    assert metadata(again, "baseline_model", "model")[baseline_state.SOURCE] == first_version
+    assert metadata(again, "Pusher", "pushed_model")["pushed"] == 0.0
     assert sorted(p.name for p in serving.iterdir()) == before
 
 
@@ -281,3 +330,88 @@ def test_the_kfp_ui_outputs_are_single_files_a_browser_opens(spec_run):
     assert f"{overall['rmse']:.3f}" in shown["text"]
     data_page = open_in_chromium(Path(data["html"]["uri"]))
     assert "babyweight data checks" in data_page["text"] and data_page["images"] == []
+
+
+def stage_rows(tmp_path: Path, span: int, keep) -> None:
+    """Stage rows of data/births.csv (those `keep(index, row)` picks) as span `span` beside the
+    first run's span 0: a new span-N/ under the same data_root."""
+    with open(REPO / "data" / "births.csv", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    source = tmp_path / f"span-{span}.csv"
+    with open(source, "w", newline="") as f:
+        csv.writer(f).writerows([header, *(r for i, r in enumerate(rows) if keep(i, header, r))])
+    staging.stage_csv(source, OutputLayout(tmp_path), span=span)
+
+
+def run_again(tmp_path: Path, run_id: str):
+    return spec_runner.run_spec(
+        ir_path(tmp_path / "kfp.json"),
+        pipeline_root=str(tmp_path / "root"),
+        run_id=run_id,
+        workdir=REPO,
+        echo=lambda line: None,
+        parameters={"train_args": json.dumps({"num_steps": TINY_TRAIN_STEPS})},
+    )
+
+
+@pytest.mark.e2e
+def test_a_new_span_warm_starts_from_the_first_model_and_is_evaluated_against_it(spec_run):
+    tmp_path, first, _ = spec_run
+    first_version = metadata(first, "Pusher", "pushed_model")["pushed_destination"]
+    serving = tmp_path / "serving" / configs.MODEL_NAME
+    recorded = baseline_state.read_state(str(serving))
+    assert recorded["versions"] == {
+        Path(first_version).name: {
+            "span": 0,
+            "fingerprint": metadata(first, "CsvExampleGen", "examples")["input_fingerprint"],
+        }
+    }
+    stage_rows(tmp_path, 1, lambda i, header, row: i % 8 == 2)  # other rows, same mix
+    run = run_again(tmp_path, "spec-span-1")
+    assert metadata(run, "CsvExampleGen", "examples")["span"] == 1.0
+    # New files, a new cache key: CsvExampleGen runs again and reads span 1's rows, not span 0's.
+    assert {t.name: t.state for t in run.tasks}["CsvExampleGen"] == "COMPLETE"
+    staged = OutputLayout(tmp_path).staged_span(1) / "data.csv"
+    with open(staged, newline="") as f:
+        rows = sum(1 for _ in csv.reader(f)) - 1
+    examples = run.outputs("CsvExampleGen", "examples")[0]["uri"]
+    assert sum(count_examples(examples, s) for s in configs.SPLIT_BUCKETS) == rows
+    resolve_log = task_log(run, "ResolveSpan")
+    assert f"warm start from version {Path(first_version).name} (trained on span 0)" in resolve_log
+    assert "drift compared with span 0" in resolve_log
+    # Warm-started from the first run's pushed model ...
+    assert metadata(run, "base_model", "model")[baseline_state.SOURCE] == first_version
+    warm = model_config.read_warm_start(run.outputs("Trainer", "model")[0]["uri"])
+    assert warm["warm_start"] is True, warm
+    assert warm["base_model"].startswith(run.outputs("base_model", "model")[0]["uri"])
+    # ... evaluated against it as the baseline ...
+    baseline_uri = run.outputs("baseline_model", "model")[0]["uri"]
+    assert metadata(run, "baseline_model", "model")[baseline_state.SOURCE] == first_version
+    blessing = metadata(run, "Evaluator", "blessing")
+    assert blessing["baseline_model"] == baseline_uri
+    # ... and blessed or not by that comparison: pushed exactly when blessed.
+    validation = tfma.load_validation_result(run.outputs("Evaluator", "evaluation")[0]["uri"])
+    assert blessing["blessed"] == float(validation.validation_ok)
+    pushed = metadata(run, "Pusher", "pushed_model")
+    assert pushed["pushed"] == blessing["blessed"]
+    # The drift gate compared span 1 with span 0 and found nothing beyond the thresholds.
+    assert (
+        metadata(run, "previous_span_statistics", "previous_statistics")[baseline_state.SOURCE]
+        == first.outputs("StatisticsGen", "statistics")[0]["uri"]
+    )
+
+
+@pytest.mark.e2e
+def test_a_drifted_span_stops_at_the_drift_gate_naming_the_features(spec_run):
+    tmp_path = spec_run[0]
+    serving = tmp_path / "serving" / configs.MODEL_NAME
+    before = sorted(p.name for p in serving.iterdir())
+    age = F.MOTHER_AGE
+    stage_rows(tmp_path, 2, lambda i, header, row: int(row[header.index(age)]) >= 35)
+    with pytest.raises(
+        spec_runner.TaskFailed,
+        match=r"(?s)DriftGate.*Drift from the previous "
+        r"span in .*mother_age",
+    ):
+        run_again(tmp_path, "spec-span-2-drift")
+    assert sorted(p.name for p in serving.iterdir()) == before

@@ -125,3 +125,20 @@ def test_directory_markers_break_the_launchers_download_and_are_removed(tmp_path
     launcher.download_blob(cleaned, "r/T/u/examples", str(tmp_path / "clean"))
     assert (tmp_path / "clean" / "Split-train" / "data.gz").read_bytes() == b"rows"
     assert task_entry.remove_directory_markers({"outputs": {"artifacts": {}}}) == []  # no gs://
+
+
+def test_an_absent_choice_is_taken_out_of_the_inputs():
+    from babyweight.baseline import ABSENT
+
+    kept = {"name": "7", "uri": "/root/base", "metadata": {"babyweight_source": "/serving/1"}}
+    absent = {"name": "8", "uri": "/root/none", "metadata": {ABSENT: 1.0}}  # a double after MLMD
+    executor_input = {
+        "inputs": {
+            "artifacts": {
+                "baseline_model": {"artifacts": [absent]},
+                "base_model": {"artifacts": [kept]},
+            }
+        }
+    }
+    fixed = task_entry.drop_absent_inputs(executor_input)["inputs"]["artifacts"]
+    assert fixed == {"baseline_model": {"artifacts": []}, "base_model": {"artifacts": [kept]}}
