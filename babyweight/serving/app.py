@@ -14,6 +14,7 @@ canary by the rollout), so it finishes on that version even when the labels chan
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from babyweight import model_store
@@ -63,6 +64,18 @@ def version_status(registry: ModelRegistry, model_name: str, version: int | None
             for v, (state, code, message) in sorted(states.items(), reverse=True)
         ]
     }
+
+
+@contextlib.asynccontextmanager
+async def warm_request_path(app):
+    """Before uvicorn accepts a request: the first use of the worker-thread path that every
+    model call takes (anyio imports its asyncio backend lazily, 80-500 ms on the loaded 2-core
+    machine, and starts a thread). Without it the first request that reaches the model paid
+    for that, however well the version was warmed up (docs/benchmarks.md, first request)."""
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(lambda: None)
+    yield
 
 
 class BabyweightServer:
@@ -209,4 +222,5 @@ class BabyweightServer:
                 Route("/v1/models/{rest:path}", self.models_api, methods=["GET", "POST"]),
             ],
             exception_handlers={HTTPException: http_error, Exception: server_error},
+            lifespan=warm_request_path,
         )
