@@ -1,18 +1,23 @@
 """The prediction table against the model, and REST against gRPC: p50/p99 latency and rows/s at
-1 and 100 rows per request, one client; and the first request's latency with and without the
-warm-up file.
+1 and 100 rows per request, one client, sequential requests; and the first request's latency
+with and without the warm-up file.
 
     python benchmarks/serving_apis.py --model-dir outputs/serving_model/babyweight
 
-It copies the newest version twice into a temp directory, one with its prediction table (built
-here when the Pusher did not write one) and one without, starts `babyweight serve --grpc-port`
-on each, and measures, on real natality rows (../shared/data/natality/babyweight_2014_100k.csv
-when it is there, else data/births.csv):
-- in-process: the model (LoadedModel.predict), the table (serving/loader.py's HybridModel), and
-  a mix: a table that holds only the combinations seen twice or more in the first half of the
-  rows, asked the second half (so rare rows go to the model, as they would with a table of the
-  most frequent combinations);
-- REST (/v1 predict, http.client with keep-alive) and gRPC (the stock stubs), table and model.
+It copies the newest version three times into a temp directory and has the batch prediction job
+(babyweight/batch/table.py, as the Pusher does) fill each one's prediction table:
+- table: the whole input domain, so every valid row is a hit;
+- model: no table, so the model answers every row;
+- mix: a table of the --mix-rows combinations most frequent in the first half of the rows
+  (the Pusher's "most frequent combinations" mode), so rare rows go to the model.
+Every case is asked the same requests: the second half of real natality rows
+(../shared/data/natality/babyweight_2014_100k.csv when it is there, else data/births.csv), in
+file order, so the mix follows their real distribution. Each case is measured four ways:
+- call: in-process, the call the handlers make once a request is parsed (the table's fast
+  path, else HybridModel.predict_sourced, logging included);
+- handler: in-process, the whole REST handler (ASGI app) and gRPC servicer, without a socket;
+- REST (/v1 predict, http.client with keep-alive) and gRPC (the stock stubs), over loopback to
+  `babyweight serve --grpc-port`.
 Goals: table rows/s at least 5x the model's at 1 row per request; REST's p50 overhead over the
 in-process call under 1 ms; gRPC's overhead under REST's.
 """
@@ -20,7 +25,7 @@ in-process call under 1 ms; gRPC's overhead under REST's.
 from __future__ import annotations
 
 import argparse
-import collections
+import asyncio
 import http.client
 import json
 import shutil
@@ -31,13 +36,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from babyweight import model_store, prediction_table, warmup_requests
-from babyweight.serving import loader
+from babyweight import model_store, warmup_requests
+from babyweight import prediction_table as T
+from babyweight.batch import table as batch_table
 
 import numpy as np
 from serving import DATA, REPO, free_port, load_rows, wait_until_up
 
+sys.path.insert(0, str(REPO / "tests" / "serving"))
+from clients import GrpcClient, predict_request  # noqa: E402 (the tests' stock-stub client)
+
 REQUESTS = {1: 400, 100: 60}  # requests measured per case (after 20 not measured)
+CASES = ("table", "model", "mix")
+MIX_ROWS = 1000
 
 
 def timed(work, n: int) -> dict:
@@ -58,20 +69,22 @@ def timed(work, n: int) -> dict:
     }
 
 
-def copies(model_dir: Path, tmp: Path) -> tuple[Path, Path]:
-    """(a model dir whose version has its table, one whose version has none)."""
+def copies(model_dir: Path, tmp: Path, counted: list, mix_rows: int) -> dict[str, Path]:
+    """case -> a model dir whose one version has that case's table (filled by the batch job)."""
     version = model_store.newest_version_dir(model_dir)
-    with_table = tmp / "with_table" / "babyweight" / version.name
-    shutil.copytree(version, with_table)
-    try:
-        prediction_table.read(with_table)
-    except prediction_table.TableError:
-        model = model_store.load(with_table, warm_up=False)
-        prediction_table.write(with_table, prediction_table.build(with_table, model.predict))
-    model_only = tmp / "model_only" / "babyweight" / version.name
-    shutil.copytree(with_table, model_only)
-    prediction_table.table_path(model_only).unlink()
-    return with_table.parent, model_only.parent
+    dirs = {}
+    domain = T.Domain.from_features()
+    index = domain.indices(counted)
+    counts = np.bincount(index[index >= 0], minlength=domain.size)
+    for case in CASES:
+        copy = tmp / case / "babyweight" / version.name
+        shutil.copytree(version, copy)
+        T.table_path(copy).unlink(missing_ok=True)
+        if case != "model":
+            batch_table.fill(copy, max_rows=mix_rows if case == "mix" else domain.size,
+                             counts=counts)  # fmt: skip
+        dirs[case] = copy.parent
+    return dirs
 
 
 def start_server(model_dir: Path, log: Path) -> tuple[subprocess.Popen, int, int]:
@@ -84,47 +97,98 @@ def start_server(model_dir: Path, log: Path) -> tuple[subprocess.Popen, int, int
     return proc, port, grpc_port
 
 
-def partial_table(table, rows):
-    """The table with only the combinations seen twice or more in `rows` filled."""
-    counts = collections.Counter(table.domain.indices(rows).tolist())
-    keep = np.array([i for i, n in counts.items() if n >= 2 and i >= 0], dtype=np.int64)
-    values = np.full_like(table.predictions, np.nan)
-    values[keep] = table.predictions[keep]
-    return prediction_table.PredictionTable(table.version, table.digest, table.domain, values)
+class _Context:
+    """What PredictionService.Predict uses of a grpc.ServicerContext, for the handler case."""
+
+    def invocation_metadata(self):
+        return ()
+
+    def send_initial_metadata(self, metadata):
+        pass
+
+    def abort(self, code, message):
+        raise RuntimeError(f"{code}: {message}")
 
 
-def in_process(with_table: Path, rows: list) -> dict:
-    version = model_store.newest_version_dir(with_table)
-    hybrid = loader.load_version(version)
-    half = len(rows) // 2
-    mixed = loader.HybridModel(hybrid.model)
-    mixed.table = partial_table(hybrid.table, rows[:half])
-    mixed.RECHECK_SECONDS = 1e9  # keep the partial table
-    mixed._checked = time.monotonic()
-    hits = sum(s == "table" for s in mixed.predict_sourced(rows[half:])[1]) / (len(rows) - half)
-    cases = {"model": (hybrid.model.predict, rows), "table": (hybrid.predict, rows)}
-    cases["mix"] = (mixed.predict, rows[half:])
-    results = {}
-    for name, (predict, some) in cases.items():
+LOOP = asyncio.new_event_loop()  # one loop for every in-process request, as a server has
+
+
+def asgi_post(app, path: str, body: bytes) -> bytes:
+    """One POST through the ASGI app on LOOP, no socket; the response body (200 only)."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8501),
+        "headers": [(b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    LOOP.run_until_complete(app(scope, receive, send))
+    if sent[0]["status"] != 200:
+        raise RuntimeError(sent[1]["body"][:300])
+    return sent[1]["body"]
+
+
+def requests_of(rows: list, size: int) -> tuple[list, list, list]:
+    """(Instance batches, REST bodies, gRPC requests) of `rows`, `size` rows each."""
+    batches = [rows[i : i + size] for i in range(0, len(rows) - size + 1, size)][: 2000 // size]
+    dicts = [[r.as_dict() for r in b] for b in batches]
+    bodies = [json.dumps({"instances": d}).encode() for d in dicts]
+    return batches, bodies, [predict_request(d) for d in dicts]
+
+
+def in_process(model_dir: Path, rows: list, case: str) -> tuple[dict, float]:
+    """The call and the handlers, in this process; (results, share of rows from the table)."""
+    from babyweight.serving import cli
+    from babyweight.serving.grpc_api import PredictionService
+
+    server = cli.build(cli.parse_args(["--model-dir", str(model_dir), "--serving-log", ""]))
+    try:
+        [model] = server.registry.loaded.values()
+        sources = model.predict_sourced(rows)[1]
+        hits = sources.count("table") / len(sources)
+        service, path = PredictionService(server), "/v1/models/babyweight:predict"
+
+        def call(batch):
+            return server.table_answer(model, batch) or server.predict_sourced(model, batch)
+
+        results = {}
         for size, n in REQUESTS.items():
-            batches = [some[i : i + size] for i in range(0, len(some) - size + 1, size)]
-            results[("in-process", name, size)] = timed(
-                lambda i, p=predict, b=batches: p(b[i % len(b)]), n
-            )
-    return results, hits
+            batches, bodies, grpc_requests = requests_of(rows, size)
+            work = {
+                "call": lambda i, b=batches: call(b[i % len(b)]),
+                "REST handler": lambda i, b=bodies: asgi_post(server.app, path, b[i % len(b)]),
+                "gRPC handler": lambda i, r=grpc_requests: service.Predict(
+                    r[i % len(r)], _Context()
+                ),
+            }
+            for how, one in work.items():
+                results[(how, case, size)] = timed(one, n)
+        return results, hits
+    finally:
+        server.registry.stop()
 
 
-def over_the_wire(port: int, grpc_port: int, rows: list, name: str) -> dict:
-    sys.path.insert(0, str(REPO / "tests" / "serving"))
-    from clients import GrpcClient, predict_request
-
+def over_the_wire(port: int, grpc_port: int, rows: list, case: str) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     client = GrpcClient(f"127.0.0.1:{grpc_port}")
     results = {}
     for size, n in REQUESTS.items():
-        dicts = [[r.as_dict() for r in rows[i : i + size]] for i in range(0, 2000, size)]
-        bodies = [json.dumps({"instances": d}).encode() for d in dicts]
-        requests = [predict_request(d) for d in dicts]
+        _, bodies, grpc_requests = requests_of(rows, size)
+
+        def rest_get(path):
+            conn.request("GET", path)
+            response = conn.getresponse()
+            if response.status != 200:
+                raise RuntimeError(response.read()[:300])
+            response.read()
 
         def rest(i, bodies=bodies):
             conn.request("POST", "/v1/models/babyweight:predict", body=bodies[i % len(bodies)])
@@ -133,9 +197,12 @@ def over_the_wire(port: int, grpc_port: int, rows: list, name: str) -> dict:
                 raise RuntimeError(response.read()[:300])
             response.read()
 
-        results[("REST", name, size)] = timed(rest, n)
-        results[("gRPC", name, size)] = timed(
-            lambda i, r=requests: client.predictions.Predict(r[i % len(r)], timeout=30), n
+        results[("REST", case, size)] = timed(rest, n)
+        if size == 1:  # the floor: a request that does no work (ready status, model status)
+            results[("REST", "floor", 1)] = timed(lambda i: rest_get("/v2/health/live"), n)
+            results[("gRPC", "floor", 1)] = timed(lambda i: client.status(), n)
+        results[("gRPC", case, size)] = timed(
+            lambda i, r=grpc_requests: client.predictions.Predict(r[i % len(r)], timeout=30), n
         )
     client.close()
     conn.close()
@@ -152,7 +219,7 @@ def first_request_ms(model_dir: Path, warmup_file: bool) -> list[float]:
         warmup_requests.warmup_path(version).unlink(missing_ok=True)
         if warmup_file:
             warmup_requests.write(version, "babyweight")
-        prediction_table.table_path(version).unlink(missing_ok=True)  # the model answers
+        T.table_path(version).unlink(missing_ok=True)  # the model answers
         proc, port, _ = start_server(copy, Path(tmp) / "server.log")
         try:
             body = json.dumps({"instances": warmup_requests.ROWS[::-1]}).encode()
@@ -177,24 +244,39 @@ def print_first_requests(model_dir: Path, rounds: int = 2) -> None:
         print(f"fresh server warmed with {how}: 6-row requests 1-3 took {ms} ms")
 
 
-def report(results: dict, hits: float) -> None:
-    print(f"{'how':<11}{'answer':<7}{'rows':>5}{'p50 ms':>9}{'p99 ms':>9}{'rows/s':>10}")
-    for (how, name, size), r in sorted(results.items()):
-        rows_s = r["requests_per_s"] * size
-        print(f"{how:<11}{name:<7}{size:>5}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{rows_s:>10.0f}")
-    print(f"mix: {100 * hits:.1f} % of the rows answered from the (partial) table")
-    speed = {
-        how: results[(how, "table", 1)]["requests_per_s"]
-        / results[(how, "model", 1)]["requests_per_s"]
-        for how in ("in-process", "REST", "gRPC")
-    }
-    rest = results[("REST", "model", 1)]["p50_ms"] - results[("in-process", "model", 1)]["p50_ms"]
-    grpc = results[("gRPC", "model", 1)]["p50_ms"] - results[("in-process", "model", 1)]["p50_ms"]
+HOWS = ("call", "REST handler", "gRPC handler", "REST", "gRPC")
+
+
+def report(results: dict, hits: dict) -> None:
+    print(f"{'how':<13}{'answer':<7}{'rows':>5}{'p50 ms':>9}{'p99 ms':>9}{'rows/s':>10}")
+    for how in HOWS:
+        for case in CASES:
+            for size in REQUESTS:
+                r = results[(how, case, size)]
+                rows_s = r["requests_per_s"] * size
+                print(f"{how:<13}{case:<7}{size:>5}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
+                      f"{rows_s:>10.0f}")  # fmt: skip
+    for how in ("REST", "gRPC"):
+        r = results[(how, "floor", 1)]
+        what = "GET /v2/health/live" if how == "REST" else "ModelService.GetModelStatus"
+        print(f"{how} floor ({what}, last server): p50 {r['p50_ms']:.3f} ms, "
+              f"p99 {r['p99_ms']:.3f} ms")  # fmt: skip
+    for case, share in hits.items():
+        print(f"{case}: {100 * share:.1f} % of the rows answered from the table")
     met = {True: "met", False: "MISSED"}
-    for how, x in speed.items():
+    for how in HOWS:
+        x = (
+            results[(how, "table", 1)]["requests_per_s"]
+            / results[(how, "model", 1)]["requests_per_s"]
+        )
         print(f"table / model rows/s at 1 row, {how}: {x:.1f}x (goal >= 5x: {met[x >= 5]})")
-    print(f"REST p50 overhead, 1 row: {rest:.3f} ms (goal < 1 ms: {met[rest < 1]})")
-    print(f"gRPC p50 overhead, 1 row: {grpc:.3f} ms (goal < REST's: {met[grpc < rest]})")
+    for case in ("model", "table"):
+        base = results[("call", case, 1)]["p50_ms"]
+        rest = results[("REST", case, 1)]["p50_ms"] - base
+        grpc = results[("gRPC", case, 1)]["p50_ms"] - base
+        print(f"{case}: REST p50 overhead over the call, 1 row: {rest:.3f} ms "
+              f"(goal < 1 ms: {met[rest < 1]}); gRPC's: {grpc:.3f} ms "
+              f"(goal < REST's: {met[grpc < rest]})")  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -205,21 +287,28 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--data", type=Path, default=next((p for p in DATA if p.exists()), DATA[-1])
     )
+    parser.add_argument("--mix-rows", type=int, default=MIX_ROWS, help="rows of the mix's table")
+    parser.add_argument("--no-first-requests", action="store_true", help="skip the warm-up part")
     args = parser.parse_args(argv)
-    rows = load_rows(args.data, limit=20000)
+    rows = load_rows(args.data, limit=40000)
+    counted, asked = rows[: len(rows) // 2], rows[len(rows) // 2 :]
+    results, hits = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        with_table, model_only = copies(args.model_dir, Path(tmp))
-        results, hits = in_process(with_table, rows)
-        for name, model_dir in (("table", with_table), ("model", model_only)):
-            proc, port, grpc_port = start_server(model_dir, Path(tmp) / f"{name}.log")
+        dirs = copies(args.model_dir, Path(tmp), counted, args.mix_rows)
+        for case, model_dir in dirs.items():
+            found, hits[case] = in_process(model_dir, asked, case)
+            results.update(found)
+            proc, port, grpc_port = start_server(model_dir, Path(tmp) / f"{case}.log")
             try:
-                results.update(over_the_wire(port, grpc_port, rows, name))
+                results.update(over_the_wire(port, grpc_port, asked, case))
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-        print(f"{len(rows)} rows of {args.data}; one client, sequential requests")
+        print(f"{len(asked)} rows of {args.data} asked (the mix's table counted on {len(counted)} "
+              f"others, {args.mix_rows} rows); one client, sequential requests")  # fmt: skip
         report(results, hits)
-        print_first_requests(model_only)
+        if not args.no_first_requests:
+            print_first_requests(dirs["model"])
     return 0
 
 

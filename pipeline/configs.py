@@ -100,6 +100,10 @@ BASELINE_RMSE_TOLERANCE = 0.05
 # Edge (TFLite) variants are pushed only when their test RMSE is within this many pounds of the
 # SavedModel's: "float" for float32, dynamic_range and float16, "int8" for full-integer.
 EDGE_TOLERANCES = {"float": 0.005, "int8": 0.05}
+# The prediction table the Pusher has the batch job fill beside each pushed version
+# (babyweight/prediction_table.py): the whole input domain (25,110 rows today) when it has at most
+# this many rows, else this many of the combinations most frequent in the training data.
+PREDICTION_TABLE_ROWS = 1_000_000
 
 # Beam, for the heavy steps (statistics, Transform, Evaluator). One in-process worker locally.
 LOCAL_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -259,6 +263,11 @@ SETTINGS = (
             "weights", type=bool, flag="--no-warm-start", runners=(LOCAL,)),
     Setting("poll", WATCH_POLL_SECONDS, "--watch: seconds between looks for a new span",
             type=float, above=0, runners=(LOCAL,)),
+    # Serving.
+    Setting("prediction_table_rows", PREDICTION_TABLE_ROWS, "the most rows of a pushed version's "
+            "prediction table: the whole input domain when it is no larger, else this many of the "
+            "combinations most frequent in the training data", type=int, minimum=1,
+            env="BABYWEIGHT_PREDICTION_TABLE_ROWS"),
     Setting("enable_cache", True, "caching off: every component runs again", type=bool,
             flag="--no-cache"),
     # Set by code only.
@@ -329,6 +338,7 @@ class PipelineSettings:
     beam_pipeline_args: tuple[str, ...] = tuple(LOCAL_BEAM_ARGS)
     enable_cache: bool = True
     edge_tolerances: dict = dataclasses.field(default_factory=lambda: dict(EDGE_TOLERANCES))
+    prediction_table_rows: int = PREDICTION_TABLE_ROWS
 
     def __post_init__(self):
         self.validate()

@@ -302,15 +302,21 @@ def edge_export_of(settings: configs.PipelineSettings, trainer, transform, examp
     ).with_id("EdgeExport")
 
 
-def pusher_of(settings: configs.PipelineSettings, model, blessing, edge_model):
+def pusher_of(settings: configs.PipelineSettings, model, blessing, edge_model, examples):
     """Copy a blessed model (and its passing edge variants) to the serving directory (the stock
     Pusher skips unblessed ones), unless it is already the newest version there (a cached
-    rerun)."""
+    rerun); then the batch job fills its prediction table (from `examples`, the ones the model
+    was trained on, when the table holds the most frequent combinations)."""
     destination = tfx.proto.PushDestination(
         filesystem=tfx.proto.PushDestination.Filesystem(base_directory=settings.serving_model_dir)
     )
     return ServingPusher(
-        model=model, model_blessing=blessing, edge_model=edge_model, push_destination=destination
+        model=model,
+        model_blessing=blessing,
+        edge_model=edge_model,
+        push_destination=destination,
+        examples=examples,
+        prediction_table_rows=settings.prediction_table_rows,
     ).with_id("Pusher")
 
 
@@ -369,7 +375,9 @@ def create_pipeline(
     evaluation, blessing = evaluator.outputs["evaluation"], evaluator.outputs["blessing"]
     # The blessed model as built-in-only TFLite variants for phones, each gated on test accuracy.
     edge = edge_export_of(settings, trainer, transform, example_gen, blessing)
-    pusher = pusher_of(settings, trainer.outputs["model"], blessing, edge.outputs["edge_model"])
+    pusher = pusher_of(
+        settings, trainer.outputs["model"], blessing, edge.outputs["edge_model"], examples
+    )
     # What the KFP UI shows of the run: report, summary and the Overall metrics.
     anomalies = validator.outputs["anomalies"]
     run_report = RunReport(

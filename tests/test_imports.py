@@ -132,15 +132,19 @@ def test_nothing_imports_a_runner_and_pipeline_not_the_local_package(edges):
 
 
 # The EdgeExport component's executor is the edge package's export (one conversion, used by the
-# DAG and by `babyweight edge-predict` alike); the one arrow from the DAG into a tool.
+# DAG and by `babyweight edge-predict` alike); the Pusher fills a pushed version's prediction
+# table with the batch prediction job (one batch prediction, used by the DAG and by
+# `babyweight batch-predict` alike, issue 24). The two arrows from the DAG into a tool.
 PIPELINE_INTO_TOOLS = {
     "pipeline.edge -> babyweight.edge",
     "pipeline.edge -> babyweight.edge.export",
+    "pipeline.pusher -> babyweight.batch",
+    "pipeline.pusher -> babyweight.batch.table",
 }
 
 
 def test_the_dag_and_the_tools_stay_apart(edges):
-    """pipeline/ and models/ import no tool (but the one arrow above); no tool imports them."""
+    """pipeline/ and models/ import no tool (but the arrows above); no tool imports them."""
     arrows = {
         f"{source} -> {target}"
         for source, targets in edges.items()

@@ -377,7 +377,8 @@ def test_bad_cloud_settings_are_named(flags, env, message):
 # The flags of kubeflow_runner.py before the settings were declared once (issue 21).
 FLAGS = [
     "--beam-runner", "--bq-limit", "--bq-table", "--bucket", "--data-root", "--eval-steps",
-    "--help", "--image", "--no-cache", "--output", "--pipeline-root", "--project", "--region",
+    "--help", "--image", "--no-cache", "--output", "--pipeline-root", "--prediction-table-rows",
+    "--project", "--region",
     "--schema-path", "--serving-model-dir", "--source", "--target", "--temp-location",
     "--train-steps", "--tune", "-h",
 ]  # fmt: skip

@@ -14,6 +14,7 @@ canary by the rollout), so it finishes on that version even when the labels chan
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from babyweight import model_store
@@ -41,6 +42,42 @@ def answer_headers(version: str, label: str | None, source: str) -> dict:
     return {MODEL_VERSION_HEADER: version, MODEL_LABEL_HEADER: label or "", SOURCE_HEADER: source}
 
 
+def version_status(registry: ModelRegistry, model_name: str, version: int | None) -> dict:
+    """TF Serving's model status answer: every version's state, or one version's (404 when it
+    is unknown)."""
+    states = {v: ("AVAILABLE", "OK", "") for v in registry.loaded}
+    for v, why in registry.failed.items():
+        states.setdefault(v, ("END", "UNKNOWN", why))
+    if version is not None:
+        if version not in states:
+            raise RequestError(404, f"Could not find version {version} of {model_name}")
+        states = {version: states[version]}
+    if not states:
+        raise RequestError(404, f"Could not find any versions of model {model_name}")
+    return {
+        "model_version_status": [
+            {
+                "version": str(v),
+                "state": state,
+                "status": {"error_code": code, "error_message": message},
+            }
+            for v, (state, code, message) in sorted(states.items(), reverse=True)
+        ]
+    }
+
+
+@contextlib.asynccontextmanager
+async def warm_request_path(app):
+    """Before uvicorn accepts a request: the first use of the worker-thread path that every
+    model call takes (anyio imports its asyncio backend lazily, 80-500 ms on the loaded 2-core
+    machine, and starts a thread). Without it the first request that reaches the model paid
+    for that, however well the version was warmed up (docs/benchmarks.md, first request)."""
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(lambda: None)
+    yield
+
+
 class BabyweightServer:
     """The state behind the ASGI app (models, log, limits); `app` is the Starlette app."""
 
@@ -63,7 +100,7 @@ class BabyweightServer:
         self, model, instances: list[Instance], label: str | None = None
     ) -> tuple[list[float], str]:
         """(predictions, "table" | "model" | "mixed"): a model with a prediction table
-        (serving/prediction_table.py) answers the rows it holds from it; logged either way."""
+        (babyweight/prediction_table.py) answers the rows it holds from it; logged either way."""
         import tensorflow as tf
 
         try:
@@ -73,6 +110,30 @@ class BabyweightServer:
                 predictions, sources = model.predict(instances), ["model"] * len(instances)
         except tf.errors.InvalidArgumentError as e:  # the signature's own checks
             raise RequestError(400, f"the model rejected the input: {e.message[:500]}") from None
+        return self._logged(model, instances, predictions, label, sources)
+
+    def table_answer(
+        self, model, instances: list[Instance], label: str | None = None
+    ) -> tuple[list[float], str] | None:
+        """The fast path: (predictions, "table") when the version's table holds every row (no
+        TensorFlow call, no worker thread), else None (then predict_sourced)."""
+        answers = getattr(model, "table_answers", None)
+        predictions = answers(instances) if answers is not None else None
+        if predictions is None:
+            return None
+        return self._logged(model, instances, predictions, label, ["table"] * len(instances))
+
+    async def answer(self, model, instances: list[Instance], label: str | None = None):
+        """predict_sourced for an async handler: in the event loop when the table answers every
+        row (a lookup of microseconds), in a worker thread when the model runs."""
+        from starlette.concurrency import run_in_threadpool
+
+        answered = self.table_answer(model, instances, label)
+        if answered is None:
+            answered = await run_in_threadpool(self.predict_sourced, model, instances, label)
+        return answered
+
+    def _logged(self, model, instances, predictions, label, sources) -> tuple[list[float], str]:
         self.serving_log.write(model.version, instances, predictions, label, source=sources)
         if self.metrics is not None:
             self.metrics.count_sources(model.version, sources)
@@ -85,25 +146,7 @@ class BabyweightServer:
         return self.predict_sourced(model, instances, label)[0]
 
     def status(self, version: int | None) -> dict:
-        states = {v: ("AVAILABLE", "OK", "") for v in self.registry.loaded}
-        for v, why in self.registry.failed.items():
-            states.setdefault(v, ("END", "UNKNOWN", why))
-        if version is not None:
-            if version not in states:
-                raise RequestError(404, f"Could not find version {version} of {self.model_name}")
-            states = {version: states[version]}
-        if not states:
-            raise RequestError(404, f"Could not find any versions of model {self.model_name}")
-        return {
-            "model_version_status": [
-                {
-                    "version": str(v),
-                    "state": state,
-                    "status": {"error_code": code, "error_message": message},
-                }
-                for v, (state, code, message) in sorted(states.items(), reverse=True)
-            ]
-        }
+        return version_status(self.registry, self.model_name, version)
 
     def metadata(self, model: model_store.LoadedModel) -> dict:
         return {
@@ -112,7 +155,6 @@ class BabyweightServer:
         }
 
     async def models_api(self, request):
-        from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
         # scope["path"] is decoded; request.url would cut it at a "?" inside (%3F)
@@ -142,9 +184,7 @@ class BabyweightServer:
             )
             key = request.headers.get(ROLLOUT_KEY_HEADER)
             model, label = self.router.pick(version, target.label, key)
-            predictions, source = await run_in_threadpool(
-                self.predict_sourced, model, instances, label
-            )
+            predictions, source = await self.answer(model, instances, label)
             return JSONResponse(
                 {"outputs" if columnar else "predictions": predictions},
                 headers=answer_headers(model.version, label, source),
@@ -182,4 +222,5 @@ class BabyweightServer:
                 Route("/v1/models/{rest:path}", self.models_api, methods=["GET", "POST"]),
             ],
             exception_handlers={HTTPException: http_error, Exception: server_error},
+            lifespan=warm_request_path,
         )

@@ -89,7 +89,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             key = dict(context.invocation_metadata()).get(ROLLOUT_KEY_HEADER.lower())
             model, label = self.server.router.pick(wanted, wanted_label, key)
             version = model.version
-            predictions, source = self.server.predict_sourced(model, instances, label)
+            answered = self.server.table_answer(model, instances, label)
+            predictions, source = answered or self.server.predict_sourced(model, instances, label)
             context.send_initial_metadata(
                 (
                     ("x-model-version", model.version),

@@ -20,8 +20,6 @@ from babyweight.instances import example_instance
 from babyweight.serving.grpc_tensors import tensors_to_columns
 from babyweight.serving.requests import parse_predict_request
 
-import numpy as np
-
 log = logging.getLogger("babyweight.serving")
 
 
@@ -83,16 +81,27 @@ class HybridModel:
                 self._lock.release()
         return self.table
 
+    def table_answers(self, instances) -> list[float] | None:
+        """Every instance's prediction from the table, or None when the version has no table or
+        the table does not hold them all: the fast path, no TensorFlow call and no thread."""
+        table = self._current_table()
+        if table is None:
+            return None
+        answers = [table.answer(i) for i in instances]
+        return None if None in answers else answers
+
     def predict_sourced(self, instances) -> tuple[list[float], list[str]]:
         table = self._current_table()
         if table is None:
             return self.model.predict(instances), ["model"] * len(instances)
-        values, found = table.lookup(instances)
-        missing = np.flatnonzero(~found)
-        if len(missing):
-            values[missing] = self.model.predict([instances[i] for i in missing])
-        # float(float32), as the model's own predictions are made into JSON numbers
-        return values.tolist(), ["table" if f else "model" for f in found.tolist()]
+        values = [table.answer(i) for i in instances]
+        sources = ["model" if v is None else "table" for v in values]
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:  # the model's float(float32) values, as the table's
+            predicted = self.model.predict([instances[i] for i in missing])
+            for i, value in zip(missing, predicted, strict=True):
+                values[i] = value
+        return values, sources
 
     def predict(self, instances) -> list[float]:
         return self.predict_sourced(instances)[0]

@@ -102,7 +102,6 @@ class V2Api:
     async def infer(self, request):
         from babyweight.serving.app import answer_headers
 
-        from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse, Response
 
         try:
@@ -110,9 +109,7 @@ class V2Api:
             payload, binary = split_body(body, request.headers.get(BINARY_HEADER))
             instances, _ = parse_predict_request({"inputs": inputs_to_columns(payload, binary)})
             model, label = self._model(request, key=request.headers.get(ROLLOUT_KEY_HEADER))
-            predictions, source = await run_in_threadpool(
-                self.server.predict_sourced, model, instances, label
-            )
+            predictions, source = await self.server.answer(model, instances, label)
         except RequestError as e:
             return JSONResponse(e.body(), status_code=e.status)
         head = {"model_name": self.server.model_name, "model_version": model.version}

@@ -14,11 +14,12 @@ from helpers import REPO
 from pipeline import configs
 
 # The flags of local_runner.py before the settings were declared once (issue 21): all still work;
-# --mapping came with issue 26.
+# --mapping came with issue 26, --prediction-table-rows with issue 24.
 FLAGS = [
     "--bq-limit", "--bq-table", "--data", "--eval-steps", "--every", "--gcp-project", "--help",
     "--mapping", "--metadata",
-    "--no-cache", "--no-warm-start", "--on-drift", "--output", "--poll", "--quiet", "--run-id",
+    "--no-cache", "--no-warm-start", "--on-drift", "--output", "--poll", "--prediction-table-rows",
+    "--quiet", "--run-id",
     "--source", "--span", "--span-window", "--temp-location", "--train-steps", "--tune",
     "--tuner-train-steps", "--tuner-trials", "--verbose", "--watch", "-h",
 ]  # fmt: skip
