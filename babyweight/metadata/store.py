@@ -112,6 +112,12 @@ class _Store(metadata_store.MetadataStore):
                     f"{path}: the MySQL server refused the connection (wrong user or password, "
                     "or the user may not create or use this database)"
                 ) from None
+            denied = re.search(r"Creating database (\S+) in .*?(Access denied for \S+ \S+)", str(e))
+            if denied:  # the database is missing and the user may not create it
+                raise StoreError(
+                    f"{path}: the MySQL server refused to create database {denied[1]!r} "
+                    f"({denied[2]}); ask its admin to create it and grant this user on it"
+                ) from None
             raise StoreError(unreadable_store(path, e)) from None
 
     def _call(self, method_name, request, response, extra_options=None):

@@ -121,9 +121,35 @@ def test_the_runner_refuses_wrong_credentials_in_one_line_before_writing(
     output = tmp_path / "out"
     result = run_runner(tiny_data, output, mariadb_server.url("bw_x", password="nope-pw"))
     assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("local_runner")]
-    assert len(lines) == 1 and "refused" in lines[0] and "nope-pw" not in result.stderr
+    lines = result.stderr.splitlines()  # MLMD's C++ log line too would make it two
+    assert len(lines) == 1 and lines[0].startswith("local_runner: "), lines
+    assert "refused" in lines[0] and "nope-pw" not in result.stderr
     assert not output.exists()
+
+
+@pytest.mark.parametrize("fault", ["wrong password", "a database the user may not create"])
+def test_a_command_refused_by_the_server_says_one_line_on_stderr(mariadb_server, tmp_path, fault):
+    """The real CLI's stderr, whole: MLMD's C++ client logs its own `E... mysql_metadata_source`
+    line unless babyweight quiets glog before MLMD loads (babyweight/__init__.py)."""
+    mariadb_server.sql(
+        "CREATE USER IF NOT EXISTS 'reader'@'127.0.0.1' IDENTIFIED BY 'r';"
+        "DROP DATABASE IF EXISTS bw_forbidden"
+    )
+    if fault == "wrong password":
+        url = mariadb_server.url("bw_creds", password="not-the-password")
+    else:
+        url = f"mysql://reader:r@127.0.0.1:{mariadb_server.port}/bw_forbidden"
+    result = subprocess.run(
+        [sys.executable, "-m", "babyweight", "lineage", "runs", "--output", str(tmp_path),
+         "--metadata", url],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("babyweight lineage: mysql://") and "refused" in result.stderr
+    if fault != "wrong password":
+        assert "refused to create database 'bw_forbidden'" in result.stderr, result.stderr
+    assert f":{mariadb_server.port}/" in result.stderr and "not-the-password" not in result.stderr
 
 
 def test_log_lines_never_show_a_password(caplog):
