@@ -252,7 +252,9 @@ def record_span_run(layout: OutputLayout, source: RunInput | None, result: RunSu
         spans.record_run(layout.span_runs, spans.run_entry(result.to_dict(), source.data))
 
 
-def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput | None) -> int:
+def finish(
+    layout: OutputLayout, result: RunSummary, console, source: RunInput | None, report_too=True
+) -> int:
     result.log_file = str(console.log_path)
     result.metadata_store = mlmd.display_name(layout.store())
     result.write_json(layout.run_summary)
@@ -260,7 +262,7 @@ def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput |
     print(summary.format_text(result), file=console.out)
     print(f"summary written to {layout.run_summary}", file=console.out)
     print(f"full log: {console.log_path}", file=console.out)
-    if result.components:
+    if result.components and report_too:  # the report reads ML Metadata
         try:
             print(f"report written to {report.write_report(layout, result)}", file=console.out)
         except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
@@ -270,6 +272,23 @@ def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput |
     if line:
         print(line, file=console.err)
     return int(result.exit_code)
+
+
+def store_lost(run_id: str, lost: BabyweightError, error, watch) -> RunSummary:
+    """The summary of a run whose ML Metadata store stopped answering (a server gone away):
+    what the progress lines saw, the component that was running FAILED, and the store's one
+    line as the error (TFX's says only "mysql_real_connect failed")."""
+    logging.error("the run's ML Metadata cannot be read: %s (the pipeline: %s)", lost, error)
+    result = RunSummary(
+        run_id=run_id, outcome=summary.OUTCOMES[ExitCode.FAILED], exit_code=int(ExitCode.FAILED)
+    )
+    states = dict(watch.states) if watch else {}
+    finished = mlmd.FINISHED_STATES
+    result.components = {node: s if s in finished else "FAILED" for node, s in states.items()}
+    result.run_state = "FAILED"
+    result.error = f"{lost}; when it answers again, rerun: what finished comes from the cache"
+    result.blessing_reason = "not evaluated: the ML Metadata store stopped answering"
+    return result
 
 
 def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout) -> RunSummary:
@@ -313,7 +332,12 @@ def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | No
             failed = error or RuntimeError("the pipeline recorded nothing")
             result = stopped_early(run_id, ExitCode.FAILED, str(failed), layout)
             return finish(layout, result, console, source)
-        return finish(layout, summary.collect(layout, run_id, error=error), console, source)
+        try:
+            result = summary.collect(layout, run_id, error=error)
+        except BabyweightError as e:  # the store stopped answering during the run
+            lost = store_lost(run_id, e, error, steps.progress)
+            return finish(layout, lost, console, source, report_too=False)
+        return finish(layout, result, console, source)
     except UserError as e:
         print(f"{PROG}: {e}", file=console.err)
         return int(e.code)
