@@ -50,6 +50,7 @@ def test_the_password_comes_from_a_file_or_the_environment(tmp_path, monkeypatch
         ("postgres://u@h:5432/d", "unknown scheme 'postgres'"),
         ("mysql://u@h:99999/d", "the port must be 1-65535"),
         ("mysql://u@h:abc/d", "the port must be 1-65535"),
+        ("mysql://u@h:0/d", "the port must be 1-65535"),
         ("mysql://u@h:3306/", "no database"),
     ],
 )
@@ -57,6 +58,20 @@ def test_a_bad_url_is_one_line(url, words):
     with pytest.raises(UsageError) as e:
         connection.parse(url)
     assert words in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("command", [["lineage", "runs"], ["report"]])
+def test_a_bad_url_is_one_line_on_the_real_cli(command, tmp_path):
+    bad = {"postgres://u@h:5432/d": "unknown scheme", "mysql://u@h:0/d": "port must be 1-65535"}
+    for url, words in bad.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "babyweight", *command, "--output", str(tmp_path / "out"),
+             "--metadata", url],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert words in result.stderr and result.stderr.startswith(f"babyweight {command[0]}: ")
+    assert not (tmp_path / "out").exists()
 
 
 def run_runner(tiny_data, output, url) -> subprocess.CompletedProcess:
