@@ -286,7 +286,7 @@ def store_lost(run_id: str, lost: BabyweightError, error, watch) -> RunSummary:
     finished = mlmd.FINISHED_STATES
     result.components = {node: s if s in finished else "FAILED" for node, s in states.items()}
     result.run_state = "FAILED"
-    result.error = f"{lost}; when it answers again, rerun: what finished comes from the cache"
+    result.error = f"{lost}; rerun once it is back: what finished comes from the cache"
     result.blessing_reason = "not evaluated: the ML Metadata store stopped answering"
     return result
 

@@ -70,6 +70,7 @@ def test_a_server_gone_mid_run_fails_in_one_line_and_a_rerun_resumes_from_the_ca
     assert run.returncode == ExitCode.FAILED, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr  # no traceback, no C++ log line
+    print(lines[0])
     assert f"no MySQL server answers at 127.0.0.1:{server.port}" in lines[0], lines
     assert "the pipeline failed in " in lines[0] and PASSWORD not in stderr
     failed = json.loads((output / "run_summary.json").read_text())
