@@ -51,7 +51,8 @@ def wait_for_complete(url, node: str, run: subprocess.Popen, timeout_s: float = 
         if node in nodes and nodes[node].state == "COMPLETE":
             return {name: n.state for name, n in nodes.items()}
         time.sleep(0.5)
-    raise AssertionError(f"{node} never completed: {run.poll()=}")
+    said = run.communicate()[1] if run.poll() is not None else "still running"
+    raise AssertionError(f"{node} never completed (exit {run.returncode}): {said[-3000:]}")
 
 
 def test_a_server_gone_mid_run_fails_in_one_line_and_a_rerun_resumes_from_the_cache(
