@@ -180,8 +180,10 @@ def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -
     try:
         watch = progress.Progress(layout.store(), stream=out, run_id=run_id, started_at=started_at)
         steps.progress = watch
+        dag = create_pipeline(settings, connection)
+        watch.order = [c.id for c in dag.components]  # topological: the order they run in
         with watch:
-            RunWithId().run(create_pipeline(settings, connection))
+            RunWithId().run(dag)
     except DataAnomaliesError as e:
         return e  # the summary lists the anomalies
     except Exception as e:  # noqa: BLE001  (reported in one line, the traceback in the log)
@@ -282,13 +284,28 @@ def store_lost(run_id: str, lost: BabyweightError, error, watch) -> RunSummary:
     result = RunSummary(
         run_id=run_id, outcome=summary.OUTCOMES[ExitCode.FAILED], exit_code=int(ExitCode.FAILED)
     )
-    states = dict(watch.states) if watch else {}
-    finished = mlmd.FINISHED_STATES
-    result.components = {node: s if s in finished else "FAILED" for node, s in states.items()}
+    states, order = (dict(watch.states), watch.order) if watch else ({}, [])
+    result.components = {n: s for n, s in states.items() if s in mlmd.FINISHED_STATES}
+    # The one running: LocalDagRunner's, else the first not seen finished (one runs at a time).
+    running = [failed_node(error)] + [n for n in [*order, *states] if n not in result.components]
+    running = [n for n in running if n]
+    if running:
+        result.components[running[0]] = "FAILED"
     result.run_state = "FAILED"
     result.error = f"{lost}; rerun once it is back: what finished comes from the cache"
     result.blessing_reason = "not evaluated: the ML Metadata store stopped answering"
     return result
+
+
+def failed_node(error: BaseException | None) -> str | None:
+    """The node LocalDagRunner was running when `error` came out of it: the `node_id` of its
+    loop over the nodes (tfx/orchestration/local/local_dag_runner.py run_with_ir, TFX 1.16)."""
+    found, tb = None, error.__traceback__ if error else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "run_with_ir":
+            found = tb.tb_frame.f_locals.get("node_id", found)
+        tb = tb.tb_next
+    return found
 
 
 def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout) -> RunSummary:

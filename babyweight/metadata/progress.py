@@ -72,6 +72,7 @@ class Progress:
         self.started: set[int] = set()
         self.lines: list[str] = []
         self.states: dict[str, str] = {}  # node -> its state at the last poll that saw it
+        self.order: list[str] = []  # the nodes in the order they run, when the caller knows it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
