@@ -67,6 +67,11 @@ class MariaDB:
             capture_output=True,
             timeout=120,
         )
+        self.serve(init=self.base / "init.sql")
+
+    def serve(self, init: Path | None = None) -> None:
+        """Start the server on the data directory made by start(): again after stop(), on the
+        same port and data (a server that went away and is back)."""
         self.process = subprocess.Popen(
             [
                 server_binary(),
@@ -76,7 +81,7 @@ class MariaDB:
                 f"--port={self.port}",
                 "--bind-address=127.0.0.1",
                 f"--pid-file={self.base / 'mysqld.pid'}",
-                f"--init-file={self.base / 'init.sql'}",
+                *([f"--init-file={init}"] if init else []),
                 "--innodb-buffer-pool-size=64M",
                 "--skip-log-bin",
                 f"--user={_user()}",

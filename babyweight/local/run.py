@@ -180,8 +180,10 @@ def run_pipeline(settings, layout, run_id: str, out, started_at: float, steps) -
     try:
         watch = progress.Progress(layout.store(), stream=out, run_id=run_id, started_at=started_at)
         steps.progress = watch
+        dag = create_pipeline(settings, connection)
+        watch.order = [c.id for c in dag.components]  # topological: the order they run in
         with watch:
-            RunWithId().run(create_pipeline(settings, connection))
+            RunWithId().run(dag)
     except DataAnomaliesError as e:
         return e  # the summary lists the anomalies
     except Exception as e:  # noqa: BLE001  (reported in one line, the traceback in the log)
@@ -252,7 +254,9 @@ def record_span_run(layout: OutputLayout, source: RunInput | None, result: RunSu
         spans.record_run(layout.span_runs, spans.run_entry(result.to_dict(), source.data))
 
 
-def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput | None) -> int:
+def finish(
+    layout: OutputLayout, result: RunSummary, console, source: RunInput | None, report_too=True
+) -> int:
     result.log_file = str(console.log_path)
     result.metadata_store = mlmd.display_name(layout.store())
     result.write_json(layout.run_summary)
@@ -260,7 +264,7 @@ def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput |
     print(summary.format_text(result), file=console.out)
     print(f"summary written to {layout.run_summary}", file=console.out)
     print(f"full log: {console.log_path}", file=console.out)
-    if result.components:
+    if result.components and report_too:  # the report reads ML Metadata
         try:
             print(f"report written to {report.write_report(layout, result)}", file=console.out)
         except Exception:  # noqa: BLE001  (a report that fails must not hide the run's result)
@@ -270,6 +274,38 @@ def finish(layout: OutputLayout, result: RunSummary, console, source: RunInput |
     if line:
         print(line, file=console.err)
     return int(result.exit_code)
+
+
+def store_lost(run_id: str, lost: BabyweightError, error, watch) -> RunSummary:
+    """The summary of a run whose ML Metadata store stopped answering (a server gone away):
+    what the progress lines saw, the component that was running FAILED, and the store's one
+    line as the error (TFX's says only "mysql_real_connect failed")."""
+    logging.error("the run's ML Metadata cannot be read: %s (the pipeline: %s)", lost, error)
+    result = RunSummary(
+        run_id=run_id, outcome=summary.OUTCOMES[ExitCode.FAILED], exit_code=int(ExitCode.FAILED)
+    )
+    states, order = (dict(watch.states), watch.order) if watch else ({}, [])
+    result.components = {n: s for n, s in states.items() if s in mlmd.FINISHED_STATES}
+    # The one running: LocalDagRunner's, else the first not seen finished (one runs at a time).
+    running = [failed_node(error)] + [n for n in [*order, *states] if n not in result.components]
+    running = [n for n in running if n]
+    if running:
+        result.components[running[0]] = "FAILED"
+    result.run_state = "FAILED"
+    result.error = f"{lost}; rerun once it is back: what finished comes from the cache"
+    result.blessing_reason = "not evaluated: the ML Metadata store stopped answering"
+    return result
+
+
+def failed_node(error: BaseException | None) -> str | None:
+    """The node LocalDagRunner was running when `error` came out of it: the `node_id` of its
+    loop over the nodes (tfx/orchestration/local/local_dag_runner.py run_with_ir, TFX 1.16)."""
+    found, tb = None, error.__traceback__ if error else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "run_with_ir":
+            found = tb.tb_frame.f_locals.get("node_id", found)
+        tb = tb.tb_next
+    return found
 
 
 def stopped_early(run_id: str, code: ExitCode, error: str, layout: OutputLayout) -> RunSummary:
@@ -313,7 +349,12 @@ def run(args, settings, layout: OutputLayout, run_id: str, source: RunInput | No
             failed = error or RuntimeError("the pipeline recorded nothing")
             result = stopped_early(run_id, ExitCode.FAILED, str(failed), layout)
             return finish(layout, result, console, source)
-        return finish(layout, summary.collect(layout, run_id, error=error), console, source)
+        try:
+            result = summary.collect(layout, run_id, error=error)
+        except BabyweightError as e:  # the store stopped answering during the run
+            lost = store_lost(run_id, e, error, steps.progress)
+            return finish(layout, lost, console, source, report_too=False)
+        return finish(layout, result, console, source)
     except UserError as e:
         print(f"{PROG}: {e}", file=console.err)
         return int(e.code)

@@ -79,10 +79,12 @@ def parse(name) -> StoreName:
         )
     shown = f"mysql://{url.username or ''}@{url.hostname or ''}"
     try:
-        port = url.port or MYSQL_PORT
+        port = MYSQL_PORT if url.port is None else url.port
     except ValueError:
+        port = -1
+    if not 0 < port < 65536:  # urllib takes :0 (and 3306 is no default for it)
         port_text = url.netloc.rsplit(":", 1)[-1]
-        raise UsageError(f"--metadata {shown}:{port_text}: the port must be 1-65535") from None
+        raise UsageError(f"--metadata {shown}:{port_text}: the port must be 1-65535")
     database = url.path.lstrip("/")
     missing = [
         n

@@ -71,6 +71,8 @@ class Progress:
         self.reported: set[int] = set()
         self.started: set[int] = set()
         self.lines: list[str] = []
+        self.states: dict[str, str] = {}  # node -> its state at the last poll that saw it
+        self.order: list[str] = []  # the nodes in the order they run, when the caller knows it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
@@ -135,6 +137,7 @@ class Progress:
         if e.id in self.reported or (e.id in self.started and state not in mlmd.FINISHED_STATES):
             return []
         node = mlmd.node_id_of(store, e.id, default=e.type.rsplit(".", 1)[-1])
+        self.states[node] = state
         begin, end = e.create_time_since_epoch / 1000, e.last_update_time_since_epoch / 1000
         found = []
         if e.id not in self.started and state != "CACHED":  # a cache hit does not run

@@ -9,8 +9,10 @@ import contextlib
 import dataclasses
 import json
 import os
+import random
 import re
 import sqlite3
+import time
 
 from babyweight.errors import UsageError
 from babyweight.metadata import connection
@@ -95,6 +97,11 @@ def foreign_sqlite(path) -> str | None:
     return f"{path}: not an ML Metadata store (no MLMD tables)"
 
 
+# What MLMD says on MySQL while another connection is creating a new database's tables.
+_INIT_RACE = ("subset of tables", "Please retry connection", "Deadlock found")
+_INIT_TRIES = 20
+
+
 class _Store(metadata_store.MetadataStore):
     """MetadataStore whose failures to read the file are a StoreError naming it.
 
@@ -105,14 +112,33 @@ class _Store(metadata_store.MetadataStore):
     def __init__(self, config, path: str):
         self.sqlite_path = path
         try:
-            super().__init__(config)
+            self._connect(config)
         except RuntimeError as e:
             if "mysql_real_connect failed" in str(e):  # reachable (checked), so it said no
                 raise StoreError(
                     f"{path}: the MySQL server refused the connection (wrong user or password, "
                     "or the user may not create or use this database)"
                 ) from None
+            denied = re.search(r"Creating database (\S+) in .*?(Access denied for \S+ \S+)", str(e))
+            if denied:  # the database is missing and the user may not create it
+                raise StoreError(
+                    f"{path}: the MySQL server refused to create database {denied[1]!r} "
+                    f"({denied[2]}); ask its admin to create it and grant this user on it"
+                ) from None
             raise StoreError(unreadable_store(path, e)) from None
+
+    def _connect(self, config) -> None:
+        """MetadataStore.__init__; on MySQL, again while another command is creating the tables
+        of the same new database (MLMD sees some of them, or no schema version yet, and says
+        "retry"): two commands started at once on a new database both work."""
+        for attempt in range(1, _INIT_TRIES + 1):
+            try:
+                return super().__init__(config)
+            except RuntimeError as e:
+                racing = any(sign in str(e) for sign in _INIT_RACE)
+                if not (config.HasField("mysql") and racing) or attempt == _INIT_TRIES:
+                    raise
+                time.sleep(random.uniform(0.2, 0.6))
 
     def _call(self, method_name, request, response, extra_options=None):
         try:
