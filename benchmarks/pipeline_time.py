@@ -99,7 +99,6 @@ class Run:
 WITH_BEAM_ARGS = """
 import json, runpy, sys
 from pipeline import configs
-from staging_scale import SOURCE, repeated
 configs.LOCAL_BEAM_ARGS[:] = json.loads(sys.argv[1])
 sys.argv = sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")
