@@ -80,3 +80,49 @@ def test_a_truncated_csv_gz_is_one_line(tmp_path):
     body = gzip.compress(write_rows(tmp_path / "t.csv", COLUMNS, real_rows(800)).read_bytes())
     path.write_bytes(body[: len(body) // 2])
     assert "a truncated or corrupt gzip file" in refused(tmp_path, path)
+
+
+def bad_inputs(tmp_path) -> dict[str, tuple]:
+    """Each bad input of issue 26: (--data, --mapping or None, what its one line says)."""
+    wrong = tmp_path / "s.parquet"
+    records = typed(real_rows(50))
+    columns = {"weight_pounds": pa.array([str(r["weight_pounds"]) for r in records])}
+    typed_columns = zip(COLUMNS[1:], TYPES[1:], strict=True)
+    columns |= {c: pa.array([r[c] for r in records], t) for c, t in typed_columns}
+    pq.write_table(pa.table({c: columns[c] for c in COLUMNS}), wrong)
+    corrupt = write_parquet(tmp_path / "c.parquet", real_rows(50))
+    corrupt.write_bytes(corrupt.read_bytes()[:-12] + b"\0" * 8 + b"PAR1")
+    avro = write_avro(tmp_path / "a.avro", real_rows(50), [c for c in COLUMNS if c != "plurality"])
+    gz = tmp_path / "t.csv.gz"
+    body = gzip.compress(write_rows(tmp_path / "t.csv", COLUMNS, real_rows(800)).read_bytes())
+    gz.write_bytes(body[: len(body) // 2])
+    two = tmp_path / "two.toml"
+    text = M.BUILTIN_DIR.joinpath("bigquery.toml").read_text()
+    two.write_text(text.replace('column = "mother_age"', 'column = "gestation_weeks"'))
+    return {
+        "wrong type": (wrong, None, "is of type string; it must be a number"),
+        "corrupt footer": (corrupt, None, "not a readable Parquet file"),
+        "avro without a column": (avro, None, "missing column(s) ['plurality']"),
+        "truncated gzip": (gz, None, "a truncated or corrupt gzip file"),
+        "two features on one column": (gz, two, "is mapped to mother_age and gestation_weeks"),
+    }
+
+
+def test_the_runner_stops_on_each_bad_input_in_one_line_before_anything_runs(tmp_path, capfd):
+    from babyweight.errors import ExitCode
+    from babyweight.local import cli
+
+    for name, (data, mapping, says) in bad_inputs(tmp_path).items():
+        output = tmp_path / f"out-{name.replace(' ', '-')}"
+        argv = ["--data", str(data), "--output", str(output)]
+        argv += ["--mapping", str(mapping)] if mapping else []
+        assert cli.main(argv) == ExitCode.USAGE, name
+        err = capfd.readouterr().err
+        assert len(err.splitlines()) == 1 and says in err, (name, err)
+        written = (
+            {p.relative_to(output).parts[0] for p in output.rglob("*")}
+            if output.exists()
+            else set()
+        )
+        assert written <= {".run.lock", "logs", "staged"}, (name, written)  # no MLMD, no pipeline
+        assert not list(output.glob("staged/examples/*/*")), name  # nothing staged
