@@ -35,7 +35,7 @@ def test_a_state_extract_runs_blesses_and_pushes_with_its_mapping(tmp_path):
     output = tmp_path / "out"
     result = run_local_pipeline(data, output, "--mapping", str(mapping))
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
-    assert f"as mapping {mapping}: weight_pounds <- BWT_G (grams" in result.stdout
+    assert f"as mapping {mapping}: weight_pounds <- bwt_g (grams" in result.stdout
     summary = json.loads((output / "run_summary.json").read_text())
     assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
     assert summary["mapping"]["file"] == str(mapping)
