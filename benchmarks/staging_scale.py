@@ -38,12 +38,12 @@ print(json.dumps({"seconds": seconds, "rss_after_imports_kb": before,
 """
 
 
-def repeated(work: Path, rows: int) -> Path:
-    """The 100k file repeated (header once) to `rows` data rows."""
-    path = work / f"natality_{rows}.csv"
+def repeated(work: Path, rows: int, source: Path = SOURCE) -> Path:
+    """`source` (the 100k CDC file) repeated, header once, to `rows` data rows."""
+    path = work / f"{source.stem}_{rows}.csv"
     if path.exists():
         return path
-    lines = SOURCE.read_bytes().splitlines(keepends=True)
+    lines = source.read_bytes().splitlines(keepends=True)
     header, body = lines[0], lines[1:]
     with open(path, "wb") as out:
         out.write(header)

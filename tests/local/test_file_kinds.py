@@ -2,7 +2,8 @@
 and splits; a corrupt, truncated or wrong-typed file is one line and nothing is staged.
 
 The rows are real: ../shared/data/natality/babyweight_2014_100k.csv (BigQuery's names), written
-as BigQuery exports them (BOOL, INT64, FLOAT64, NULL) with pyarrow and fastavro."""
+as BigQuery exports them (BOOL, INT64, FLOAT64, NULL) with pyarrow and fastavro
+(tests/bigquery_exports.py)."""
 
 import gzip
 
@@ -10,50 +11,11 @@ from babyweight import mapping as M
 from babyweight.layout import OutputLayout
 from babyweight.local import staging
 
-import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import natality_rows, write_rows
-
-COLUMNS = ["weight_pounds", "is_male", "mother_age", "plurality", "gestation_weeks", "year"]
-TYPES = [pa.float64(), pa.bool_(), pa.int64(), pa.int64(), pa.int64(), pa.int64()]
-AVRO_TYPES = ["double", "boolean", "long", "long", "long", "long"]
-
-
-def real_rows(limit=1500) -> list[list[str]]:
-    header, rows = natality_rows("babyweight_2014_100k.csv", every=3, limit=limit)
-    at = [header.index(c) for c in COLUMNS]
-    return [[row[i] for i in at] for row in rows]
-
-
-def typed(rows) -> list[dict]:
-    """The rows as BigQuery's types: empty cells are NULL."""
-    casts = [float, lambda v: v == "True", int, int, int, int]
-    return [
-        {c: (cast(v) if v != "" else None) for c, cast, v in zip(COLUMNS, casts, row, strict=True)}
-        for row in rows
-    ]
-
-
-def write_parquet(path, rows, types=TYPES):
-    records = typed(rows)
-    arrays = [pa.array([r[c] for r in records], t) for c, t in zip(COLUMNS, types, strict=True)]
-    pq.write_table(pa.table(dict(zip(COLUMNS, arrays, strict=True))), path)
-    return path
-
-
-def write_avro(path, rows, columns=COLUMNS):
-    fields = [
-        {"name": c, "type": ["null", t]}
-        for c, t in zip(COLUMNS, AVRO_TYPES, strict=True)
-        if c in columns
-    ]
-    schema = {"type": "record", "name": "natality", "fields": fields}
-    records = [{c: r[c] for c in columns} for r in typed(rows)]
-    with open(path, "wb") as f:
-        fastavro.writer(f, schema, records)
-    return path
+from bigquery_exports import COLUMNS, TYPES, real_rows, typed, write_avro, write_parquet
+from helpers import write_rows
 
 
 def staged(tmp_path, path, mapping=None):
@@ -118,3 +80,49 @@ def test_a_truncated_csv_gz_is_one_line(tmp_path):
     body = gzip.compress(write_rows(tmp_path / "t.csv", COLUMNS, real_rows(800)).read_bytes())
     path.write_bytes(body[: len(body) // 2])
     assert "a truncated or corrupt gzip file" in refused(tmp_path, path)
+
+
+def bad_inputs(tmp_path) -> dict[str, tuple]:
+    """Each bad input of issue 26: (--data, --mapping or None, what its one line says)."""
+    wrong = tmp_path / "s.parquet"
+    records = typed(real_rows(50))
+    columns = {"weight_pounds": pa.array([str(r["weight_pounds"]) for r in records])}
+    typed_columns = zip(COLUMNS[1:], TYPES[1:], strict=True)
+    columns |= {c: pa.array([r[c] for r in records], t) for c, t in typed_columns}
+    pq.write_table(pa.table({c: columns[c] for c in COLUMNS}), wrong)
+    corrupt = write_parquet(tmp_path / "c.parquet", real_rows(50))
+    corrupt.write_bytes(corrupt.read_bytes()[:-12] + b"\0" * 8 + b"PAR1")
+    avro = write_avro(tmp_path / "a.avro", real_rows(50), [c for c in COLUMNS if c != "plurality"])
+    gz = tmp_path / "t.csv.gz"
+    body = gzip.compress(write_rows(tmp_path / "t.csv", COLUMNS, real_rows(800)).read_bytes())
+    gz.write_bytes(body[: len(body) // 2])
+    two = tmp_path / "two.toml"
+    text = M.BUILTIN_DIR.joinpath("bigquery.toml").read_text()
+    two.write_text(text.replace('column = "mother_age"', 'column = "gestation_weeks"'))
+    return {
+        "wrong type": (wrong, None, "is of type string; it must be a number"),
+        "corrupt footer": (corrupt, None, "not a readable Parquet file"),
+        "avro without a column": (avro, None, "missing column(s) ['plurality']"),
+        "truncated gzip": (gz, None, "a truncated or corrupt gzip file"),
+        "two features on one column": (gz, two, "is mapped to mother_age and gestation_weeks"),
+    }
+
+
+def test_the_runner_stops_on_each_bad_input_in_one_line_before_anything_runs(tmp_path, capfd):
+    from babyweight.errors import ExitCode
+    from babyweight.local import cli
+
+    for name, (data, mapping, says) in bad_inputs(tmp_path).items():
+        output = tmp_path / f"out-{name.replace(' ', '-')}"
+        argv = ["--data", str(data), "--output", str(output)]
+        argv += ["--mapping", str(mapping)] if mapping else []
+        assert cli.main(argv) == ExitCode.USAGE, name
+        err = capfd.readouterr().err
+        assert len(err.splitlines()) == 1 and says in err, (name, err)
+        written = (
+            {p.relative_to(output).parts[0] for p in output.rglob("*")}
+            if output.exists()
+            else set()
+        )
+        assert written <= {".run.lock", "logs", "staged"}, (name, written)  # no MLMD, no pipeline
+        assert not list(output.glob("staged/examples/*/*")), name  # nothing staged
