@@ -12,34 +12,33 @@ from helpers import read_rows, run_local_pipeline, tiny_slice, write_rows
 from renamed_layouts import MAPPINGS, cdc, r_style_from_bigquery, write_layout
 
 
+def run_mapped(tmp_path: Path, data: Path, layout: str, weight_column: str) -> dict:
+    """Run the real pipeline on DATA with the shipped test mapping of LAYOUT; the summary of a
+    run that printed its mapping, blessed, pushed and recorded the layout."""
+    mapping = MAPPINGS / f"{layout}.toml"
+    output = tmp_path / "out"
+    result = run_local_pipeline(data, output, "--mapping", str(mapping))
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
+    assert f"as mapping {mapping}: weight_pounds <- {weight_column} (grams" in result.stdout
+    summary = json.loads((output / "run_summary.json").read_text())
+    assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
+    assert summary["mapping"]["file"] == str(mapping)
+    assert summary["input_formats"] == {str(data): layout}
+    return summary
+
+
 @pytest.mark.e2e
 def test_an_r_style_file_runs_blesses_and_pushes_with_its_mapping(tmp_path):
     header, rows = read_rows(tiny_slice(tmp_path / "tiny.csv"))
     data = write_rows(tmp_path / "ncbirths.csv", *r_style_from_bigquery(header, rows))
-    mapping = MAPPINGS / "r_style.toml"
-    output = tmp_path / "out"
-    result = run_local_pipeline(data, output, "--mapping", str(mapping))
-    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
-    assert f"as mapping {mapping}: weight_pounds <- weight (grams" in result.stdout
-    summary = json.loads((output / "run_summary.json").read_text())
-    assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
-    assert summary["mapping"]["file"] == str(mapping)
-    assert summary["input_formats"] == {str(data): "r_style"}
+    run_mapped(tmp_path, data, "r_style", "weight")
 
 
 @pytest.mark.e2e
 def test_a_state_extract_runs_blesses_and_pushes_with_its_mapping(tmp_path):
     header, rows = cdc(every=10)
     data = write_layout(tmp_path / "extract.csv", "state_extract", rows)
-    mapping = MAPPINGS / "state_extract.toml"
-    output = tmp_path / "out"
-    result = run_local_pipeline(data, output, "--mapping", str(mapping))
-    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
-    assert f"as mapping {mapping}: weight_pounds <- bwt_g (grams" in result.stdout
-    summary = json.loads((output / "run_summary.json").read_text())
-    assert summary["blessed"] is True and Path(summary["pushed_model"]).is_dir()
-    assert summary["mapping"]["file"] == str(mapping)
-    assert summary["input_formats"] == {str(data): "state_extract"}
+    summary = run_mapped(tmp_path, data, "state_extract", "bwt_g")
     assert sum(summary["splits"].values()) + summary["dropped"]["total"] == len(rows) == 10_000
 
 
