@@ -10,9 +10,10 @@ babyweight_TARGET.yaml, the bare pipeline spec (KFP IR YAML) that a KFP server u
             resolver, whose latest blessed model is also the Trainer's warm start; Vertex runs
             no other resolver strategy, so the drift gate between spans is left out
     kfp     an OSS KFP v2 endpoint (AI Platform Pipelines / Kubeflow): KFP cannot run TFX's
-            Resolver nodes; with --source csv the never-cached ResolveSpan task finds the
-            baseline, the warm start and the previous span's statistics in the push destination
-            and its state record (pipeline/baseline.py); with BigQuery there are none yet
+            Resolver nodes; the never-cached ResolveSpan task finds the baseline, the warm start
+            and the previous span's statistics in the push destination and its state record
+            (pipeline/baseline.py); with BigQuery, which has no spans, each read of the table is
+            numbered as the run's span
 
 With --source csv, CsvExampleGen reads one span of the data root (span-N/ directories) per run,
 chosen by the `range_config` pipeline parameter: the latest by default, so a recurring run
@@ -137,18 +138,18 @@ def finish_spec(path: Path, parameters: dict, target: str = "vertex") -> None:
 def left_out(cloud: configs.CloudSettings, settings: configs.PipelineSettings) -> list[str]:
     """What the target cannot run of the local DAG, in words (pipeline/resolvers.py)."""
     lines = []
-    if cloud.target == "kfp" and settings.data_source == "csv":
+    if cloud.target == "kfp":
         lines.append(
             "no Resolver nodes (OSS KFP refuses them): ResolveSpan reads the baseline, the warm "
             f"start and the previous span's statistics from {settings.serving_model_dir} and its "
             "state record (pipeline/baseline.py)"
         )
-    elif cloud.target == "kfp":
-        lines.append(
-            "no Resolver nodes (OSS KFP refuses them) and, with BigQuery, no ResolveSpan task to "
-            "read the push destination's state record: no baseline, warm start or drift gate; "
-            f"blessing needs only RMSE < {settings.rmse_upper_bound} on the Overall slice"
-        )
+        if settings.data_source == "bigquery":
+            lines.append(
+                "BigQuery has no spans: ResolveSpan numbers each read of the table as the run's "
+                "span, so the warm start is the newest pushed model and the drift gate compares "
+                "with the previous read's statistics"
+            )
     else:
         lines.append("warm start from the latest blessed model (latest_blessed_model_resolver)")
         lines.append(

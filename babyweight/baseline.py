@@ -18,6 +18,8 @@ with the same rules:
 - previous_statistics: the statistics of the highest span below this run's
   (PreviousSpanStatistics), for the drift gate.
 
+A table without spans (BigQuery) gets one per read: `next_read` numbers each run's read of it.
+
 Each answer is a directory or None, with the sentence the run shows; the first run, with nothing
 pushed, goes through the same path and says so. Over TFX's fileio, so gs:// works too. A version
 directory the record does not know (pushed by hand, or by a run before the record existed) is a
@@ -95,6 +97,17 @@ def record_statistics(serving_dir: str, span: int, uri: str) -> None:
     state = read_state(serving_dir)
     state["statistics"][str(int(span))] = uri
     _write_state(serving_dir, state)
+
+
+def next_read(serving_dir: str) -> int:
+    """The span of a run over a table that has none (BigQuery, read anew each run): one more than
+    any span the state record knows, 0 for the first. Each read is then a span of its own, so
+    `choose` answers with the same rules: every pushed model was trained on an earlier read
+    (other data), and the previous statistics are those of the latest read that recorded them."""
+    state = read_state(serving_dir)
+    spans = [int(s) for s in state["statistics"]]
+    spans += [int(v["span"]) for v in state["versions"].values() if "span" in v]
+    return max(spans, default=-1) + 1
 
 
 def pushed_versions(serving_dir: str) -> list[str]:

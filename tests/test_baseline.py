@@ -109,3 +109,26 @@ def test_another_span_is_other_data_even_with_the_same_fingerprint(tmp_path):
     push(serving, 1, span=0, fingerprint="same")
     assert baseline.choose(str(serving), 1, "same").base_model == str(serving / "1")
     assert baseline.choose(str(serving), 0, "same").base_model is None
+
+
+def test_a_table_without_spans_numbers_each_read_and_builds_on_the_earlier_reads(tmp_path):
+    """BigQuery: read 0 pushed version 1; read 1 recorded its statistics, its model was not
+    blessed; read 2 (next_read) warm-starts from version 1 and compares with read 1."""
+    serving = tmp_path / "serving"
+    assert baseline.next_read(str(serving)) == 0  # nothing recorded: the first read
+    push(serving, 1, span=0, fingerprint="read 0 of query q")
+    statistics(tmp_path, serving, 0)
+    assert baseline.next_read(str(serving)) == 1
+    stats1 = statistics(tmp_path, serving, 1)
+    read = baseline.next_read(str(serving))
+    assert read == 2
+    choice = baseline.choose(str(serving), span=read, fingerprint=f"read {read} of query q")
+    assert choice.baseline == choice.base_model == str(serving / "1")
+    assert choice.previous_statistics == stats1
+    assert choice.notes[2] == "drift compared with span 1"
+
+
+def test_a_pushed_read_without_recorded_statistics_still_counts(tmp_path):
+    serving = tmp_path / "serving"
+    push(serving, 3, span=5, fingerprint="read 5 of query q")
+    assert baseline.next_read(str(serving)) == 6

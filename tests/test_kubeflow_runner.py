@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 
-from babyweight.kfp import spec_runner
+from babyweight.kfp import spec_patch, spec_runner
 from babyweight.kfp.spec import ir_path
 
 import pytest
@@ -92,12 +92,14 @@ def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target)
         expected = [c for c in PIPELINE_COMPONENTS if c not in LOCAL_ONLY]
     else:  # pipeline/baseline.py's tasks in place of the resolvers
         expected = [c for c in PIPELINE_COMPONENTS if "resolver" not in c] + KFP_BASELINE_TASKS
+        expected.append(spec_patch.RESOLVE_TASK)  # not a component: the spec's own (spec_patch)
     expected[expected.index("CsvExampleGen")] = "BigQueryExampleGen"  # the cloud default source
     assert sorted({node_of(t) for t in tasks(job)}) == sorted(expected)
     pipeline = create_pipeline(settings)
     by_node: dict[str, set[str]] = {}
     for name, task in tasks(job).items():
         ups = {node_of(u) for u in spec_runner.upstream_tasks(task)} - {node_of(name)}
+        ups -= {spec_patch.RESOLVE_TASK}  # checked in test_oss_kfp_with_bigquery_...
         by_node.setdefault(node_of(name), set()).update(ups)
     for component in pipeline.components:  # the same edges, the gate before Transform included
         assert by_node[component.id] == {u.id for u in component.upstream_nodes}, component.id
@@ -105,7 +107,7 @@ def test_every_component_is_a_task_wired_as_in_create_pipeline(compiled, target)
     for name in order:  # dependency order: every task after its upstream tasks
         upstream = spec_runner.upstream_tasks(tasks(job)[name])
         assert all(order.index(u) < order.index(name) for u in upstream)
-    assert node_of(order[0]) in ("BigQueryExampleGen", "ImportSchemaGen")
+    assert node_of(order[0]) in ("BigQueryExampleGen", "ImportSchemaGen", spec_patch.RESOLVE_TASK)
     assert set(order[-2:]) <= {"Pusher", "RunReport", "RecordPush"}  # after the Evaluator
 
 
@@ -133,6 +135,31 @@ def test_oss_kfp_has_no_resolver_but_a_baseline_warm_start_and_drift_gate(tmp_pa
     threshold = rmse["per_slice_thresholds"][0]["threshold"]
     assert threshold["value_threshold"] == {"upper_bound": configs.RMSE_UPPER_BOUND}
     assert threshold["change_threshold"]["direction"] == "LOWER_IS_BETTER"
+
+
+def test_oss_kfp_with_bigquery_numbers_each_read_for_the_baseline_warm_start_and_drift(compiled):
+    """BigQuery has no spans: the never-cached ResolveSpan gets the query and the push
+    destination, numbers the read (resolve_span.py) and feeds BigQueryExampleGen and the
+    choice tasks, as it does with --source csv."""
+    job, settings = compiled["kfp"]
+    assert settings.data_source == "bigquery"
+    resolve = tasks(job)[spec_patch.RESOLVE_TASK]
+    assert resolve["cachingOptions"] == {"enableCache": False}
+    given = resolve["inputs"]["parameters"]
+    assert given["input_config"] == {"componentInputParameter": "bigquery_input_config"}
+    assert given["serving_model_dir"]["runtimeValue"]["constant"] == settings.serving_model_dir
+    assert "input_base" not in given
+    command = executors(job)[f"{spec_patch.RESOLVE_TASK}_executor"]["container"]["command"]
+    assert command == spec_patch.RESOLVE_COMMAND
+    wired = tasks(job)["BigQueryExampleGen"]["inputs"]["parameters"]
+    for key in ("input_config", "span", "input_fingerprint"):
+        assert wired[key]["taskOutputParameter"]["producerTask"] == spec_patch.RESOLVE_TASK
+    for name in spec_patch.CHOICE_TASKS:
+        source = tasks(job)[name]["inputs"]["parameters"]["source"]["taskOutputParameter"]
+        assert source["producerTask"] == spec_patch.RESOLVE_TASK
+    args = executors(job)["BigQueryExampleGen_executor"]["container"]["args"]
+    declared = json.loads(args[args.index("--json_serialized_inputs_spec_args") + 1])
+    assert declared["parameters"]["span"] == {"parameterType": "NUMBER_INTEGER"}
 
 
 def test_vertex_has_the_resolver_and_the_baseline(compiled):
@@ -165,7 +192,8 @@ def test_every_task_runs_the_image_with_dataflow_beam_args(compiled, target):
     for container in containers:
         assert container["image"] == IMAGE
         assert container["command"][:2] == ["python", "-m"]
-        assert set(dataflow) <= set(container["args"])
+        no_beam = container["command"] == spec_patch.RESOLVE_COMMAND  # ResolveSpan runs no Beam
+        assert no_beam or set(dataflow) <= set(container["args"])
         # The recorded entrypoint and executor classes exist in this TFX (the image's version).
         import_utils.import_func_from_module(container["command"][2], "main")
         args = container["args"]
@@ -251,6 +279,7 @@ def test_bigquery_examples_are_never_taken_from_the_cache(compiled, tmp_path):
     job, _ = compiled["kfp"]
     caching = {name: task.get("cachingOptions") for name, task in tasks(job).items()}
     assert caching.pop("BigQueryExampleGen") == {"enableCache": False}
+    assert caching.pop("ResolveSpan") == {"enableCache": False}
     assert set(map(str, caching.values())) == {str({"enableCache": True})}
     job, _ = compile_target(tmp_path, target="kfp", data_source="csv")
     assert tasks(job)["CsvExampleGen"]["cachingOptions"] == {"enableCache": True}  # fingerprinted
@@ -344,7 +373,7 @@ def test_main_reads_the_environment_flags_win_and_says_what_the_target_drops(
     assert kubeflow_runner.main(["--target", "kfp", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "target kfp" in printed and "no Resolver nodes (OSS KFP refuses them)" in printed
-    assert "with BigQuery, no ResolveSpan task" in printed  # the cloud default source
+    assert "BigQuery has no spans: ResolveSpan numbers each read" in printed  # the default
     job = json.loads(out.read_text())
     assert json.loads(pipeline_parameter(job, "Trainer", "train_args")) == {"num_steps": 77}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://envbkt/babyweight/pipeline_root"

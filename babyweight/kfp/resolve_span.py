@@ -1,4 +1,4 @@
-"""The `ResolveSpan` task of the compiled `kfp` spec: which span a file-based ExampleGen reads.
+"""The `ResolveSpan` task of the compiled `kfp` spec: which span an ExampleGen reads.
 
 On OSS KFP no TFX driver runs, and the cache key of a task holds only its parameters
 (kubeflow/pipelines@7b70c7b9 backend/src/v2/driver/cache.go): ExampleGen's `input_base` and
@@ -6,6 +6,12 @@ On OSS KFP no TFX driver runs, and the cache key of a task holds only its parame
 This task, never cached, resolves the span, the span's own pattern and the files' fingerprint
 (TFX's FileBasedInputProcessor, as TFX's driver does) and hands them to ExampleGen as
 parameters, so ExampleGen's cache key changes exactly when its input does.
+
+A query-based ExampleGen (BigQuery) has no spans and no files to fingerprint: it reads the table
+anew on every run (never cached). Given no `input_base`, the task numbers this read of the table
+instead (one more than any span the state record knows, babyweight/baseline.py `next_read`), so
+the read is the run's span: its statistics are recorded under it, the previous read's are the
+previous statistics, and every pushed model was trained on other data (an earlier read).
 
 Given `serving_model_dir` (the Pusher's destination), it also answers what the run builds on,
 as babyweight/baseline.py decides from that directory and its state record (the OSS backend
@@ -22,6 +28,7 @@ getExecutorOutputFile).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -29,21 +36,40 @@ import sys
 OUTPUTS = {"input_config": "STRING", "input_fingerprint": "STRING", "span": "NUMBER_INTEGER"}
 CHOICES = {"baseline": "STRING", "base_model": "STRING", "previous_statistics": "STRING"}
 SERVING_MODEL_DIR = "serving_model_dir"
+INPUT_BASE = "input_base"  # a file-based ExampleGen's; a query-based one (BigQuery) has none
 
 
 def outputs_of(executor_input: dict) -> dict:
-    from babyweight.kfp.task_entry import resolve_span
-
     params = executor_input["inputs"]["parameterValues"]
-    resolved = resolve_span(
-        params["input_base"], params["input_config"], params.get("range_config")
-    )
-    if "version" in resolved:
-        raise ValueError("a {VERSION} pattern is not supported on KFP (no version parameter)")
+    resolved = files_of(params) if INPUT_BASE in params else read_of(params)
     values = {key: resolved[key] for key in OUTPUTS}
     if SERVING_MODEL_DIR in params:
         values.update(choices_of(params[SERVING_MODEL_DIR], values))
     return values
+
+
+def files_of(params: dict) -> dict:
+    """A file-based ExampleGen's span, fingerprint and span pattern (task_entry.resolve_span)."""
+    from babyweight.kfp.task_entry import resolve_span
+
+    resolved = resolve_span(params[INPUT_BASE], params["input_config"], params.get("range_config"))
+    if "version" in resolved:
+        raise ValueError("a {VERSION} pattern is not supported on KFP (no version parameter)")
+    return resolved
+
+
+def read_of(params: dict) -> dict:
+    """A query-based ExampleGen (BigQuery), which has no spans: this read of the table gets the
+    next read number of the state record (babyweight/baseline.py `next_read`) as its span, and a
+    fingerprint naming the read and the query; the query itself is passed on unchanged."""
+    from babyweight import baseline
+
+    query = params["input_config"]
+    serving_model_dir = params.get(SERVING_MODEL_DIR)
+    span = baseline.next_read(serving_model_dir) if serving_model_dir else 0
+    digest = hashlib.sha256(query.encode()).hexdigest()[:16]
+    fingerprint = f"read {span} of query {digest}"
+    return {"input_config": query, "span": span, "input_fingerprint": fingerprint}
 
 
 def choices_of(serving_model_dir: str, resolved: dict) -> dict:

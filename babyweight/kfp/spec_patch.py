@@ -13,6 +13,9 @@ cannot read (see task_entry.py). So, for the `kfp` target only:
   `span` and `input_fingerprint` become ExampleGen's parameters. KFP's cache key of a task holds
   its parameters (driver/cache.go), so ExampleGen is reused exactly when the files are the same,
   and the tasks downstream with it; new files run it again.
+- a query-based ExampleGen (BigQueryExampleGen, QUERY_EXAMPLE_GENS: no files, no spans, never
+  cached) gets the same task, given only the query: it numbers this read of the table as the
+  run's span (resolve_span.py) and passes the query on, so what follows is the same as above.
 - the OSS backend refuses Resolver nodes, so ResolveSpan also answers what the run builds on
   (resolve_span.py, from the push destination and its state record): its outputs `baseline`,
   `base_model` and `previous_statistics` become the `source` parameter of the tasks of
@@ -56,6 +59,22 @@ def file_based_example_gens(spec: dict) -> list[str]:
         hook = container.get("lifecycle", {}).get("preCacheCheck", {})
         if hook.get("command", [])[-1:] == [EXAMPLE_GEN_DRIVER]:
             found.append(name)
+    return found
+
+
+# Query-based ExampleGen executors: no files, no spans; each run reads the table anew.
+QUERY_EXAMPLE_GENS = ("tfx.extensions.google_cloud_big_query.example_gen.executor.Executor",)
+
+
+def query_based_example_gens(spec: dict) -> list[str]:
+    """Tasks whose executor is one of QUERY_EXAMPLE_GENS."""
+    found = []
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        label = spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        args = spec["deploymentSpec"]["executors"][label].get("container", {}).get("args", [])
+        if "--executor_class_path" in args:
+            if args[args.index("--executor_class_path") + 1] in QUERY_EXAMPLE_GENS:
+                found.append(name)
     return found
 
 
@@ -128,7 +147,7 @@ def add_choices(spec: dict) -> list[str]:
 def for_oss_kfp(spec: dict) -> dict:
     """The spec, patched in place for OSS KFP (see the module docstring); returns it."""
     use_task_entry(spec)
-    for name in file_based_example_gens(spec):
+    for name in file_based_example_gens(spec) + query_based_example_gens(spec):
         add_resolve_span(spec, name)
     add_choices(spec)
     return spec

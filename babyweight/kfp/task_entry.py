@@ -29,8 +29,9 @@ kubeflow/pipelines@7b70c7b9):
    tests check that a round-tripped artifact reads back the same.
 4. No driver runs on KFP: for a file-based ExampleGen, the span, version and fingerprint and the
    span's own file pattern are resolved here (TFX's own FileBasedInputProcessor, as its driver
-   does), unless an upstream task resolved them already (`input_fingerprint` given); the output
-   Examples get span and version, as the driver would have set.
+   does), unless an upstream task resolved them already (`input_fingerprint` given, also for a
+   query-based one: the read's number as span); the output Examples get span, version and
+   fingerprint, as the driver would have set.
 5. No resolver runs on KFP: an input artifact marked `babyweight_absent` (pipeline/baseline.py's
    "nothing found", babyweight/baseline.py ABSENT) is taken out of the inputs, so the executor
    sees no baseline, base model or previous statistics, as after a resolver that found none.
@@ -122,12 +123,15 @@ def resolve_span(input_base: str, input_config: str, range_config: str | None) -
 
 
 def resolve_example_gen(executor_input: dict) -> dict:
-    """A file-based ExampleGen's parameters and Examples output, as its driver leaves them."""
+    """An ExampleGen's parameters and Examples output, as its driver leaves them (a query-based
+    one's only when ResolveSpan numbered its read: it has no files to resolve here)."""
     params = dict(executor_input.get("inputs", {}).get("parameterValues", {}))
     outputs = executor_input.get("outputs", {}).get("artifacts", {})
-    if not all(p in params for p in EXAMPLE_GEN_PARAMETERS) or "examples" not in outputs:
+    if "input_config" not in params or "examples" not in outputs:
         return executor_input
-    if RESOLVED not in params:
+    if RESOLVED not in params:  # a query-based ExampleGen gets it from ResolveSpan, or nothing
+        if not all(p in params for p in EXAMPLE_GEN_PARAMETERS):
+            return executor_input
         params.update(
             resolve_span(params["input_base"], params["input_config"], params.get("range_config"))
         )

@@ -168,3 +168,75 @@ def test_resolve_span_answers_what_the_run_builds_on_from_the_serving_directory(
     assert second["span"] == 1
     assert second["baseline"] == second["base_model"] == str(serving / "1")
     assert second["previous_statistics"] == str(tmp_path / "stats-0")
+
+
+BIGQUERY = "tfx.extensions.google_cloud_big_query.example_gen.executor.Executor"
+QUERY = json.dumps({"splits": [{"name": "single_split", "pattern": "SELECT x FROM `p.d.t`"}]})
+
+
+def bigquery_spec() -> dict:
+    """The shape TFX compiles for BigQueryExampleGen: its executor class, a query as its
+    input_config, no input_base and no driver hook; with the choice tasks."""
+    spec = with_choice_tasks(tfx_spec())
+    spec["components"]["BigQueryExampleGen"] = spec["components"].pop("CsvExampleGen")
+    spec["components"]["BigQueryExampleGen"]["inputDefinitions"]["parameters"] = {
+        "input_config": {"parameterType": "STRING"}
+    }
+    executors = spec["deploymentSpec"]["executors"]
+    container = executors.pop("CsvExampleGen_executor")["container"]
+    del container["lifecycle"]
+    container["args"][1] = BIGQUERY
+    query_only = {"parameters": {"input_config": {"parameterType": "STRING"}}}
+    container["args"][-1] = json.dumps(query_only)
+    executors["BigQueryExampleGen_executor"] = {"container": container}
+    spec["components"]["BigQueryExampleGen"]["executorLabel"] = "BigQueryExampleGen_executor"
+    tasks = spec["root"]["dag"]["tasks"]
+    task = tasks["BigQueryExampleGen"] = tasks.pop("CsvExampleGen")
+    task["componentRef"] = {"name": "BigQueryExampleGen"}
+    task["cachingOptions"] = {"enableCache": False}
+    task["inputs"]["parameters"] = {"input_config": {"componentInputParameter": "bq_config"}}
+    return spec
+
+
+def test_bigquery_example_gen_gets_a_never_cached_resolve_span_that_feeds_the_choices():
+    spec = spec_patch.for_oss_kfp(bigquery_spec())
+    tasks = spec["root"]["dag"]["tasks"]
+    resolve = tasks["ResolveSpan"]
+    assert resolve["cachingOptions"] == {"enableCache": False}
+    assert resolve["inputs"]["parameters"] == {
+        "input_config": {"componentInputParameter": "bq_config"},
+        "serving_model_dir": {"runtimeValue": {"constant": "/serving/babyweight"}},
+    }
+    wired = tasks["BigQueryExampleGen"]["inputs"]["parameters"]
+    for key in ("input_config", "span", "input_fingerprint"):
+        assert wired[key] == {
+            "taskOutputParameter": {"producerTask": "ResolveSpan", "outputParameterKey": key}
+        }
+    for name, key in spec_patch.CHOICE_TASKS.items():
+        source = tasks[name]["inputs"]["parameters"]["source"]["taskOutputParameter"]
+        assert source == {"producerTask": "ResolveSpan", "outputParameterKey": key}
+
+
+def test_resolve_span_numbers_each_read_of_a_table_without_spans(tmp_path, capsys):
+    """BigQuery (no input_base): each run is the next read; every pushed model was trained on an
+    earlier read, and the previous statistics are the previous read's."""
+    from babyweight import baseline
+
+    serving = tmp_path / "serving"
+    params = {"input_config": QUERY, "serving_model_dir": str(serving)}
+    out = tmp_path / "pod" / "output_metadata.json"
+    executor_input = {"inputs": {"parameterValues": params}, "outputs": {"outputFile": str(out)}}
+    assert resolve_span.main(["--executor_input", json.dumps(executor_input)]) == 0
+    first = json.loads(out.read_text())["parameterValues"]
+    assert first["span"] == 0 and first["input_config"] == QUERY  # the query, unchanged
+    assert (first["baseline"], first["base_model"], first["previous_statistics"]) == ("", "", "")
+    assert "no blessed model yet" in capsys.readouterr().out
+    (tmp_path / "stats-0").mkdir()
+    baseline.record_statistics(str(serving), 0, str(tmp_path / "stats-0"))
+    (serving / "1").mkdir(parents=True)
+    baseline.record_push(str(serving), "1", 0, first["input_fingerprint"])
+    assert resolve_span.main(["--executor_input", json.dumps(executor_input)]) == 0
+    second = json.loads(out.read_text())["parameterValues"]
+    assert second["span"] == 1 and second["input_fingerprint"] != first["input_fingerprint"]
+    assert second["baseline"] == second["base_model"] == str(serving / "1")
+    assert second["previous_statistics"] == str(tmp_path / "stats-0")

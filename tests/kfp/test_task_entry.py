@@ -17,6 +17,7 @@ EXAMPLES_SCHEMA = (
     "title: tfx.Examples\ntype: object\nproperties:\n  span:\n    type: integer\n"
     "  version:\n    type: integer\n  split_names:\n    type: string\n"
 )
+BIGQUERY = "tfx.extensions.google_cloud_big_query.example_gen.executor.Executor"
 INPUTS_SPEC = {"artifacts": {"examples": {"artifactType": {"instanceSchema": EXAMPLES_SCHEMA}}}}
 
 
@@ -108,6 +109,27 @@ def test_example_gen_reads_the_latest_span_without_a_driver(tmp_path):
     (tmp_path / "span-1" / "data.csv").write_text("a\n2\n3\n4\n")
     again = task_entry.resolve_span(str(tmp_path), config, None)
     assert again["input_fingerprint"] != resolved["input_fingerprint"]  # new files, new key
+
+
+def test_bigquery_examples_get_the_read_resolve_span_numbered_as_their_span(tmp_path):
+    """BigQueryExampleGen has no files: the span and fingerprint are ResolveSpan's parameters
+    (resolve_span.py numbers the read), set on its Examples for PreviousStatistics/RecordPush."""
+    examples = {"examples": {"artifactType": {"instanceSchema": EXAMPLES_SCHEMA}}}
+    outputs = launcher.provision_outputs(
+        str(tmp_path / "r"), "BigQueryExampleGen", {"artifacts": examples}
+    )
+    assert task_entry.is_example_gen(BIGQUERY)  # so the entry calls fix(..., True) for it
+    params = {"input_config": "{}", "span": 4, "input_fingerprint": "read 4 of query ab"}
+    given = {"inputs": {"parameterValues": params}, "outputs": outputs}
+    fixed = task_entry.fix(given, {}, file_based_example_gen=True)
+    _, parsed = tfx_parse(fixed)
+    assert parsed["examples"][0].span == 4
+    fingerprint = parsed["examples"][0].get_string_custom_property("input_fingerprint")
+    assert fingerprint == "read 4 of query ab"
+    unresolved = {"inputs": {"parameterValues": {"input_config": "{}"}}, "outputs": outputs}
+    fixed = task_entry.fix(unresolved, {}, file_based_example_gen=True)
+    (left,) = fixed["outputs"]["artifacts"]["examples"]["artifacts"]
+    assert "span" not in (left.get("metadata") or {})  # nothing numbered the read: left alone
 
 
 def test_directory_markers_break_the_launchers_download_and_are_removed(tmp_path):
