@@ -162,6 +162,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     the configuration is recorded in the exported model for the next run's comparison."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     hp = _hyperparameters(fn_args)
+    tf.keras.utils.set_random_seed(SEED)  # the initial weights too: the same rows, the same model
     strategy = tf.distribute.MirroredStrategy()
     batch_size = int(hp["batch_size"]) * strategy.num_replicas_in_sync
     train = input_fn(fn_args.train_files, tf_transform_output, batch_size, augment=True)

@@ -2,13 +2,10 @@
 
 Three real pipeline runs (minutes): 3,000 rows of ../shared/data/natality/babyweight_2014_100k.csv
 written as a CSV, as BigQuery's Parquet export and as its Avro export (tests/bigquery_exports.py).
-What is deterministic must be equal: the staged rows, the rows per split, the rows dropped and
-why, and the content of every example ExampleGen wrote into each split. The metrics are
-compared within the pipeline's own tolerance for "no worse" (configs.BASELINE_RMSE_TOLERANCE,
-0.05 lb): the Trainer's weights start from TensorFlow's unseeded initialisers (models/model.py
-seeds the shuffle and the Tuner only), so two runs of the very same CSV differ a little too (two
-runs on 2026-12-02: test RMSE CSV 1.0562 and 1.0565, Parquet 1.0537 and 1.0508, Avro 1.0637
-and 1.0647 lb)."""
+All of it must be equal: the staged rows, the rows per split, the rows dropped and why, the
+content of every example ExampleGen wrote into each split, and the test metrics (the Trainer
+seeds its initial weights and its shuffle, models/model.py, so the same staged rows train the
+same model; on 2026-12-02 RMSE 1.075 and MAE 0.8539 on 307 test rows for all three)."""
 
 from __future__ import annotations
 
@@ -21,12 +18,10 @@ import tensorflow as tf
 from bigquery_exports import COLUMNS, real_rows, write_avro, write_parquet
 from helpers import run_local_pipeline, write_rows
 
-from pipeline import configs
-
 pytestmark = pytest.mark.e2e
 
 ROWS = 3000
-METRIC_TOLERANCE = configs.BASELINE_RMSE_TOLERANCE  # lb, for RMSE and MAE; see the docstring
+METRIC_TOLERANCE = 1e-6  # PROBE  # lb, for RMSE and MAE; see the docstring
 
 
 def split_examples(output) -> dict[str, list[tuple]]:
@@ -70,9 +65,5 @@ def test_parquet_and_avro_exports_give_the_csvs_splits_examples_and_metrics(tmp_
         assert summary["input_formats"] == {str(data): "bigquery"}
         ours, theirs = summary["metrics"]["Overall"], csv[0]["metrics"]["Overall"]
         print(data.name, "Overall", ours, "CSV", theirs)
-        assert ours["example_count"] == theirs["example_count"] == csv[0]["splits"]["test"]
-        for name in ("rmse", "mae"):
-            assert ours[name] == pytest.approx(theirs[name], abs=METRIC_TOLERANCE), (
-                data.name,
-                name,
-            )
+        assert ours["example_count"] == csv[0]["splits"]["test"]
+        assert ours == theirs, data.name
