@@ -89,7 +89,7 @@ def eval_config(settings: configs.PipelineSettings) -> tfma.EvalConfig:
     Blessing looks at the Overall slice: an RMSE under the bound and, when a baseline exists,
     no more than the tolerance above the baseline's. Per-slice metrics are reported, not gated:
     a slice of a handful of test rows would decide blessings by noise. Without a baseline
-    (use_baseline=False, as on OSS KFP v2) only the absolute threshold is kept.
+    (use_baseline=False) only the absolute threshold is kept.
     """
     change_threshold = None
     if settings.use_baseline:
