@@ -51,21 +51,38 @@ CASES = ("table", "model", "mix")
 MIX_ROWS = 1000
 
 
-def timed(work, n: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of process `pid` (from /proc/PID/task/*/schedstat, in ns)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # a thread that ended meanwhile
+            pass
+    return total / 1e9
+
+
+def timed(work, n: int, server_pid: int | None = None) -> dict:
+    """p50/p99 latency and requests/s of n sequential calls of work(i); and the CPU each
+    request cost this process (the client, its library's threads included) and the server."""
     for i in range(20):
         work(i)
     latencies = []
-    start = time.perf_counter()
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
+    cpu, start = time.process_time(), time.perf_counter()
     for i in range(n):
         t = time.perf_counter()
         work(i)
         latencies.append(time.perf_counter() - t)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    server_cpu = cpu_seconds(server_pid) - server_cpu if server_pid else float("nan")
     latencies.sort()
     return {
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(n - 1, int(0.99 * n))],
         "requests_per_s": n / wall,
+        "client_cpu_ms": 1000 * cpu / n,
+        "server_cpu_ms": 1000 * server_cpu / n,
     }
 
 
@@ -176,7 +193,7 @@ def in_process(model_dir: Path, rows: list, case: str) -> tuple[dict, float]:
         server.registry.stop()
 
 
-def over_the_wire(port: int, grpc_port: int, rows: list, case: str) -> dict:
+def over_the_wire(pid: int, port: int, grpc_port: int, rows: list, case: str) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     client = GrpcClient(f"127.0.0.1:{grpc_port}")
     results = {}
@@ -197,12 +214,14 @@ def over_the_wire(port: int, grpc_port: int, rows: list, case: str) -> dict:
                 raise RuntimeError(response.read()[:300])
             response.read()
 
-        results[("REST", case, size)] = timed(rest, n)
+        results[("REST", case, size)] = timed(rest, n, pid)
         if size == 1:  # the floor: a request that does no work (ready status, model status)
-            results[("REST", "floor", 1)] = timed(lambda i: rest_get("/v2/health/live"), n)
-            results[("gRPC", "floor", 1)] = timed(lambda i: client.status(), n)
+            results[("REST", "floor", 1)] = timed(lambda i: rest_get("/v2/health/live"), n, pid)
+            results[("gRPC", "floor", 1)] = timed(lambda i: client.status(), n, pid)
         results[("gRPC", case, size)] = timed(
-            lambda i, r=grpc_requests: client.predictions.Predict(r[i % len(r)], timeout=30), n
+            lambda i, r=grpc_requests: client.predictions.Predict(r[i % len(r)], timeout=30),
+            n,
+            pid,
         )
     client.close()
     conn.close()
@@ -248,35 +267,60 @@ HOWS = ("call", "REST handler", "gRPC handler", "REST", "gRPC")
 
 
 def report(results: dict, hits: dict) -> None:
-    print(f"{'how':<13}{'answer':<7}{'rows':>5}{'p50 ms':>9}{'p99 ms':>9}{'rows/s':>10}")
+    """The table, then the goals twice: as one sequential client sees them (its library's
+    cost included), and at the server (its CPU per request, so the client's cost is out)."""
+    print(f"{'how':<13}{'answer':<7}{'rows':>5}{'p50 ms':>9}{'p99 ms':>9}{'rows/s':>10}"
+          f"{'client CPU':>12}{'server CPU':>12}   (CPU: ms per request)")  # fmt: skip
     for how in HOWS:
         for case in CASES:
             for size in REQUESTS:
                 r = results[(how, case, size)]
                 rows_s = r["requests_per_s"] * size
+                cpu = f"{r['client_cpu_ms']:>12.3f}{r['server_cpu_ms']:>12.3f}"
                 print(f"{how:<13}{case:<7}{size:>5}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
-                      f"{rows_s:>10.0f}")  # fmt: skip
+                      f"{rows_s:>10.0f}{cpu}")  # fmt: skip
     for how in ("REST", "gRPC"):
         r = results[(how, "floor", 1)]
         what = "GET /v2/health/live" if how == "REST" else "ModelService.GetModelStatus"
         print(f"{how} floor ({what}, last server): p50 {r['p50_ms']:.3f} ms, "
-              f"p99 {r['p99_ms']:.3f} ms")  # fmt: skip
+              f"p99 {r['p99_ms']:.3f} ms; CPU per request: client {r['client_cpu_ms']:.3f} ms, "
+              f"server {r['server_cpu_ms']:.3f} ms")  # fmt: skip
     for case, share in hits.items():
         print(f"{case}: {100 * share:.1f} % of the rows answered from the table")
     met = {True: "met", False: "MISSED"}
+    print("One client, sequential requests (latency; the client library's cost included):")
     for how in HOWS:
         x = (
             results[(how, "table", 1)]["requests_per_s"]
             / results[(how, "model", 1)]["requests_per_s"]
         )
-        print(f"table / model rows/s at 1 row, {how}: {x:.1f}x (goal >= 5x: {met[x >= 5]})")
+        print(f"  table / model rows/s at 1 row, {how}: {x:.1f}x (goal >= 5x: {met[x >= 5]})")
     for case in ("model", "table"):
         base = results[("call", case, 1)]["p50_ms"]
         rest = results[("REST", case, 1)]["p50_ms"] - base
         grpc = results[("gRPC", case, 1)]["p50_ms"] - base
-        print(f"{case}: REST p50 overhead over the call, 1 row: {rest:.3f} ms "
+        print(f"  {case}: REST p50 overhead over the call, 1 row: {rest:.3f} ms "
               f"(goal < 1 ms: {met[rest < 1]}); gRPC's: {grpc:.3f} ms "
               f"(goal < REST's: {met[grpc < rest]})")  # fmt: skip
+    print("At the server (its CPU per request; rows/s per core = rows / CPU):")
+    for how in ("REST", "gRPC"):
+        x = (
+            results[(how, "model", 1)]["server_cpu_ms"]
+            / results[(how, "table", 1)]["server_cpu_ms"]
+        )
+        print(f"  table / model rows per CPU second at 1 row, {how}: {x:.1f}x "
+              f"(goal >= 5x: {met[x >= 5]})")  # fmt: skip
+    for case in ("model", "table"):
+        base = results[("call", case, 1)]["client_cpu_ms"]
+        rest = results[("REST", case, 1)]["server_cpu_ms"] - base
+        grpc = results[("gRPC", case, 1)]["server_cpu_ms"] - base
+        print(f"  {case}: REST server CPU over the call's, 1 row: {rest:.3f} ms "
+              f"(goal < 1 ms: {met[rest < 1]}); gRPC's: {grpc:.3f} ms "
+              f"(goal < REST's: {met[grpc < rest]})")  # fmt: skip
+    grpc_client = results[("gRPC", "floor", 1)]["client_cpu_ms"]
+    rest_trip = results[("REST", "floor", 1)]["p50_ms"]
+    print(f"The stock gRPC stub's own CPU per request: {grpc_client:.3f} ms; REST's whole round "
+          f"trip that does no work: {rest_trip:.3f} ms p50")  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -300,7 +344,7 @@ def main(argv=None) -> int:
             results.update(found)
             proc, port, grpc_port = start_server(model_dir, Path(tmp) / f"{case}.log")
             try:
-                results.update(over_the_wire(port, grpc_port, asked, case))
+                results.update(over_the_wire(proc.pid, port, grpc_port, asked, case))
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)

@@ -14,8 +14,10 @@ canary by the rollout), so it finishes on that version even when the labels chan
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from babyweight import model_store
 from babyweight.instances import Instance
@@ -66,18 +68,6 @@ def version_status(registry: ModelRegistry, model_name: str, version: int | None
     }
 
 
-@contextlib.asynccontextmanager
-async def warm_request_path(app):
-    """Before uvicorn accepts a request: the first use of the worker-thread path that every
-    model call takes (anyio imports its asyncio backend lazily, 80-500 ms on the loaded 2-core
-    machine, and starts a thread). Without it the first request that reaches the model paid
-    for that, however well the version was warmed up (docs/benchmarks.md, first request)."""
-    from starlette.concurrency import run_in_threadpool
-
-    await run_in_threadpool(lambda: None)
-    yield
-
-
 class BabyweightServer:
     """The state behind the ASGI app (models, log, limits); `app` is the Starlette app."""
 
@@ -94,7 +84,22 @@ class BabyweightServer:
         self.model_name = model_name
         self.max_body_bytes = max_body_bytes
         self.metrics = None  # serving/metrics.py's Metrics, when mounted (api_flags.mount)
+        self.model_threads = ThreadPoolExecutor(thread_name_prefix="model")
         self.app = self._make_app()
+
+    async def in_model_thread(self, function, *args):
+        """function(*args) in a worker thread, off the event loop (a model call: milliseconds).
+        asyncio's run_in_executor on our own pool, not starlette's run_in_threadpool: anyio's
+        path cost 0.8 ms more per call (docs/benchmarks.md, the REST model path)."""
+        return await asyncio.get_running_loop().run_in_executor(self.model_threads, function, *args)
+
+    @contextlib.asynccontextmanager
+    async def _warm_request_path(self, app):
+        """Before uvicorn accepts a request: start the model threads' first worker, so the
+        first request that reaches the model does not pay for it, however well the version
+        was warmed up (docs/benchmarks.md, first request)."""
+        await self.in_model_thread(lambda: None)
+        yield
 
     def predict_sourced(
         self, model, instances: list[Instance], label: str | None = None
@@ -125,12 +130,10 @@ class BabyweightServer:
 
     async def answer(self, model, instances: list[Instance], label: str | None = None):
         """predict_sourced for an async handler: in the event loop when the table answers every
-        row (a lookup of microseconds), in a worker thread when the model runs."""
-        from starlette.concurrency import run_in_threadpool
-
+        row (a lookup of microseconds), in a model thread when the model runs."""
         answered = self.table_answer(model, instances, label)
         if answered is None:
-            answered = await run_in_threadpool(self.predict_sourced, model, instances, label)
+            answered = await self.in_model_thread(self.predict_sourced, model, instances, label)
         return answered
 
     def _logged(self, model, instances, predictions, label, sources) -> tuple[list[float], str]:
@@ -222,5 +225,5 @@ class BabyweightServer:
                 Route("/v1/models/{rest:path}", self.models_api, methods=["GET", "POST"]),
             ],
             exception_handlers={HTTPException: http_error, Exception: server_error},
-            lifespan=warm_request_path,
+            lifespan=self._warm_request_path,
         )

@@ -76,7 +76,6 @@ def render(
 async def handle(server, request):
     """GET shows the form; POST checks every field at once, then predicts with the version that
     answers unlabelled requests (stable, or the canary for its share)."""
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse
 
     values, errors, result, status = {}, {}, None, 200
@@ -95,7 +94,7 @@ async def handle(server, request):
                 model, label = server.router.pick()
                 instance = parse_instance(filled)
                 pounds = (
-                    await run_in_threadpool(server.predict_and_log, model, [instance], label)
+                    await server.in_model_thread(server.predict_and_log, model, [instance], label)
                 )[0]
                 result = (pounds, model.version)
             except RequestError as e:
