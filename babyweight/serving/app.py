@@ -21,27 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from babyweight import model_store
 from babyweight.instances import Instance
-from babyweight.serving import page
+from babyweight.serving import page, tf_serving_rest
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
-from babyweight.serving.requests import RequestError, parse_predict_request, read_json, shown
+from babyweight.serving.requests import RequestError
 from babyweight.serving.routing import (
-    ROLLOUT_KEY_HEADER,
     Router,
-    parse_model_path,
-    version_number,
 )
 
 log = logging.getLogger("babyweight.serving")
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 10,000 rows
-MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction: the version that answered
-MODEL_LABEL_HEADER = "X-Model-Label"  # ... the label it answered under ("" when none)
-SOURCE_HEADER = "X-Prediction-Source"  # ... "table", "model" or "mixed" (prediction_table.py)
-
-
-def answer_headers(version: str, label: str | None, source: str) -> dict:
-    return {MODEL_VERSION_HEADER: version, MODEL_LABEL_HEADER: label or "", SOURCE_HEADER: source}
 
 
 def version_status(registry: ModelRegistry, model_name: str, version: int | None) -> dict:
@@ -158,42 +148,7 @@ class BabyweightServer:
         }
 
     async def models_api(self, request):
-        from starlette.responses import JSONResponse
-
-        # scope["path"] is decoded; request.url would cut it at a "?" inside (%3F)
-        try:
-            target = parse_model_path(request.scope["path"])
-            if (request.method == "POST") != (target.action == "predict"):
-                allowed = "POST" if target.action == "predict" else "GET"
-                return JSONResponse(
-                    {"error": f"{request.method} is not allowed here; use {allowed}"},
-                    status_code=405,
-                    headers={"Allow": allowed},
-                )
-            if target.name != self.model_name:
-                raise RequestError(
-                    404, f"Servable not found: model {shown(target.name)} is not served"
-                )
-            version = version_number(target.version)
-            if target.action == "":
-                if target.label is not None:
-                    version = self.router.labelled_version(target.label)
-                return JSONResponse(self.status(version))
-            if target.action == "metadata":
-                model, _ = self.router.pick(version, target.label)
-                return JSONResponse(self.metadata(model))
-            instances, columnar = parse_predict_request(
-                await read_json(request, self.max_body_bytes)
-            )
-            key = request.headers.get(ROLLOUT_KEY_HEADER)
-            model, label = self.router.pick(version, target.label, key)
-            predictions, source = await self.answer(model, instances, label)
-            return JSONResponse(
-                {"outputs" if columnar else "predictions": predictions},
-                headers=answer_headers(model.version, label, source),
-            )
-        except RequestError as e:
-            return JSONResponse(e.body(), status_code=e.status)
+        return await tf_serving_rest.handle(self, request)
 
     async def page(self, request):
         return await page.handle(self, request)

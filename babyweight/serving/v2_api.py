@@ -100,7 +100,7 @@ class V2Api:
         )
 
     async def infer(self, request):
-        from babyweight.serving.app import answer_headers
+        from babyweight.serving.tf_serving_rest import answer_headers
 
         from starlette.responses import JSONResponse, Response
 
