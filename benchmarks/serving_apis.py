@@ -200,6 +200,7 @@ def over_the_wire(pid: int, port: int, grpc_port: int, rows: list, case: str) ->
     results = {}
     for size, n in REQUESTS.items():
         _, bodies, grpc_requests = requests_of(rows, size)
+        conn.close()  # reconnect: uvicorn closes a connection idle for 5 s (the gRPC cases)
 
         def rest_get(path):
             conn.request("GET", path)
