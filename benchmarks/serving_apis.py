@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import shutil
 import statistics
 import subprocess
@@ -278,9 +279,7 @@ def report(results: dict, hits: dict) -> None:
             for size in REQUESTS:
                 r = results[(how, case, size)]
                 rows_s = r["requests_per_s"] * size
-                server = (
-                    "-" if r["server_cpu_ms"] != r["server_cpu_ms"] else f"{r['server_cpu_ms']:.3f}"
-                )
+                server = "-" if math.isnan(r["server_cpu_ms"]) else f"{r['server_cpu_ms']:.3f}"
                 cpu = f"{r['client_cpu_ms']:>12.3f}{server:>12}"  # "-": in-process, no server
                 print(f"{how:<13}{case:<7}{size:>5}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
                       f"{rows_s:>10.0f}{cpu}")  # fmt: skip

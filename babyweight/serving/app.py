@@ -25,9 +25,7 @@ from babyweight.serving import page, tf_serving_rest
 from babyweight.serving.log import ServingLog
 from babyweight.serving.registry import ModelRegistry
 from babyweight.serving.requests import RequestError
-from babyweight.serving.routing import (
-    Router,
-)
+from babyweight.serving.routing import Router
 
 log = logging.getLogger("babyweight.serving")
 
