@@ -35,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from babyweight import model_store, warmup_requests
 from babyweight import prediction_table as T
@@ -291,42 +293,51 @@ def report(results: dict, hits: dict) -> None:
               f"server {r['server_cpu_ms']:.3f} ms")  # fmt: skip
     for case, share in hits.items():
         print(f"{case}: {100 * share:.1f} % of the rows answered from the table")
-    print_goals(results, HOWS, "one client", per_request="1/rate", wire="p50_ms", call="p50_ms")
-    print_goals(results, ("REST", "gRPC"), "server", "server_cpu_ms", "server_cpu_ms",
-                "client_cpu_ms")  # fmt: skip
+    print_goals(results, HOWS, GOAL_VIEWS["one client"])
+    print_goals(results, ("REST", "gRPC"), GOAL_VIEWS["server"])
     grpc_client = results[("gRPC", "floor", 1)]["client_cpu_ms"]
     rest_trip = results[("REST", "floor", 1)]["p50_ms"]
     print(f"The stock gRPC stub's own CPU per request: {grpc_client:.3f} ms; REST's whole round "
           f"trip that does no work: {rest_trip:.3f} ms p50")  # fmt: skip
 
 
+class GoalView(NamedTuple):
+    """One way to read the goals: a request's cost (for table/model), and the figure whose
+    excess over the in-process call's is the overhead."""
+
+    title: str
+    ratio: str
+    overhead: str
+    cost: Callable[[dict], float]  # of one result
+    wire: str  # the REST and gRPC results' column ...
+    call: str  # ... over this column of the in-process call's
+
+
 GOAL_VIEWS = {
-    "one client": ("One client, sequential requests (latency; the client library's cost "
-                   "included):", "rows/s", "p50 overhead over the call"),
-    "server": ("At the server (its CPU per request; rows/s per core = rows / CPU):",
-               "rows per CPU second", "server CPU over the call's"),
+    "one client": GoalView(
+        "One client, sequential requests (latency; the client library's cost included):",
+        "rows/s", "p50 overhead over the call", lambda r: 1 / r["requests_per_s"],
+        "p50_ms", "p50_ms"),
+    "server": GoalView(
+        "At the server (its CPU per request; rows/s per core = rows / CPU):",
+        "rows per CPU second", "server CPU over the call's", lambda r: r["server_cpu_ms"],
+        "server_cpu_ms", "client_cpu_ms"),
 }  # fmt: skip
 
 
-def print_goals(results: dict, hows, view: str, per_request: str, wire: str, call: str) -> None:
-    """The goals as `view` sees them: table/model at 1 row (a request's cost: 1/rate, or a
-    column), and REST's and gRPC's `wire` figure over the in-process call's `call` figure."""
-    title, ratio, overhead = GOAL_VIEWS[view]
+def print_goals(results: dict, hows, view: GoalView) -> None:
+    """The goals as `view` reads them: table/model at 1 row, and REST's and gRPC's overhead."""
     met = {True: "met", False: "MISSED"}
-
-    def cost(how, case):
-        r = results[(how, case, 1)]
-        return 1 / r["requests_per_s"] if per_request == "1/rate" else r[per_request]
-
-    print(title)
+    print(view.title)
     for how in hows:
-        x = cost(how, "model") / cost(how, "table")
-        print(f"  table / model {ratio} at 1 row, {how}: {x:.1f}x (goal >= 5x: {met[x >= 5]})")
+        x = view.cost(results[(how, "model", 1)]) / view.cost(results[(how, "table", 1)])
+        print(f"  table / model {view.ratio} at 1 row, {how}: {x:.1f}x "
+              f"(goal >= 5x: {met[x >= 5]})")  # fmt: skip
     for case in ("model", "table"):
-        base = results[("call", case, 1)][call]
-        rest = results[("REST", case, 1)][wire] - base
-        grpc = results[("gRPC", case, 1)][wire] - base
-        print(f"  {case}: REST {overhead}, 1 row: {rest:.3f} ms "
+        base = results[("call", case, 1)][view.call]
+        rest = results[("REST", case, 1)][view.wire] - base
+        grpc = results[("gRPC", case, 1)][view.wire] - base
+        print(f"  {case}: REST {view.overhead}, 1 row: {rest:.3f} ms "
               f"(goal < 1 ms: {met[rest < 1]}); gRPC's: {grpc:.3f} ms "
               f"(goal < REST's: {met[grpc < rest]})")  # fmt: skip
 
