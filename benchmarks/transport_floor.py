@@ -10,7 +10,8 @@ Three servers, each in a process of its own:
 - uvicorn (httptools, uvloop, as `babyweight serve` runs it) with a Starlette route that answers
   `{}`.
 The gRPC servers are asked by TF Serving's stock stub (`ModelServiceStub`), uvicorn by
-http.client with keep-alive, one request at a time. Each line gives p50 latency and the CPU each
+http.client with keep-alive, one request at a time, measured as benchmarks/serving_apis.py
+measures (its `timed`). Each line gives p50 latency and the CPU each
 request cost the client (this process, every thread) and the server (its every thread, from
 /proc/PID/task/*/schedstat). It shows what no servicer can go under: if the gRPC floor is above
 REST's whole request, gRPC's overhead cannot be under REST's (issue 24's goal), whatever the
@@ -22,14 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import statistics
 import subprocess
 import sys
-import time
 
 import babyweight  # noqa: F401 (quiet TensorFlow logs, as the server has them)
 
-from serving_apis import cpu_seconds
+from serving_apis import timed
 
 SERVERS = ("grpc thread pool", "grpc.aio", "uvicorn")
 
@@ -90,7 +89,8 @@ def serve(kind: str) -> None:
 
 
 def ask(kind: str, n: int) -> dict:
-    """n sequential no-op requests to a fresh `kind` server: p50 ms, CPU ms per request."""
+    """n sequential no-op requests to a fresh `kind` server (after serving_apis.WARM not
+    measured): p50 ms, CPU ms per request (serving_apis.timed)."""
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind], stdout=subprocess.PIPE)
     try:
         port = int(proc.stdout.readline())
@@ -113,20 +113,7 @@ def ask(kind: str, n: int) -> dict:
             def one():
                 stub.GetModelStatus(request, timeout=30)
 
-        for _ in range(100):
-            one()
-        latencies = []
-        server_cpu, cpu = cpu_seconds(proc.pid), time.process_time()
-        for _ in range(n):
-            start = time.perf_counter()
-            one()
-            latencies.append(time.perf_counter() - start)
-        cpu, server_cpu = time.process_time() - cpu, cpu_seconds(proc.pid) - server_cpu
-        return {
-            "p50_ms": 1000 * statistics.median(latencies),
-            "client_cpu_ms": 1000 * cpu / n,
-            "server_cpu_ms": 1000 * server_cpu / n,
-        }
+        return timed(lambda i: one(), n, proc.pid)
     finally:
         proc.kill()
         proc.wait()
